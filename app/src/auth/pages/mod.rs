@@ -1,0 +1,7 @@
+mod login;
+mod tokens;
+mod users;
+
+pub use login::LoginPage;
+pub use tokens::TokensPage;
+pub use users::UsersPage;

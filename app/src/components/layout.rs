@@ -1,0 +1,112 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_location;
+
+use crate::auth::api::{current_principal, Logout};
+use crate::auth::Principal;
+
+/// The signed-in principal, shared with every page of the console.
+#[derive(Clone, Copy)]
+pub struct SessionContext(pub Resource<Result<Option<Principal>, crate::error::AppError>>);
+
+impl SessionContext {
+    /// The principal once loaded (`None` while loading or when signed out).
+    pub fn principal(&self) -> Option<Principal> {
+        self.0.get().and_then(|result| result.ok().flatten())
+    }
+}
+
+pub fn use_session() -> SessionContext {
+    expect_context::<SessionContext>()
+}
+
+#[component]
+pub fn ConsoleLayout() -> impl IntoView {
+    let session = SessionContext(Resource::new(|| (), |_| current_principal()));
+    provide_context(session);
+
+    view! {
+        <div class="console">
+            <header class="topbar">
+                <a class="brand" href="/segments">"Segment Targeting"</a>
+                <Suspense fallback=|| ()>
+                    {move || session.0.get().map(|result| match result {
+                        Ok(Some(principal)) => view! { <UserMenu principal/> }.into_any(),
+                        _ => view! { <a href="/login" rel="external">"Sign in"</a> }.into_any(),
+                    })}
+                </Suspense>
+            </header>
+            <div class="console-body">
+                <SideNav/>
+                <main class="content">
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn UserMenu(principal: Principal) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            // A full load, so no page state of the ended session survives.
+            let _ = window().location().replace("/login");
+        }
+    });
+    let scope = (!principal.scope.is_platform()).then(|| principal.scope.to_string());
+    view! {
+        <div class="user-menu">
+            <span class="user-name" data-testid="current-user">{principal.display_name()}</span>
+            <span class="badge" data-testid="current-role">{principal.role.label()}</span>
+            {scope.map(|scope| view! { <span class="muted">{scope}</span> })}
+            <ActionForm action=logout attr:class="inline-form">
+                <button type="submit" class="btn btn-link">"Log out"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[component]
+fn SideNav() -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    let is_admin = move || session.principal().is_some_and(|p| p.is_admin());
+    let current = move |prefix: &'static str| {
+        let path = location.pathname.get();
+        path == prefix || path.starts_with(&format!("{prefix}/"))
+    };
+    view! {
+        <nav class="sidenav" aria-label="Main">
+            <div class="nav-section">"Segments"</div>
+            <div class="nav-subsection">"Segment Management"</div>
+            <A href="/segments" attr:class=move || nav_class(current("/segments"))>"Segment Targeting"</A>
+            <Show when=is_admin>
+                <div class="nav-section">"Administration"</div>
+                <A href="/admin/users" attr:class=move || nav_class(current("/admin/users"))>"Users"</A>
+                <A href="/admin/tokens" attr:class=move || nav_class(current("/admin/tokens"))>"API Tokens"</A>
+            </Show>
+        </nav>
+    }
+}
+
+fn nav_class(active: bool) -> &'static str {
+    if active { "nav-link active" } else { "nav-link" }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <div class="centered-page">
+            <h1>"Page not found"</h1>
+            <p><a href="/segments">"Back to Segment Targeting"</a></p>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+//! Pieces shared by every page: the console layout and small widgets.
+
+pub mod layout;
+pub mod widgets;

@@ -1,0 +1,69 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Formats Unix milliseconds as `YYYY-MM-DD HH:MM UTC`, identically on the
+/// server and in the browser so hydration matches.
+pub fn format_utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// A banner for an error that is not about one field.
+#[component]
+pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|error| {
+            let sign_in = matches!(error, AppError::Unauthenticated);
+            view! {
+                <div class="banner banner-error" role="alert">
+                    {error.to_string()}
+                    {sign_in.then(|| view! { " " <a href="/login" rel="external">"Sign in"</a> })}
+                </div>
+            }
+        })
+    }
+}
+
+/// The message shown beside a form field, if the error concerns it.
+#[component]
+pub fn FieldError(#[prop(into)] error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .and_then(|error| error.for_field(field))
+            .map(|message| view! { <span class="field-error" data-field=field>{message}</span> })
+    }
+}
+
+/// A modal confirmation dialog.
+#[component]
+pub fn ConfirmDialog(
+    #[prop(into)] title: String,
+    #[prop(into)] confirm_label: String,
+    on_confirm: Callback<()>,
+    on_cancel: Callback<()>,
+    #[prop(into, optional)] pending: Signal<bool>,
+    children: Children,
+) -> impl IntoView {
+    let label = title.clone();
+    view! {
+        <div class="modal-backdrop">
+            <div class="modal" role="dialog" aria-modal="true" aria-label=label>
+                <h2>{title}</h2>
+                <div class="modal-body">{children()}</div>
+                <div class="modal-actions">
+                    <button class="btn" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                    <button
+                        class="btn btn-danger"
+                        disabled=move || pending.get()
+                        on:click=move |_| on_confirm.run(())
+                    >
+                        {confirm_label}
+                    </button>
+                </div>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,120 @@
+//! The one error type of the server-function boundary. Expected failures are
+//! typed so the UI can show them beside the field they concern; unexpected
+//! ones are logged on the server and reach the client only as `Internal`.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Bad input; `field` names the form field (or JSON path) at fault.
+    #[error("{message}")]
+    Validation { field: Option<String>, message: String },
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("You do not have permission to do this.")]
+    Forbidden,
+    /// Also answered for objects of another scope, so that existence does not leak.
+    #[error("{0} was not found.")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    RateLimited(String),
+    #[error("Something went wrong on the server. The problem has been logged.")]
+    Internal,
+    /// The request never reached the server function, or its answer was unreadable.
+    #[error("The server could not be reached: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The message to show beside `field`, if this error concerns it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Validation {
+                field: Some(field),
+                message,
+            } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// A stable machine-readable code, used by the HTTP API's error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Internal => "internal",
+            Self::Transport(_) => "transport",
+        }
+    }
+
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(detail)
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::Serialization(detail) => Self::Transport(detail),
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                Self::Validation {
+                    field: None,
+                    message: detail,
+                }
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::Internal
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error");
+        Self::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{error:#}"), "unexpected error");
+        Self::Internal
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

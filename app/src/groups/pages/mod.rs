@@ -1,0 +1,3 @@
+mod manage;
+
+pub use manage::ManageGroupsPage;

@@ -1,0 +1,140 @@
+//! The group service: every read and write is filtered by the principal's
+//! scope, and another scope's group is reported as not found.
+
+use super::{validate_group_name, GroupView};
+use crate::auth::{Principal, Scope};
+use crate::error::{AppError, AppResult};
+use crate::infra::db::{is_unique_violation, Db};
+use crate::infra::now_ms;
+use crate::with_db;
+
+type GroupTuple = (i64, String, String, i64, String, i64, i64);
+
+const SELECT_GROUPS: &str = "SELECT g.id, g.name, g.owner_scope,
+        (SELECT COUNT(*) FROM segments s WHERE s.group_id = g.id AND s.deleted_at IS NULL),
+        g.created_by, g.created_at, g.updated_at
+     FROM segment_groups g";
+
+fn to_view((id, name, owner_scope, segment_count, created_by, created_at, updated_at): GroupTuple) -> GroupView {
+    GroupView {
+        id,
+        name,
+        owner_scope,
+        segment_count,
+        created_by,
+        created_at,
+        updated_at,
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("The group".into())
+}
+
+fn duplicate(name: &str) -> AppError {
+    AppError::Conflict(format!("A group named \"{name}\" already exists."))
+}
+
+pub async fn list_groups(db: &Db, principal: &Principal) -> AppResult<Vec<GroupView>> {
+    let rows: Vec<GroupTuple> = match &principal.scope {
+        Scope::Platform => with_db!(db, pool => {
+            sqlx::query_as(&format!("{SELECT_GROUPS} ORDER BY g.owner_scope <> 'platform', g.owner_scope, g.name_key"))
+                .fetch_all(pool)
+                .await?
+        }),
+        scope => with_db!(db, pool => {
+            sqlx::query_as(&format!("{SELECT_GROUPS} WHERE g.owner_scope = $1 ORDER BY g.name_key"))
+                .bind(scope.to_string())
+                .fetch_all(pool)
+                .await?
+        }),
+    };
+    Ok(rows.into_iter().map(to_view).collect())
+}
+
+/// The group if the principal may see it; otherwise not found.
+pub async fn get_group(db: &Db, principal: &Principal, id: i64) -> AppResult<GroupView> {
+    let row: Option<GroupTuple> = with_db!(db, pool => {
+        sqlx::query_as(&format!("{SELECT_GROUPS} WHERE g.id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let group = row.map(to_view).ok_or_else(not_found)?;
+    let owner = Scope::parse(&group.owner_scope)
+        .map_err(|_| anyhow::anyhow!("malformed owner scope on group {id}"))?;
+    if principal.scope.can_see(&owner) {
+        Ok(group)
+    } else {
+        Err(not_found())
+    }
+}
+
+pub async fn create_group(db: &Db, principal: &Principal, name: &str) -> AppResult<GroupView> {
+    let name = validate_group_name(name)?;
+    let now = now_ms();
+    let inserted = with_db!(db, pool => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO segment_groups (owner_scope, name, name_key, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(principal.scope.to_string())
+        .bind(&name)
+        .bind(name.to_lowercase())
+        .bind(principal.display_name())
+        .bind(now)
+        .fetch_one(pool)
+        .await
+    });
+    match inserted {
+        Ok(id) => get_group(db, principal, id).await,
+        Err(error) if is_unique_violation(&error) => Err(duplicate(&name)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub async fn rename_group(db: &Db, principal: &Principal, id: i64, name: &str) -> AppResult<GroupView> {
+    get_group(db, principal, id).await?;
+    let name = validate_group_name(name)?;
+    let updated = with_db!(db, pool => {
+        sqlx::query("UPDATE segment_groups SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4")
+            .bind(&name)
+            .bind(name.to_lowercase())
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+    });
+    match updated {
+        Ok(_) => get_group(db, principal, id).await,
+        Err(error) if is_unique_violation(&error) => Err(duplicate(&name)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Deletes an empty group; a group that still holds segments is refused with their count.
+pub async fn delete_group(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
+    get_group(db, principal, id).await?;
+    // The count and the delete run in one statement so a segment added in
+    // between cannot be orphaned.
+    let deleted = with_db!(db, pool => {
+        sqlx::query(
+            "DELETE FROM segment_groups WHERE id = $1
+             AND NOT EXISTS (SELECT 1 FROM segments WHERE group_id = $1 AND deleted_at IS NULL)",
+        )
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    if deleted == 1 {
+        return Ok(());
+    }
+    let held = get_group(db, principal, id).await?.segment_count;
+    Err(AppError::Conflict(format!(
+        "The group still holds {held} segment{}; move or delete {} first.",
+        if held == 1 { "" } else { "s" },
+        if held == 1 { "it" } else { "them" }
+    )))
+}

@@ -1,0 +1,31 @@
+//! Server-only infrastructure shared by every feature: the database handle,
+//! the application state and the request principal.
+
+pub mod db;
+pub mod state;
+
+use leptos::prelude::use_context;
+
+use crate::auth::Principal;
+use crate::error::AppError;
+pub use state::AppState;
+
+/// The application state, provided to every server function by leptos_axum.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}
+
+/// The principal resolved for this request by the server's auth middleware.
+pub fn principal() -> Result<Principal, AppError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>().cloned())
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Milliseconds since the Unix epoch: how every timestamp is stored.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,67 @@
+//! Segment Targeting's web console: the Leptos UI, its server functions and
+//! (feature `ssr`) the service layer they and the HTTP API share.
+
+#![recursion_limit = "256"]
+
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod groups;
+#[cfg(feature = "ssr")]
+pub mod infra;
+pub mod segments;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use components::layout::{ConsoleLayout, NotFound};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/png" href="/favicon.png"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, once hydrated: end-to-end tests wait
+    // for this mark before they click.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/segment-targeting.css"/>
+        <Title formatter=|page: String| format!("{page} · Segment Targeting")/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=auth::pages::LoginPage/>
+                <ParentRoute path=path!("") view=ConsoleLayout>
+                    <Route path=path!("") view=|| view! { <Redirect path="/segments"/> }/>
+                    <Route path=path!("segments") view=segments::pages::SegmentListPage/>
+                    <Route path=path!("segments/groups") view=groups::pages::ManageGroupsPage/>
+                    <Route path=path!("admin/users") view=auth::pages::UsersPage/>
+                    <Route path=path!("admin/tokens") view=auth::pages::TokensPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,3 @@
+//! Segments: the list, creation and management.
+
+pub mod pages;

@@ -1,0 +1,327 @@
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use roaring::RoaringBitmap;
+
+use super::bsi::BitSlicedIndex;
+use crate::catalog::DataType;
+use crate::TargetObject;
+
+/// Values of one enum or boolean partition.
+#[derive(Debug, Clone, Default)]
+pub struct CategoricalPartition {
+    pub present: RoaringBitmap,
+    pub by_value: HashMap<String, RoaringBitmap>,
+}
+
+impl CategoricalPartition {
+    /// Builds from `(entity, value)` pairs in any order; an entity's first value wins.
+    pub fn build(mut pairs: Vec<(u32, String)>) -> CategoricalPartition {
+        pairs.sort_by_key(|(entity, _)| *entity);
+        pairs.dedup_by_key(|(entity, _)| *entity);
+        let mut by_value: HashMap<String, Vec<u32>> = HashMap::new();
+        for (entity, value) in &pairs {
+            by_value.entry(value.clone()).or_default().push(*entity);
+        }
+        CategoricalPartition {
+            present: RoaringBitmap::from_sorted_iter(pairs.iter().map(|(e, _)| *e)).expect("sorted"),
+            by_value: by_value
+                .into_iter()
+                .map(|(value, ids)| (value, RoaringBitmap::from_sorted_iter(ids).expect("sorted")))
+                .collect(),
+        }
+    }
+
+    /// Entities whose value is one of `values`.
+    pub fn any_of(&self, values: &[String]) -> RoaringBitmap {
+        let mut result = RoaringBitmap::new();
+        for value in values {
+            if let Some(bitmap) = self.by_value.get(value) {
+                result |= bitmap;
+            }
+        }
+        result
+    }
+}
+
+/// Ranks stored in the narrowest width that holds them.
+#[derive(Debug, Clone)]
+pub enum RankColumn {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl RankColumn {
+    fn new(ranks: Vec<u32>, max: u32) -> RankColumn {
+        if max <= u8::MAX as u32 {
+            RankColumn::U8(ranks.into_iter().map(|r| r as u8).collect())
+        } else if max <= u16::MAX as u32 {
+            RankColumn::U16(ranks.into_iter().map(|r| r as u16).collect())
+        } else {
+            RankColumn::U32(ranks)
+        }
+    }
+
+    pub fn get(&self, i: usize) -> u32 {
+        match self {
+            RankColumn::U8(v) => v[i] as u32,
+            RankColumn::U16(v) => v[i] as u32,
+            RankColumn::U32(v) => v[i],
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            RankColumn::U8(v) => v.len(),
+            RankColumn::U16(v) => v.len() * 2,
+            RankColumn::U32(v) => v.len() * 4,
+        }
+    }
+}
+
+/// A totally ordered key: numbers (`f64`, never NaN) and datetimes (`i64`).
+pub trait Key: Copy + PartialOrd + std::fmt::Debug {
+    fn order(a: &Self, b: &Self) -> std::cmp::Ordering;
+}
+
+impl Key for f64 {
+    fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        a.total_cmp(b)
+    }
+}
+
+impl Key for i64 {
+    fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        a.cmp(b)
+    }
+}
+
+/// A number or datetime partition: the sorted distinct values and a
+/// bit-sliced index of each entity's rank among them.
+#[derive(Debug, Clone)]
+pub struct OrderedPartition<K> {
+    pub keys: Vec<K>,
+    pub bsi: BitSlicedIndex,
+    /// Each entity's rank, in ascending entity order (as `bsi.present`
+    /// iterates); kept where per-entity values are needed (number changes).
+    pub ranks: Option<RankColumn>,
+}
+
+impl<K: Key> OrderedPartition<K> {
+    /// Builds from `(entity, value)` pairs in any order; an entity's first value wins.
+    pub fn build(mut pairs: Vec<(u32, K)>, keep_ranks: bool) -> OrderedPartition<K> {
+        pairs.sort_by_key(|(entity, _)| *entity);
+        pairs.dedup_by_key(|(entity, _)| *entity);
+        let mut keys: Vec<K> = pairs.iter().map(|(_, k)| *k).collect();
+        keys.sort_by(K::order);
+        keys.dedup_by(|a, b| K::order(a, b).is_eq());
+        let rank_of = |k: &K| keys.binary_search_by(|probe| K::order(probe, k)).expect("key present") as u32;
+        let ranks: Vec<u32> = pairs.iter().map(|(_, k)| rank_of(k)).collect();
+        let max = keys.len().saturating_sub(1) as u32;
+        let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
+        OrderedPartition {
+            ranks: keep_ranks.then(|| RankColumn::new(ranks, max)),
+            keys,
+            bsi,
+        }
+    }
+
+    /// Number of distinct keys strictly below `k`, or at most `k` when `inclusive`.
+    pub fn count_below(&self, k: K, inclusive: bool) -> usize {
+        self.keys.partition_point(|probe| match K::order(probe, &k) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => inclusive,
+            std::cmp::Ordering::Greater => false,
+        })
+    }
+
+    /// Entities whose rank lies in `lo..hi` (half-open, as counts of keys).
+    pub fn ranks_in(&self, lo: usize, hi: usize) -> RoaringBitmap {
+        if lo >= hi {
+            return RoaringBitmap::new();
+        }
+        if lo == 0 && hi >= self.keys.len() {
+            return self.bsi.present.clone();
+        }
+        self.bsi.between(lo as u32, hi as u32 - 1)
+    }
+
+    /// `(entity, value)` in ascending entity order; needs `ranks`.
+    pub fn values(&self) -> impl Iterator<Item = (u32, K)> + '_ {
+        let ranks = self.ranks.as_ref().expect("partition built with ranks");
+        self.bsi
+            .present
+            .iter()
+            .enumerate()
+            .map(move |(i, entity)| (entity, self.keys[ranks.get(i) as usize]))
+    }
+
+    fn bytes(&self) -> usize {
+        self.keys.len() * std::mem::size_of::<K>()
+            + self.bsi.serialized_size()
+            + self.ranks.as_ref().map_or(0, RankColumn::bytes)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ProfilePartition {
+    Categorical(CategoricalPartition),
+    Number(OrderedPartition<f64>),
+    Time(OrderedPartition<i64>),
+}
+
+impl ProfilePartition {
+    pub fn present(&self) -> &RoaringBitmap {
+        match self {
+            ProfilePartition::Categorical(p) => &p.present,
+            ProfilePartition::Number(p) => &p.bsi.present,
+            ProfilePartition::Time(p) => &p.bsi.present,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            ProfilePartition::Categorical(p) => {
+                p.present.serialized_size() + p.by_value.values().map(RoaringBitmap::serialized_size).sum::<usize>()
+            }
+            ProfilePartition::Number(p) => p.bytes(),
+            ProfilePartition::Time(p) => p.bytes(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProfileIndex {
+    pub data_type: DataType,
+    pub partitions: BTreeMap<NaiveDate, ProfilePartition>,
+}
+
+/// One attribute's values for a day's rows.
+#[derive(Debug, Clone)]
+pub enum AttrColumn {
+    /// Codes into `dict`; `u32::MAX` is a missing value.
+    Categorical { dict: Vec<String>, codes: Vec<u32> },
+    /// `NaN` is a missing value.
+    Number(Vec<f64>),
+}
+
+/// A value of one behavior row's attribute, as the builder takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    Text(String),
+    Number(f64),
+    Missing,
+}
+
+/// One day of one behavior: rows sorted by entity, columns aligned.
+#[derive(Debug, Clone, Default)]
+pub struct DayBlock {
+    pub entities: Vec<u32>,
+    pub counts: Vec<u32>,
+    pub columns: Vec<AttrColumn>,
+}
+
+impl DayBlock {
+    /// Builds from rows `(entity, count, attribute values)` in any order;
+    /// `types` gives each attribute's data type.
+    pub fn build(mut rows: Vec<(u32, u32, Vec<AttrValue>)>, types: &[DataType]) -> DayBlock {
+        rows.sort_by_key(|(entity, _, _)| *entity);
+        let mut columns: Vec<AttrColumn> = types
+            .iter()
+            .map(|t| match t {
+                DataType::Number => AttrColumn::Number(Vec::with_capacity(rows.len())),
+                _ => AttrColumn::Categorical {
+                    dict: Vec::new(),
+                    codes: Vec::with_capacity(rows.len()),
+                },
+            })
+            .collect();
+        let mut lookups: Vec<HashMap<String, u32>> = vec![HashMap::new(); types.len()];
+        let mut block = DayBlock {
+            entities: Vec::with_capacity(rows.len()),
+            counts: Vec::with_capacity(rows.len()),
+            columns: Vec::new(),
+        };
+        for (entity, count, values) in rows {
+            block.entities.push(entity);
+            block.counts.push(count);
+            for (a, column) in columns.iter_mut().enumerate() {
+                let value = values.get(a).cloned().unwrap_or(AttrValue::Missing);
+                match column {
+                    AttrColumn::Number(numbers) => numbers.push(match value {
+                        AttrValue::Number(x) => x,
+                        _ => f64::NAN,
+                    }),
+                    AttrColumn::Categorical { dict, codes } => codes.push(match value {
+                        AttrValue::Text(text) => *lookups[a].entry(text.clone()).or_insert_with(|| {
+                            dict.push(text);
+                            dict.len() as u32 - 1
+                        }),
+                        _ => u32::MAX,
+                    }),
+                }
+            }
+        }
+        block.columns = columns;
+        block
+    }
+
+    fn bytes(&self) -> usize {
+        self.entities.len() * 8
+            + self
+                .columns
+                .iter()
+                .map(|c| match c {
+                    AttrColumn::Categorical { codes, .. } => codes.len() * 4,
+                    AttrColumn::Number(v) => v.len() * 8,
+                })
+                .sum::<usize>()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BehaviorIndex {
+    /// Attribute codes and types, in column order.
+    pub attributes: Vec<(String, DataType)>,
+    pub days: BTreeMap<NaiveDate, DayBlock>,
+}
+
+/// Everything the evaluator reads, loaded from the tag tables.
+#[derive(Debug, Clone, Default)]
+pub struct TagIndex {
+    pub populations: HashMap<TargetObject, RoaringBitmap>,
+    pub profiles: HashMap<String, ProfileIndex>,
+    pub behaviors: HashMap<String, BehaviorIndex>,
+    /// Audience per (scope, target object).
+    pub scopes: HashMap<(String, TargetObject), RoaringBitmap>,
+}
+
+impl TagIndex {
+    pub fn population(&self, target: TargetObject) -> RoaringBitmap {
+        self.populations.get(&target).cloned().unwrap_or_default()
+    }
+
+    pub fn audience(&self, scope: &str, target: TargetObject) -> RoaringBitmap {
+        self.scopes.get(&(scope.to_string(), target)).cloned().unwrap_or_default()
+    }
+
+    /// An estimate of the heap the index holds, for the benchmark report.
+    pub fn approximate_bytes(&self) -> usize {
+        let bitmaps = |b: &RoaringBitmap| b.serialized_size();
+        self.populations.values().map(bitmaps).sum::<usize>()
+            + self.scopes.values().map(bitmaps).sum::<usize>()
+            + self
+                .profiles
+                .values()
+                .flat_map(|p| p.partitions.values())
+                .map(ProfilePartition::bytes)
+                .sum::<usize>()
+            + self
+                .behaviors
+                .values()
+                .flat_map(|b| b.days.values())
+                .map(DayBlock::bytes)
+                .sum::<usize>()
+    }
+}

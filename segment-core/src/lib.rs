@@ -1,0 +1,20 @@
+//! The pure domain of Segment Targeting: entity IDs and target objects, the
+//! tag catalog, the rule model and its validation into plans, the SQL
+//! compiler, and (feature `engine`) the bitmap tag index that evaluates
+//! plans. No IO lives here.
+
+pub mod catalog;
+#[cfg(feature = "engine")]
+pub mod engine;
+pub mod ids;
+pub mod plan;
+pub mod rule;
+pub mod sql;
+pub mod target;
+pub mod time;
+pub mod validate;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use target::TargetObject;

@@ -1,0 +1,138 @@
+//! A validated rule: every code checked against the catalog, every value
+//! typed, every date resolved. Both the SQL compiler and the bitmap engine
+//! evaluate plans, never raw rules.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::DataType;
+use crate::TargetObject;
+
+/// A comparison of a value with constants. `Between` includes both ends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Cmp<T> {
+    Eq(T),
+    Ne(T),
+    Gt(T),
+    Gte(T),
+    Lt(T),
+    Lte(T),
+    Between(T, T),
+}
+
+impl<T: PartialOrd + Copy> Cmp<T> {
+    pub fn test(&self, x: T) -> bool {
+        match *self {
+            Cmp::Eq(v) => x == v,
+            Cmp::Ne(v) => x != v,
+            Cmp::Gt(v) => x > v,
+            Cmp::Gte(v) => x >= v,
+            Cmp::Lt(v) => x < v,
+            Cmp::Lte(v) => x <= v,
+            Cmp::Between(lo, hi) => lo <= x && x <= hi,
+        }
+    }
+
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Cmp<U> {
+        match self {
+            Cmp::Eq(v) => Cmp::Eq(f(v)),
+            Cmp::Ne(v) => Cmp::Ne(f(v)),
+            Cmp::Gt(v) => Cmp::Gt(f(v)),
+            Cmp::Gte(v) => Cmp::Gte(f(v)),
+            Cmp::Lt(v) => Cmp::Lt(f(v)),
+            Cmp::Lte(v) => Cmp::Lte(f(v)),
+            Cmp::Between(lo, hi) => Cmp::Between(f(lo), f(hi)),
+        }
+    }
+
+    /// Words for a sentence: "at least 4", "between 1 and 3".
+    pub fn describe(&self, show: impl Fn(T) -> String) -> String {
+        match *self {
+            Cmp::Eq(v) => format!("equal to {}", show(v)),
+            Cmp::Ne(v) => format!("not equal to {}", show(v)),
+            Cmp::Gt(v) => format!("greater than {}", show(v)),
+            Cmp::Gte(v) => format!("at least {}", show(v)),
+            Cmp::Lt(v) => format!("less than {}", show(v)),
+            Cmp::Lte(v) => format!("at most {}", show(v)),
+            Cmp::Between(lo, hi) => format!("between {} and {}", show(lo), show(hi)),
+        }
+    }
+}
+
+/// A test of one stored value. A missing value never passes, `NotIn` included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ValuePred {
+    /// Enum and boolean values (booleans as `"true"` / `"false"`).
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Number(Cmp<f64>),
+    /// Datetimes as Unix seconds; `on`, `before`, `after`, `between` and
+    /// `within_last_days` are all resolved to such comparisons.
+    Time(Cmp<i64>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProfileTest {
+    /// The value in one partition passes `pred`.
+    At { date: NaiveDate, pred: ValuePred },
+    /// Numbers: `value(to) − value(from)` compared; both values must exist.
+    Diff { from: NaiveDate, to: NaiveDate, cmp: Cmp<f64> },
+    /// Enums and booleans: value at `from` in one set and at `to` in another.
+    Changed {
+        from: NaiveDate,
+        to: NaiveDate,
+        from_values: Vec<String>,
+        to_values: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfilePlan {
+    pub tag: String,
+    pub data_type: DataType,
+    pub test: ProfileTest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributePlan {
+    pub attr: String,
+    pub data_type: DataType,
+    pub pred: ValuePred,
+}
+
+/// Sum of `count` over the window's rows passing every filter, compared;
+/// entities without such rows count 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BehaviorPlan {
+    pub behavior: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub filters: Vec<AttributePlan>,
+    pub count: Cmp<i64>,
+}
+
+impl BehaviorPlan {
+    /// Whether entities without events (count 0) match.
+    pub fn zero_matches(&self) -> bool {
+        self.count.test(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PlanCondition {
+    Profile(ProfilePlan),
+    Behavior(BehaviorPlan),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub target: TargetObject,
+    /// T, the evaluation date dynamic windows and `within_last_days` are resolved against.
+    pub as_of: NaiveDate,
+    pub time_zone: String,
+    /// OR of groups, each an AND of conditions.
+    pub groups: Vec<Vec<PlanCondition>>,
+    /// The newest data the plan reads (profile partitions, and behavior
+    /// windows up to their tag's newest ready date): what the result reflects.
+    pub data_date: Option<NaiveDate>,
+}

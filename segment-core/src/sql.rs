@@ -1,0 +1,444 @@
+//! Plan → SQL for SQLite and PostgreSQL: parameterized for execution,
+//! readably formatted (and with literals inlined) for people to review.
+//!
+//! The tables the SQL reads (created by the importer):
+//! - `entities (target_object, idx, entity_id)`: the population, with each
+//!   external ID's dense index;
+//! - `tag_<code> (data_date, entity_idx, value)` per profile tag, `value`
+//!   being text (enum, boolean as `'true'`/`'false'`), a double (number) or
+//!   Unix seconds (datetime);
+//! - `behavior_<code> (event_date, entity_idx, count, <attribute>…)` per behavior;
+//! - `audience_scopes (scope, target_object, entity_idx)`.
+//!
+//! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite.
+
+use std::fmt::Write;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::*;
+use crate::time::format_epoch;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound parameter of compiled SQL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    Real(f64),
+    Date(NaiveDate),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompiledSql {
+    pub dialect: Dialect,
+    /// The statement with `$n` placeholders.
+    pub text: String,
+    pub params: Vec<Param>,
+    /// Per parameter, a comment shown after its inlined literal (datetimes
+    /// as local time, say).
+    notes: Vec<Option<String>>,
+}
+
+/// What the statement returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// `entity_id`, the external IDs, ordered.
+    EntityIds,
+    /// `idx`, the dense member indexes, ordered.
+    Indexes,
+    /// `COUNT(*)`.
+    Count,
+}
+
+pub fn profile_table(code: &str) -> String {
+    format!("tag_{code}")
+}
+
+pub fn behavior_table(code: &str) -> String {
+    format!("behavior_{code}")
+}
+
+/// Quotes an identifier (codes are already restricted to `[a-z0-9_]`).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+struct Builder {
+    dialect: Dialect,
+    tz: Option<Tz>,
+    text: String,
+    params: Vec<Param>,
+    notes: Vec<Option<String>>,
+}
+
+impl Builder {
+    fn param(&mut self, param: Param) -> String {
+        self.param_noted(param, None)
+    }
+
+    fn param_noted(&mut self, param: Param, note: Option<String>) -> String {
+        self.params.push(param);
+        self.notes.push(note);
+        format!("${}", self.params.len())
+    }
+
+    fn date(&mut self, date: NaiveDate) -> String {
+        let p = self.param(Param::Date(date));
+        match self.dialect {
+            Dialect::Sqlite => p,
+            Dialect::Postgres => format!("{p}::date"),
+        }
+    }
+
+    fn epoch(&mut self, epoch: i64) -> String {
+        let note = self.tz.map(|tz| format!("{} {}", format_epoch(epoch, tz), tz.name()));
+        self.param_noted(Param::Int(epoch), note)
+    }
+
+    fn texts(&mut self, values: &[String]) -> String {
+        let list: Vec<String> = values.iter().map(|v| self.param(Param::Text(v.clone()))).collect();
+        list.join(", ")
+    }
+
+    fn line(&mut self, indent: usize, text: &str) {
+        for _ in 0..indent {
+            self.text.push_str("  ");
+        }
+        self.text.push_str(text);
+        self.text.push('\n');
+    }
+}
+
+/// `column <cmp>` with parameters.
+fn cmp_sql<T: Copy>(b: &mut Builder, column: &str, cmp: Cmp<T>, mut bind: impl FnMut(&mut Builder, T) -> String) -> String {
+    match cmp {
+        Cmp::Eq(v) => format!("{column} = {}", bind(b, v)),
+        Cmp::Ne(v) => format!("{column} <> {}", bind(b, v)),
+        Cmp::Gt(v) => format!("{column} > {}", bind(b, v)),
+        Cmp::Gte(v) => format!("{column} >= {}", bind(b, v)),
+        Cmp::Lt(v) => format!("{column} < {}", bind(b, v)),
+        Cmp::Lte(v) => format!("{column} <= {}", bind(b, v)),
+        Cmp::Between(lo, hi) => {
+            let lo = bind(b, lo);
+            let hi = bind(b, hi);
+            format!("{column} BETWEEN {lo} AND {hi}")
+        }
+    }
+}
+
+fn pred_sql(b: &mut Builder, column: &str, pred: &ValuePred) -> String {
+    match pred {
+        ValuePred::In(values) => format!("{column} IN ({})", b.texts(values)),
+        // NOT IN never matches NULL, as a missing value must not.
+        ValuePred::NotIn(values) => format!("{column} NOT IN ({})", b.texts(values)),
+        ValuePred::Number(cmp) => cmp_sql(b, column, *cmp, |b, v| b.param(Param::Real(v))),
+        ValuePred::Time(cmp) => cmp_sql(b, column, *cmp, |b, v| b.epoch(v)),
+    }
+}
+
+fn profile_sql(b: &mut Builder, p: &ProfilePlan, indent: usize) {
+    let table = quote_ident(&profile_table(&p.tag));
+    match &p.test {
+        ProfileTest::At { date, pred } => {
+            b.line(indent, "e.idx IN (");
+            b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS t"));
+            let date = b.date(*date);
+            let pred = pred_sql(b, "t.value", pred);
+            b.line(indent + 1, &format!("WHERE t.data_date = {date} AND {pred}"));
+            b.line(indent, ")");
+        }
+        ProfileTest::Diff { from, to, cmp } => {
+            b.line(indent, "e.idx IN (");
+            b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));
+            b.line(indent + 1, &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"));
+            let from = b.date(*from);
+            let to = b.date(*to);
+            b.line(indent + 1, &format!("WHERE f.data_date = {from} AND t.data_date = {to}"));
+            let test = cmp_sql(b, "t.value - f.value", *cmp, |b, v| b.param(Param::Real(v)));
+            b.line(indent + 2, &format!("AND {test}"));
+            b.line(indent, ")");
+        }
+        ProfileTest::Changed {
+            from,
+            to,
+            from_values,
+            to_values,
+        } => {
+            b.line(indent, "e.idx IN (");
+            b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));
+            b.line(indent + 1, &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"));
+            let from = b.date(*from);
+            let to = b.date(*to);
+            b.line(indent + 1, &format!("WHERE f.data_date = {from} AND t.data_date = {to}"));
+            let from_values = b.texts(from_values);
+            let to_values = b.texts(to_values);
+            b.line(indent + 2, &format!("AND f.value IN ({from_values}) AND t.value IN ({to_values})"));
+            b.line(indent, ")");
+        }
+    }
+}
+
+fn behavior_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
+    let table = quote_ident(&behavior_table(&plan.behavior));
+    // Entities without events count 0: when 0 passes, keep everyone except
+    // those whose events make the comparison fail.
+    let (membership, having) = if plan.zero_matches() {
+        ("e.idx NOT IN (", true)
+    } else {
+        ("e.idx IN (", false)
+    };
+    b.line(indent, membership);
+    b.line(indent + 1, &format!("SELECT b.entity_idx FROM {table} AS b"));
+    let from = b.date(plan.from);
+    let to = b.date(plan.to);
+    b.line(indent + 1, &format!("WHERE b.event_date BETWEEN {from} AND {to}"));
+    for filter in &plan.filters {
+        let column = format!("b.{}", quote_ident(&filter.attr));
+        let test = pred_sql(b, &column, &filter.pred);
+        b.line(indent + 2, &format!("AND {test}"));
+    }
+    b.line(indent + 1, "GROUP BY b.entity_idx");
+    let test = cmp_sql(b, "SUM(b.count)", plan.count, |b, v| b.param(Param::Int(v)));
+    if having {
+        b.line(indent + 1, &format!("HAVING NOT ({test})"));
+    } else {
+        b.line(indent + 1, &format!("HAVING {test}"));
+    }
+    b.line(indent, ")");
+}
+
+/// Compiles `plan` to one statement over the population of its target
+/// object, restricted to `audience_scope`'s audience when given.
+pub fn compile(plan: &Plan, dialect: Dialect, output: Output, audience_scope: Option<&str>) -> CompiledSql {
+    let mut b = Builder {
+        dialect,
+        tz: plan.time_zone.parse().ok(),
+        text: String::new(),
+        params: Vec::new(),
+        notes: Vec::new(),
+    };
+    let select = match output {
+        Output::EntityIds => "SELECT e.entity_id",
+        Output::Indexes => "SELECT e.idx",
+        Output::Count => "SELECT COUNT(*) AS size",
+    };
+    b.line(0, select);
+    b.line(0, "FROM entities AS e");
+    let target = b.param(Param::Text(plan.target.as_str().to_string()));
+    b.line(0, &format!("WHERE e.target_object = {target}"));
+    if let Some(scope) = audience_scope {
+        b.line(1, "AND e.idx IN (");
+        b.line(2, "SELECT s.entity_idx FROM audience_scopes AS s");
+        let scope = b.param(Param::Text(scope.to_string()));
+        let target = b.param(Param::Text(plan.target.as_str().to_string()));
+        b.line(2, &format!("WHERE s.scope = {scope} AND s.target_object = {target}"));
+        b.line(1, ")");
+    }
+    b.line(1, "AND (");
+    for (g, group) in plan.groups.iter().enumerate() {
+        if g > 0 {
+            b.line(2, "OR");
+        }
+        b.line(2, &format!("( -- rule group {}", g + 1));
+        for (c, condition) in group.iter().enumerate() {
+            if c > 0 {
+                b.line(3, "AND");
+            }
+            match condition {
+                PlanCondition::Profile(p) => profile_sql(&mut b, p, 3),
+                PlanCondition::Behavior(p) => behavior_sql(&mut b, p, 3),
+            }
+        }
+        b.line(2, ")");
+    }
+    b.line(1, ")");
+    if output != Output::Count {
+        b.line(0, if output == Output::EntityIds { "ORDER BY e.entity_id" } else { "ORDER BY e.idx" });
+    }
+    CompiledSql {
+        dialect,
+        text: b.text.trim_end().to_string(),
+        params: b.params,
+        notes: b.notes,
+    }
+}
+
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+impl Param {
+    fn literal(&self) -> String {
+        match self {
+            Param::Text(text) => quote_literal(text),
+            Param::Int(n) => n.to_string(),
+            Param::Real(x) => {
+                let shown = x.to_string();
+                // Keep doubles visibly real so arithmetic matches the bound parameter.
+                if shown.contains(['.', 'e', 'E']) { shown } else { format!("{shown}.0") }
+            }
+            // PostgreSQL's text carries a `::date` cast after the placeholder.
+            Param::Date(date) => quote_literal(&date.to_string()),
+        }
+    }
+}
+
+impl CompiledSql {
+    /// The statement with every parameter inlined as a literal, for people
+    /// to read; executing it gives the same result as the parameterized form.
+    pub fn display(&self) -> String {
+        let mut out = String::with_capacity(self.text.len() + 16 * self.params.len());
+        let mut pending_notes: Vec<&str> = Vec::new();
+        let mut chars = self.text.char_indices().peekable();
+        let bytes = self.text.as_bytes();
+        while let Some((i, ch)) = chars.next() {
+            if ch == '\n' {
+                if !pending_notes.is_empty() {
+                    write!(out, " -- {}", pending_notes.join(", ")).unwrap();
+                    pending_notes.clear();
+                }
+                out.push('\n');
+                continue;
+            }
+            if ch == '$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                let mut end = i + 1;
+                while bytes.get(end).is_some_and(u8::is_ascii_digit) {
+                    end += 1;
+                }
+                let n: usize = self.text[i + 1..end].parse().unwrap();
+                out.push_str(&self.params[n - 1].literal());
+                if let Some(note) = &self.notes[n - 1] {
+                    pending_notes.push(note);
+                }
+                while chars.peek().is_some_and(|(j, _)| *j < end) {
+                    chars.next();
+                }
+                continue;
+            }
+            out.push(ch);
+        }
+        if !pending_notes.is_empty() {
+            write!(out, " -- {}", pending_notes.join(", ")).unwrap();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::fixtures::{catalog, date};
+    use crate::rule::Rule;
+    use crate::validate::{validate, Context};
+    use crate::TargetObject;
+
+    fn plan(conditions: serde_json::Value) -> Plan {
+        let rule: Rule = serde_json::from_value(json!({"groups": [{"conditions": conditions}]})).unwrap();
+        validate(
+            &rule,
+            &Context {
+                catalog: &catalog(),
+                target: TargetObject::User,
+                time_zone: "Asia/Shanghai".parse().unwrap(),
+                as_of: date("2024-08-05"),
+            },
+        )
+        .unwrap()
+    }
+
+    /// One case per operator and date mode; their SQL is kept in
+    /// `tests/golden/<dialect>/<case>.sql`. Run with `UPDATE_GOLDEN=1` to
+    /// rewrite the files after an intended change, then review the diff.
+    fn cases() -> Vec<(&'static str, Plan)> {
+        let latest = json!({"mode": "latest"});
+        let change = json!({"mode": "change", "from": "2024-07-30", "to": "2024-08-04"});
+        let p = |tag: &str, date: &serde_json::Value, rest: serde_json::Value| {
+            let mut condition = json!({"type": "profile", "tag": tag, "date": date});
+            condition.as_object_mut().unwrap().extend(rest.as_object().unwrap().clone());
+            condition
+        };
+        let mut cases = vec![
+            ("enum_in_latest", plan(json!([p("city_cross_border_ride", &latest, json!({"op": "in", "values": ["Shenzhen", "Guangzhou", "Shanghai"]}))]))),
+            ("enum_not_in_on_date", plan(json!([p("city_cross_border_ride", &json!({"mode": "on", "date": "2024-07-30"}), json!({"op": "not_in", "values": ["Beijing"]}))]))),
+            ("boolean_in", plan(json!([p("v2_is_black_list", &latest, json!({"op": "in", "values": [true]}))]))),
+            ("enum_changed", plan(json!([p("city_cross_border_ride", &change, json!({"op": "changed", "from_values": ["Beijing"], "to_values": ["Shenzhen", "Shanghai"]}))]))),
+            ("number_diff_gt", plan(json!([p("v2_trade_cnt_7d", &change, json!({"op": "diff_gt", "value": 100}))]))),
+            ("datetime_on", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "on", "value": "2024-08-06 00:00:00"}))]))),
+            ("datetime_before", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "before", "value": "2024-01-01 08:30:00"}))]))),
+            ("datetime_after", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "after", "value": "2024-01-01"}))]))),
+            ("datetime_between", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "between", "values": ["2024-01-01 00:00:00", "2024-06-30 23:59:59"]}))]))),
+            ("datetime_within_last_days", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "within_last_days", "value": 30}))]))),
+            ("behavior_dynamic_in_gte", plan(json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -6, "to": 0},
+                "where": [{"attr": "industry_l1", "op": "in", "values": ["Food & Beverages"]}], "count": {"op": "gte", "value": 4}}]))),
+            ("behavior_fixed_number_eq_zero", plan(json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
+                "where": [{"attr": "card_bin", "op": "eq", "value": 438675}], "count": {"op": "eq", "value": 0}}]))),
+            ("behavior_between_not_in", plan(json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -29, "to": 0},
+                "where": [{"attr": "industry_l1", "op": "not_in", "values": ["Retail"]}], "count": {"op": "between", "value": [2, 5]}}]))),
+        ];
+        for (op, value) in [("eq", json!(3)), ("ne", json!(3)), ("gt", json!(3.5)), ("gte", json!(3)), ("lt", json!(-1)), ("lte", json!(0))] {
+            let name: &'static str = Box::leak(format!("number_{op}").into_boxed_str());
+            cases.push((name, plan(json!([p("v2_trade_cnt_7d", &latest, json!({"op": op, "value": value}))]))));
+        }
+        cases.push(("number_between", plan(json!([p("v2_trade_cnt_7d", &latest, json!({"op": "between", "values": [1, 10]}))]))));
+        let rule: Rule = serde_json::from_value(json!({"groups": [
+            {"conditions": [p("v2_is_black_list", &latest, json!({"op": "in", "values": [false]})), p("v2_trade_cnt_7d", &latest, json!({"op": "gte", "value": 5}))]},
+            {"conditions": [p("city_cross_border_ride", &latest, json!({"op": "in", "values": ["Shenzhen"]}))]}
+        ]}))
+        .unwrap();
+        let two_groups = validate(
+            &rule,
+            &Context { catalog: &catalog(), target: TargetObject::User, time_zone: "Asia/Shanghai".parse().unwrap(), as_of: date("2024-08-05") },
+        )
+        .unwrap();
+        cases.push(("two_groups", two_groups));
+        cases
+    }
+
+    #[test]
+    fn golden_sql_per_operator_mode_and_dialect() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let update = std::env::var("UPDATE_GOLDEN").is_ok();
+        let mut mismatches = Vec::new();
+        for (name, plan) in cases() {
+            for (dialect, folder) in [(Dialect::Sqlite, "sqlite"), (Dialect::Postgres, "postgres")] {
+                let sql = compile(&plan, dialect, Output::EntityIds, None).display() + "\n";
+                let path = root.join(folder).join(format!("{name}.sql"));
+                if update {
+                    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    std::fs::write(&path, &sql).unwrap();
+                    continue;
+                }
+                let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+                if expected != sql {
+                    mismatches.push(format!("{}:\n--- expected\n{expected}--- got\n{sql}", path.display()));
+                }
+            }
+        }
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    }
+
+    #[test]
+    fn parameters_are_numbered_in_order_and_inlined_safely() {
+        let sql = compile(
+            &plan(json!([{"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"}, "op": "in", "values": ["Shenzhen"]}])),
+            Dialect::Sqlite,
+            Output::Count,
+            Some("merchant:O'Brien"),
+        );
+        assert_eq!(sql.params.len(), 5);
+        assert!(sql.text.contains("WHERE s.scope = $2 AND s.target_object = $3"), "{}", sql.text);
+        assert!(sql.display().contains("'merchant:O''Brien'"), "quotes are doubled: {}", sql.display());
+        assert!(!sql.display().contains('$'));
+    }
+}

@@ -1,0 +1,54 @@
+//! The API's error body: `{"error": {"code", "message", "field"?}}`.
+
+use app::error::AppError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        ApiError(error)
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `validation`, `unauthenticated`, `forbidden`, `not_found`, `conflict`, `rate_limited`, `internal`, …
+    pub code: String,
+    pub message: String,
+    /// The request field at fault, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let field = match &self.0 {
+            AppError::Validation { field, .. } => field.clone(),
+            _ => None,
+        };
+        let status = StatusCode::from_u16(self.0.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.0.code().to_string(),
+                message: self.0.to_string(),
+                field,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError(AppError::NotFound("The endpoint".into()))
+}

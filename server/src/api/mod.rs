@@ -1,0 +1,21 @@
+//! The public HTTP API under `/api/v1`. Handlers are thin: authorize,
+//! validate, call one service function, map the error.
+
+pub mod error;
+mod extract;
+mod groups;
+mod health;
+pub mod openapi;
+
+use app::infra::AppState;
+use axum::routing::{get, patch};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/openapi.json", get(openapi::document))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{id}", patch(groups::rename).delete(groups::delete))
+        .fallback(error::not_found)
+}

@@ -1,0 +1,97 @@
+//! The binary's subcommands. Each works against whatever `DATABASE_URL`
+//! says and applies migrations first.
+
+use std::io::Read;
+
+use anyhow::Context;
+use app::auth::ssr::{create_token, create_user, NewUser};
+use app::auth::{Role, Scope};
+use app::infra::db::Db;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::startup::{self, Application};
+
+#[derive(Parser, Debug)]
+#[command(name = "server", about = "Segment Targeting: audience segmentation console and engine")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console and the HTTP API (the default).
+    Serve {
+        /// On an empty database, create the demo accounts (see README).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create a user; the password is read from stdin.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// admin | operator | merchant | store_manager
+        #[arg(long)]
+        role: String,
+        /// The merchant ID a merchant account is bound to.
+        #[arg(long)]
+        merchant: Option<String>,
+        /// The store IDs a store manager is bound to, comma-separated.
+        #[arg(long)]
+        stores: Option<String>,
+    },
+    /// Create an API token; prints the token alone on the last line.
+    CreateToken {
+        #[arg(long)]
+        name: String,
+        /// platform | merchant:ID | store:ID[,ID…]
+        #[arg(long)]
+        scope: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
+            let app = Application::build(config, startup::Options { demo }).await?;
+            app.serve().await
+        }
+        Command::CreateUser {
+            username,
+            role,
+            merchant,
+            stores,
+        } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role {role:?}; use admin, operator, merchant or store_manager"))?;
+            let scope = app::auth::scope_for_role(
+                role,
+                merchant.as_deref().unwrap_or_default(),
+                stores.as_deref().unwrap_or_default(),
+            )?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let db = open_database(&config).await?;
+            let id = create_user(&db, NewUser { username: username.clone(), password, role, scope: scope.clone() }).await?;
+            println!("created user {username} (id {id}, role {}, scope {scope})", role.as_str());
+            Ok(())
+        }
+        Command::CreateToken { name, scope } => {
+            let scope = Scope::parse(&scope)?;
+            let db = open_database(&config).await?;
+            let (id, token) = create_token(&db, &name, &scope, "cli").await?;
+            println!("created token {name:?} (id {id}, scope {scope})");
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}

@@ -1,0 +1,8 @@
+//! The Segment Targeting server: configuration, the axum router (Leptos
+//! pages, server functions and the `/api/v1` HTTP API), and the CLI commands.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod middleware;
+pub mod startup;

@@ -1,0 +1,150 @@
+//! Builds the router and runs the server.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use app::auth::ssr::{count_users, create_user, NewUser};
+use app::auth::{Role, Scope};
+use app::infra::db::Db;
+use app::infra::AppState;
+use app::{shell, App};
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Create the demo accounts on an empty database.
+    pub demo: bool,
+}
+
+/// The demo accounts created by `serve --demo` on first start (also in the README).
+pub const DEMO_ACCOUNTS: [(&str, &str, Role, &str); 4] = [
+    ("admin", "admin-demo-1", Role::Admin, "platform"),
+    ("operator", "operator-demo-1", Role::Operator, "platform"),
+    ("merchant", "merchant-demo-1", Role::Merchant, "merchant:M0001"),
+    ("store", "store-demo-1", Role::StoreManager, "store:S0001,S0002"),
+];
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config, options: Options) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database_url)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        db.migrate().await.context("applying migrations")?;
+        if options.demo {
+            create_demo_accounts(&db).await?;
+        }
+        let mut state = AppState::new(config.leptos_options.clone(), db);
+        state.secure_cookies = config.secure_cookies;
+
+        let listener = TcpListener::bind(config.leptos_options.site_addr)
+            .await
+            .with_context(|| format!("binding {}", config.leptos_options.site_addr))?;
+        let router = router(state.clone());
+        Ok(Application { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn serve(self) -> anyhow::Result<()> {
+        let addr = self.local_addr();
+        tracing::info!(backend = self.state.db.backend().as_str(), "database ready");
+        println!("Segment Targeting is running at http://{addr}");
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        Ok(())
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .nest("/api/v1", crate::api::router())
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::authenticate))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn create_demo_accounts(db: &Db) -> anyhow::Result<()> {
+    if count_users(db).await? > 0 {
+        return Ok(());
+    }
+    for (username, password, role, scope) in DEMO_ACCOUNTS {
+        create_user(
+            db,
+            NewUser {
+                username: username.into(),
+                password: password.into(),
+                role,
+                scope: Scope::parse(scope)?,
+            },
+        )
+        .await?;
+        tracing::info!(username, role = role.as_str(), "created demo account");
+    }
+    Ok(())
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

@@ -1,0 +1,175 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use app::auth::ssr::{create_token, create_user, NewUser};
+use app::auth::{Role, Scope};
+use app::infra::db::Db;
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use server::config::Config;
+use server::startup::{Application, Options};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each test once and runs it against both backends.
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
+                    $body
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some($app) = $crate::helpers::TestApp::spawn_postgres().await else { return };
+                    $body
+                }
+            }
+        )*
+    };
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub backend: Backend,
+    pub db: Db,
+    pub database_url: String,
+    pub client: Client,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    )
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let database_url = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("segment-targeting-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                format!("sqlite://{}", dir.join(format!("{}.db", unique_name("t"))).display())
+            }
+            Backend::Postgres => Self::fresh_postgres_database().await,
+        };
+        Self::spawn_with_url(backend, database_url).await
+    }
+
+    /// `None` (the test is skipped) when no PostgreSQL is configured, unless
+    /// `REQUIRE_POSTGRES=1` says it must run, as the test command does.
+    pub async fn spawn_postgres() -> Option<TestApp> {
+        if std::env::var("TEST_POSTGRES_URL").is_err() {
+            assert!(
+                std::env::var("REQUIRE_POSTGRES").is_err(),
+                "REQUIRE_POSTGRES is set but TEST_POSTGRES_URL is not: the PostgreSQL suite must run"
+            );
+            eprintln!("skipped: TEST_POSTGRES_URL is not set");
+            return None;
+        }
+        Some(Self::spawn(Backend::Postgres).await)
+    }
+
+    async fn fresh_postgres_database() -> String {
+        let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
+        let name = unique_name("st_test");
+        let admin = Db::connect(&admin_url).await.expect("connect to the PostgreSQL test cluster");
+        let Db::Postgres(pool) = &admin else { panic!("TEST_POSTGRES_URL is not a postgres:// URL") };
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(pool).await.unwrap();
+        admin.close().await;
+        let (base, _) = admin_url.rsplit_once('/').expect("URL with a database path");
+        format!("{base}/{name}")
+    }
+
+    pub async fn spawn_with_url(backend: Backend, database_url: String) -> TestApp {
+        let mut config = Config::from_env().unwrap();
+        config.database_url = database_url.clone();
+        config.leptos_options.site_addr = "127.0.0.1:0".parse().unwrap();
+        let application = Application::build(config, Options::default()).await.expect("build the app");
+        let address = format!("http://{}", application.local_addr());
+        let db = application.state().db.clone();
+        tokio::spawn(application.serve());
+        TestApp {
+            address,
+            backend,
+            db,
+            database_url,
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn token(&self, scope: &str) -> String {
+        let scope = Scope::parse(scope).unwrap();
+        create_token(&self.db, "test", &scope, "tests").await.unwrap().1
+    }
+
+    pub async fn user(&self, username: &str, password: &str, role: Role, scope: &str) {
+        create_user(
+            &self.db,
+            NewUser {
+                username: username.into(),
+                password: password.into(),
+                role,
+                scope: Scope::parse(scope).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(token)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(token).json(&body)
+    }
+
+    pub fn patch(&self, path: &str, token: &str, body: Value) -> RequestBuilder {
+        self.client.patch(self.url(path)).bearer_auth(token).json(&body)
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> RequestBuilder {
+        self.client.delete(self.url(path)).bearer_auth(token)
+    }
+}
+
+/// Sends the request and returns the status with the JSON body (`Null` when empty).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response: Response = request.send().await.expect("request sent");
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts the API error format and returns the message.
+pub fn error_message(body: &Value, code: &str) -> String {
+    assert_eq!(body["error"]["code"], code, "unexpected error body: {body}");
+    body["error"]["message"].as_str().expect("error message").to_string()
+}

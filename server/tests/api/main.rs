@@ -1,0 +1,10 @@
+//! HTTP tests: the real server on port 0 with a fresh database per test, on
+//! SQLite and on PostgreSQL (`TEST_POSTGRES_URL`).
+
+#[macro_use]
+mod helpers;
+
+mod auth;
+mod cli;
+mod groups;
+mod system;

@@ -84,12 +84,10 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(detail)
             | ServerFnErrorErr::Deserialization(detail)
             | ServerFnErrorErr::Serialization(detail) => Self::Transport(detail),
-            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
-                Self::Validation {
-                    field: None,
-                    message: detail,
-                }
-            }
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => Self::Validation {
+                field: None,
+                message: detail,
+            },
             other => {
                 #[cfg(feature = "ssr")]
                 tracing::error!(error = %other, "server function failed");

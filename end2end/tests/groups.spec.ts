@@ -11,15 +11,16 @@ test("an admin creates, renames and deletes a group", async ({ page }) => {
   await page.getByRole("button", { name: "+ Create Group" }).click();
   await page.getByLabel("Group name").fill(`  ${name}  `);
   await page.getByRole("button", { name: "Create", exact: true }).click();
-  const row = page.locator("tbody tr", { hasText: name });
+  // The row keeps its data-group while its name cell turns into an input.
+  const row = page.locator(`tbody tr[data-group="${name}"]`);
   await expect(row).toHaveCount(1);
   await expect(row.locator(".group-name")).toHaveText(name);
 
-  // A duplicate is refused beside the field, keeping what was typed.
+  // A duplicate is refused with a message, keeping what was typed.
   await page.getByRole("button", { name: "+ Create Group" }).click();
   await page.getByLabel("Group name").fill(name.toUpperCase());
   await page.getByRole("button", { name: "Create", exact: true }).click();
-  await expect(page.locator(".field-error")).toContainText("already exists");
+  await expect(page.getByRole("alert")).toContainText(`A group named "${name.toUpperCase()}" already exists.`);
   await expect(page.getByLabel("Group name")).toHaveValue(name.toUpperCase());
   await page.getByRole("button", { name: "Cancel" }).click();
 

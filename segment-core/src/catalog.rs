@@ -34,9 +34,14 @@ impl DataType {
     }
 
     pub fn parse(text: &str) -> Option<DataType> {
-        [DataType::Enum, DataType::Boolean, DataType::Datetime, DataType::Number]
-            .into_iter()
-            .find(|t| t.as_str() == text)
+        [
+            DataType::Enum,
+            DataType::Boolean,
+            DataType::Datetime,
+            DataType::Number,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == text)
     }
 }
 
@@ -117,7 +122,10 @@ impl TagDef {
 
     /// Text a tag search matches against.
     pub fn search_text(&self) -> String {
-        let mut text = format!("{} {} {} {}", self.code, self.name, self.description, self.category);
+        let mut text = format!(
+            "{} {} {} {}",
+            self.code, self.name, self.description, self.category
+        );
         match &self.kind {
             TagKind::Profile { values, .. } => {
                 for value in values {
@@ -212,7 +220,10 @@ mod tests {
                 ready_dates: vec![],
             }],
         };
-        assert_eq!(catalog.search(Some(TargetObject::User), "travel shenzhen").len(), 1);
+        assert_eq!(
+            catalog.search(Some(TargetObject::User), "travel shenzhen").len(),
+            1
+        );
         assert_eq!(catalog.search(Some(TargetObject::Store), "travel").len(), 0);
         assert_eq!(catalog.search(None, "ride nope").len(), 0);
     }

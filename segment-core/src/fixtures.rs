@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 
-use crate::catalog::{Attribute, Catalog, DataType, TagDef, TagKind};
 use crate::TargetObject;
+use crate::catalog::{Attribute, Catalog, DataType, TagDef, TagKind};
 
 pub fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -28,7 +28,12 @@ pub fn catalog() -> Catalog {
     let dates = ["2024-07-30", "2024-08-04"];
     Catalog {
         tags: vec![
-            profile("city_cross_border_ride", DataType::Enum, &["Shenzhen", "Guangzhou", "Shanghai", "Beijing"], &dates),
+            profile(
+                "city_cross_border_ride",
+                DataType::Enum,
+                &["Shenzhen", "Guangzhou", "Shanghai", "Beijing"],
+                &dates,
+            ),
             profile("v2_is_black_list", DataType::Boolean, &[], &dates),
             profile("v2_register_gmt_cn", DataType::Datetime, &[], &dates),
             profile("v2_trade_cnt_7d", DataType::Number, &[], &dates),

@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn rejects_with_a_reason() {
         assert_eq!(validate_entity_id(""), Err("is empty"));
-        assert_eq!(validate_entity_id(&"x".repeat(65)), Err("is longer than 64 characters"));
+        assert_eq!(
+            validate_entity_id(&"x".repeat(65)),
+            Err("is longer than 64 characters")
+        );
         assert!(validate_entity_id("a b").is_err());
         assert!(validate_entity_id("名字").is_err());
     }

@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::DataType;
 use crate::TargetObject;
+use crate::catalog::DataType;
 
 /// A comparison of a value with constants. `Between` includes both ends.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,11 @@ pub enum ProfileTest {
     /// The value in one partition passes `pred`.
     At { date: NaiveDate, pred: ValuePred },
     /// Numbers: `value(to) − value(from)` compared; both values must exist.
-    Diff { from: NaiveDate, to: NaiveDate, cmp: Cmp<f64> },
+    Diff {
+        from: NaiveDate,
+        to: NaiveDate,
+        cmp: Cmp<f64>,
+    },
     /// Enums and booleans: value at `from` in one set and at `to` in another.
     Changed {
         from: NaiveDate,

@@ -64,9 +64,15 @@ pub struct BehaviorCondition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Window {
-    Fixed { from: String, to: String },
+    Fixed {
+        from: String,
+        to: String,
+    },
     /// Days relative to T, the evaluation date: `-6 … 0` is the last seven days.
-    Dynamic { from: i32, to: i32 },
+    Dynamic {
+        from: i32,
+        to: i32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,11 +129,16 @@ mod tests {
         ]}]}"#;
         let rule: Rule = serde_json::from_str(json).unwrap();
         assert_eq!(rule.groups[0].conditions.len(), 3);
-        let Condition::Behavior(b) = &rule.groups[0].conditions[2] else { panic!() };
+        let Condition::Behavior(b) = &rule.groups[0].conditions[2] else {
+            panic!()
+        };
         assert_eq!(b.window, Window::Dynamic { from: -6, to: 0 });
         assert_eq!(b.filters[0].attr, "industry_l1");
         let round_trip: Rule = serde_json::from_str(&serde_json::to_string(&rule).unwrap()).unwrap();
         assert_eq!(round_trip, rule);
-        assert_eq!(rule.tag_codes(), ["city_cross_border_ride", "trade", "v2_trade_cnt_7d"]);
+        assert_eq!(
+            rule.tag_codes(),
+            ["city_cross_border_ride", "trade", "v2_trade_cnt_7d"]
+        );
     }
 }

@@ -100,12 +100,17 @@ impl Builder {
     }
 
     fn epoch(&mut self, epoch: i64) -> String {
-        let note = self.tz.map(|tz| format!("{} {}", format_epoch(epoch, tz), tz.name()));
+        let note = self
+            .tz
+            .map(|tz| format!("{} {}", format_epoch(epoch, tz), tz.name()));
         self.param_noted(Param::Int(epoch), note)
     }
 
     fn texts(&mut self, values: &[String]) -> String {
-        let list: Vec<String> = values.iter().map(|v| self.param(Param::Text(v.clone()))).collect();
+        let list: Vec<String> = values
+            .iter()
+            .map(|v| self.param(Param::Text(v.clone())))
+            .collect();
         list.join(", ")
     }
 
@@ -119,7 +124,12 @@ impl Builder {
 }
 
 /// `column <cmp>` with parameters.
-fn cmp_sql<T: Copy>(b: &mut Builder, column: &str, cmp: Cmp<T>, mut bind: impl FnMut(&mut Builder, T) -> String) -> String {
+fn cmp_sql<T: Copy>(
+    b: &mut Builder,
+    column: &str,
+    cmp: Cmp<T>,
+    mut bind: impl FnMut(&mut Builder, T) -> String,
+) -> String {
     match cmp {
         Cmp::Eq(v) => format!("{column} = {}", bind(b, v)),
         Cmp::Ne(v) => format!("{column} <> {}", bind(b, v)),
@@ -159,10 +169,16 @@ fn profile_sql(b: &mut Builder, p: &ProfilePlan, indent: usize) {
         ProfileTest::Diff { from, to, cmp } => {
             b.line(indent, "e.idx IN (");
             b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));
-            b.line(indent + 1, &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"));
+            b.line(
+                indent + 1,
+                &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"),
+            );
             let from = b.date(*from);
             let to = b.date(*to);
-            b.line(indent + 1, &format!("WHERE f.data_date = {from} AND t.data_date = {to}"));
+            b.line(
+                indent + 1,
+                &format!("WHERE f.data_date = {from} AND t.data_date = {to}"),
+            );
             let test = cmp_sql(b, "t.value - f.value", *cmp, |b, v| b.param(Param::Real(v)));
             b.line(indent + 2, &format!("AND {test}"));
             b.line(indent, ")");
@@ -175,13 +191,22 @@ fn profile_sql(b: &mut Builder, p: &ProfilePlan, indent: usize) {
         } => {
             b.line(indent, "e.idx IN (");
             b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));
-            b.line(indent + 1, &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"));
+            b.line(
+                indent + 1,
+                &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"),
+            );
             let from = b.date(*from);
             let to = b.date(*to);
-            b.line(indent + 1, &format!("WHERE f.data_date = {from} AND t.data_date = {to}"));
+            b.line(
+                indent + 1,
+                &format!("WHERE f.data_date = {from} AND t.data_date = {to}"),
+            );
             let from_values = b.texts(from_values);
             let to_values = b.texts(to_values);
-            b.line(indent + 2, &format!("AND f.value IN ({from_values}) AND t.value IN ({to_values})"));
+            b.line(
+                indent + 2,
+                &format!("AND f.value IN ({from_values}) AND t.value IN ({to_values})"),
+            );
             b.line(indent, ")");
         }
     }
@@ -240,7 +265,10 @@ pub fn compile(plan: &Plan, dialect: Dialect, output: Output, audience_scope: Op
         b.line(2, "SELECT s.entity_idx FROM audience_scopes AS s");
         let scope = b.param(Param::Text(scope.to_string()));
         let target = b.param(Param::Text(plan.target.as_str().to_string()));
-        b.line(2, &format!("WHERE s.scope = {scope} AND s.target_object = {target}"));
+        b.line(
+            2,
+            &format!("WHERE s.scope = {scope} AND s.target_object = {target}"),
+        );
         b.line(1, ")");
     }
     b.line(1, "AND (");
@@ -262,7 +290,14 @@ pub fn compile(plan: &Plan, dialect: Dialect, output: Output, audience_scope: Op
     }
     b.line(1, ")");
     if output != Output::Count {
-        b.line(0, if output == Output::EntityIds { "ORDER BY e.entity_id" } else { "ORDER BY e.idx" });
+        b.line(
+            0,
+            if output == Output::EntityIds {
+                "ORDER BY e.entity_id"
+            } else {
+                "ORDER BY e.idx"
+            },
+        );
     }
     CompiledSql {
         dialect,
@@ -284,7 +319,11 @@ impl Param {
             Param::Real(x) => {
                 let shown = x.to_string();
                 // Keep doubles visibly real so arithmetic matches the bound parameter.
-                if shown.contains(['.', 'e', 'E']) { shown } else { format!("{shown}.0") }
+                if shown.contains(['.', 'e', 'E']) {
+                    shown
+                } else {
+                    format!("{shown}.0")
+                }
             }
             // PostgreSQL's text carries a `::date` cast after the placeholder.
             Param::Date(date) => quote_literal(&date.to_string()),
@@ -338,10 +377,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::TargetObject;
     use crate::fixtures::{catalog, date};
     use crate::rule::Rule;
-    use crate::validate::{validate, Context};
-    use crate::TargetObject;
+    use crate::validate::{Context, validate};
 
     fn plan(conditions: serde_json::Value) -> Plan {
         let rule: Rule = serde_json::from_value(json!({"groups": [{"conditions": conditions}]})).unwrap();
@@ -365,32 +404,141 @@ mod tests {
         let change = json!({"mode": "change", "from": "2024-07-30", "to": "2024-08-04"});
         let p = |tag: &str, date: &serde_json::Value, rest: serde_json::Value| {
             let mut condition = json!({"type": "profile", "tag": tag, "date": date});
-            condition.as_object_mut().unwrap().extend(rest.as_object().unwrap().clone());
+            condition
+                .as_object_mut()
+                .unwrap()
+                .extend(rest.as_object().unwrap().clone());
             condition
         };
         let mut cases = vec![
-            ("enum_in_latest", plan(json!([p("city_cross_border_ride", &latest, json!({"op": "in", "values": ["Shenzhen", "Guangzhou", "Shanghai"]}))]))),
-            ("enum_not_in_on_date", plan(json!([p("city_cross_border_ride", &json!({"mode": "on", "date": "2024-07-30"}), json!({"op": "not_in", "values": ["Beijing"]}))]))),
-            ("boolean_in", plan(json!([p("v2_is_black_list", &latest, json!({"op": "in", "values": [true]}))]))),
-            ("enum_changed", plan(json!([p("city_cross_border_ride", &change, json!({"op": "changed", "from_values": ["Beijing"], "to_values": ["Shenzhen", "Shanghai"]}))]))),
-            ("number_diff_gt", plan(json!([p("v2_trade_cnt_7d", &change, json!({"op": "diff_gt", "value": 100}))]))),
-            ("datetime_on", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "on", "value": "2024-08-06 00:00:00"}))]))),
-            ("datetime_before", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "before", "value": "2024-01-01 08:30:00"}))]))),
-            ("datetime_after", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "after", "value": "2024-01-01"}))]))),
-            ("datetime_between", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "between", "values": ["2024-01-01 00:00:00", "2024-06-30 23:59:59"]}))]))),
-            ("datetime_within_last_days", plan(json!([p("v2_register_gmt_cn", &latest, json!({"op": "within_last_days", "value": 30}))]))),
-            ("behavior_dynamic_in_gte", plan(json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -6, "to": 0},
-                "where": [{"attr": "industry_l1", "op": "in", "values": ["Food & Beverages"]}], "count": {"op": "gte", "value": 4}}]))),
-            ("behavior_fixed_number_eq_zero", plan(json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
-                "where": [{"attr": "card_bin", "op": "eq", "value": 438675}], "count": {"op": "eq", "value": 0}}]))),
-            ("behavior_between_not_in", plan(json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -29, "to": 0},
-                "where": [{"attr": "industry_l1", "op": "not_in", "values": ["Retail"]}], "count": {"op": "between", "value": [2, 5]}}]))),
+            (
+                "enum_in_latest",
+                plan(json!([p(
+                    "city_cross_border_ride",
+                    &latest,
+                    json!({"op": "in", "values": ["Shenzhen", "Guangzhou", "Shanghai"]})
+                )])),
+            ),
+            (
+                "enum_not_in_on_date",
+                plan(json!([p(
+                    "city_cross_border_ride",
+                    &json!({"mode": "on", "date": "2024-07-30"}),
+                    json!({"op": "not_in", "values": ["Beijing"]})
+                )])),
+            ),
+            (
+                "boolean_in",
+                plan(json!([p(
+                    "v2_is_black_list",
+                    &latest,
+                    json!({"op": "in", "values": [true]})
+                )])),
+            ),
+            (
+                "enum_changed",
+                plan(json!([p(
+                    "city_cross_border_ride",
+                    &change,
+                    json!({"op": "changed", "from_values": ["Beijing"], "to_values": ["Shenzhen", "Shanghai"]})
+                )])),
+            ),
+            (
+                "number_diff_gt",
+                plan(json!([p(
+                    "v2_trade_cnt_7d",
+                    &change,
+                    json!({"op": "diff_gt", "value": 100})
+                )])),
+            ),
+            (
+                "datetime_on",
+                plan(json!([p(
+                    "v2_register_gmt_cn",
+                    &latest,
+                    json!({"op": "on", "value": "2024-08-06 00:00:00"})
+                )])),
+            ),
+            (
+                "datetime_before",
+                plan(json!([p(
+                    "v2_register_gmt_cn",
+                    &latest,
+                    json!({"op": "before", "value": "2024-01-01 08:30:00"})
+                )])),
+            ),
+            (
+                "datetime_after",
+                plan(json!([p(
+                    "v2_register_gmt_cn",
+                    &latest,
+                    json!({"op": "after", "value": "2024-01-01"})
+                )])),
+            ),
+            (
+                "datetime_between",
+                plan(json!([p(
+                    "v2_register_gmt_cn",
+                    &latest,
+                    json!({"op": "between", "values": ["2024-01-01 00:00:00", "2024-06-30 23:59:59"]})
+                )])),
+            ),
+            (
+                "datetime_within_last_days",
+                plan(json!([p(
+                    "v2_register_gmt_cn",
+                    &latest,
+                    json!({"op": "within_last_days", "value": 30})
+                )])),
+            ),
+            (
+                "behavior_dynamic_in_gte",
+                plan(
+                    json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -6, "to": 0},
+                "where": [{"attr": "industry_l1", "op": "in", "values": ["Food & Beverages"]}], "count": {"op": "gte", "value": 4}}]),
+                ),
+            ),
+            (
+                "behavior_fixed_number_eq_zero",
+                plan(
+                    json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
+                "where": [{"attr": "card_bin", "op": "eq", "value": 438675}], "count": {"op": "eq", "value": 0}}]),
+                ),
+            ),
+            (
+                "behavior_between_not_in",
+                plan(
+                    json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -29, "to": 0},
+                "where": [{"attr": "industry_l1", "op": "not_in", "values": ["Retail"]}], "count": {"op": "between", "value": [2, 5]}}]),
+                ),
+            ),
         ];
-        for (op, value) in [("eq", json!(3)), ("ne", json!(3)), ("gt", json!(3.5)), ("gte", json!(3)), ("lt", json!(-1)), ("lte", json!(0))] {
+        for (op, value) in [
+            ("eq", json!(3)),
+            ("ne", json!(3)),
+            ("gt", json!(3.5)),
+            ("gte", json!(3)),
+            ("lt", json!(-1)),
+            ("lte", json!(0)),
+        ] {
             let name: &'static str = Box::leak(format!("number_{op}").into_boxed_str());
-            cases.push((name, plan(json!([p("v2_trade_cnt_7d", &latest, json!({"op": op, "value": value}))]))));
+            cases.push((
+                name,
+                plan(json!([p(
+                    "v2_trade_cnt_7d",
+                    &latest,
+                    json!({"op": op, "value": value})
+                )])),
+            ));
         }
-        cases.push(("number_between", plan(json!([p("v2_trade_cnt_7d", &latest, json!({"op": "between", "values": [1, 10]}))]))));
+        cases.push((
+            "number_between",
+            plan(json!([p(
+                "v2_trade_cnt_7d",
+                &latest,
+                json!({"op": "between", "values": [1, 10]})
+            )])),
+        ));
         let rule: Rule = serde_json::from_value(json!({"groups": [
             {"conditions": [p("v2_is_black_list", &latest, json!({"op": "in", "values": [false]})), p("v2_trade_cnt_7d", &latest, json!({"op": "gte", "value": 5}))]},
             {"conditions": [p("city_cross_border_ride", &latest, json!({"op": "in", "values": ["Shenzhen"]}))]}
@@ -398,7 +546,12 @@ mod tests {
         .unwrap();
         let two_groups = validate(
             &rule,
-            &Context { catalog: &catalog(), target: TargetObject::User, time_zone: "Asia/Shanghai".parse().unwrap(), as_of: date("2024-08-05") },
+            &Context {
+                catalog: &catalog(),
+                target: TargetObject::User,
+                time_zone: "Asia/Shanghai".parse().unwrap(),
+                as_of: date("2024-08-05"),
+            },
         )
         .unwrap();
         cases.push(("two_groups", two_groups));
@@ -419,9 +572,13 @@ mod tests {
                     std::fs::write(&path, &sql).unwrap();
                     continue;
                 }
-                let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+                let expected = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
                 if expected != sql {
-                    mismatches.push(format!("{}:\n--- expected\n{expected}--- got\n{sql}", path.display()));
+                    mismatches.push(format!(
+                        "{}:\n--- expected\n{expected}--- got\n{sql}",
+                        path.display()
+                    ));
                 }
             }
         }
@@ -431,14 +588,24 @@ mod tests {
     #[test]
     fn parameters_are_numbered_in_order_and_inlined_safely() {
         let sql = compile(
-            &plan(json!([{"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"}, "op": "in", "values": ["Shenzhen"]}])),
+            &plan(
+                json!([{"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"}, "op": "in", "values": ["Shenzhen"]}]),
+            ),
             Dialect::Sqlite,
             Output::Count,
             Some("merchant:O'Brien"),
         );
         assert_eq!(sql.params.len(), 5);
-        assert!(sql.text.contains("WHERE s.scope = $2 AND s.target_object = $3"), "{}", sql.text);
-        assert!(sql.display().contains("'merchant:O''Brien'"), "quotes are doubled: {}", sql.display());
+        assert!(
+            sql.text.contains("WHERE s.scope = $2 AND s.target_object = $3"),
+            "{}",
+            sql.text
+        );
+        assert!(
+            sql.display().contains("'merchant:O''Brien'"),
+            "quotes are doubled: {}",
+            sql.display()
+        );
         assert!(!sql.display().contains('$'));
     }
 }

@@ -7,7 +7,8 @@ pub const DATE_FORMAT: &str = "%Y-%m-%d";
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 pub fn parse_tz(name: &str) -> Result<Tz, String> {
-    name.parse::<Tz>().map_err(|_| format!("{name:?} is not an IANA time zone"))
+    name.parse::<Tz>()
+        .map_err(|_| format!("{name:?} is not an IANA time zone"))
 }
 
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
@@ -79,8 +80,14 @@ mod tests {
     #[test]
     fn local_times_convert_in_their_zone() {
         let shanghai = tz("Asia/Shanghai");
-        assert_eq!(parse_local_datetime("2024-08-06 00:00:00", shanghai).unwrap(), 1_722_873_600);
-        assert_eq!(parse_local_datetime("2024-08-06", shanghai).unwrap(), 1_722_873_600);
+        assert_eq!(
+            parse_local_datetime("2024-08-06 00:00:00", shanghai).unwrap(),
+            1_722_873_600
+        );
+        assert_eq!(
+            parse_local_datetime("2024-08-06", shanghai).unwrap(),
+            1_722_873_600
+        );
         assert_eq!(format_epoch(1_722_873_600, shanghai), "2024-08-06 00:00:00");
         assert!(parse_local_datetime("2024-13-01", shanghai).is_err());
     }
@@ -98,15 +105,30 @@ mod tests {
     fn days_have_23_or_25_hours_across_dst() {
         let berlin = tz("Europe/Berlin");
         let day = |d: &str| parse_date(d).unwrap();
-        assert_eq!(day_start(day("2024-03-31"), berlin) - day_start(day("2024-03-30"), berlin), 86_400);
-        assert_eq!(day_start(day("2024-04-01"), berlin) - day_start(day("2024-03-31"), berlin), 82_800);
-        assert_eq!(day_start(day("2024-10-28"), berlin) - day_start(day("2024-10-27"), berlin), 90_000);
+        assert_eq!(
+            day_start(day("2024-03-31"), berlin) - day_start(day("2024-03-30"), berlin),
+            86_400
+        );
+        assert_eq!(
+            day_start(day("2024-04-01"), berlin) - day_start(day("2024-03-31"), berlin),
+            82_800
+        );
+        assert_eq!(
+            day_start(day("2024-10-28"), berlin) - day_start(day("2024-10-27"), berlin),
+            90_000
+        );
     }
 
     #[test]
     fn today_depends_on_the_zone() {
         let now = Utc.with_ymd_and_hms(2024, 8, 5, 20, 0, 0).unwrap();
-        assert_eq!(today_in(tz("Asia/Shanghai"), now), parse_date("2024-08-06").unwrap());
-        assert_eq!(today_in(tz("America/New_York"), now), parse_date("2024-08-05").unwrap());
+        assert_eq!(
+            today_in(tz("Asia/Shanghai"), now),
+            parse_date("2024-08-06").unwrap()
+        );
+        assert_eq!(
+            today_in(tz("America/New_York"), now),
+            parse_date("2024-08-05").unwrap()
+        );
     }
 }

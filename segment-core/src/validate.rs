@@ -7,11 +7,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::TargetObject;
 use crate::catalog::{Catalog, DataType, TagDef, TagKind};
 use crate::plan::*;
 use crate::rule::*;
 use crate::time::{day_start, parse_date, parse_local_datetime};
-use crate::TargetObject;
 
 /// The longest window or look-back a rule may use, in days.
 pub const MAX_DAYS: i64 = 3660;
@@ -99,7 +99,9 @@ pub fn validate(rule: &Rule, cx: &Context) -> Result<Plan, Vec<Problem>> {
                 problems: &mut problems,
             };
             let planned = match condition {
-                Condition::Profile(p) => profile(p, cx, &mut at).map(|(plan, date)| (PlanCondition::Profile(plan), date)),
+                Condition::Profile(p) => {
+                    profile(p, cx, &mut at).map(|(plan, date)| (PlanCondition::Profile(plan), date))
+                }
                 Condition::Behavior(b) => {
                     behavior(b, cx, &mut at).map(|(plan, date)| (PlanCondition::Behavior(plan), date))
                 }
@@ -179,7 +181,10 @@ fn ready_date(tag: &TagDef, text: &str, field: &str, at: &mut Place) -> Option<N
     };
     if !tag.is_ready(date) {
         let ready = match (tag.ready_dates.first(), tag.ready_dates.last()) {
-            (Some(first), Some(last)) => format!(" Data is ready for {} dates from {first} to {last}.", tag.ready_dates.len()),
+            (Some(first), Some(last)) => format!(
+                " Data is ready for {} dates from {first} to {last}.",
+                tag.ready_dates.len()
+            ),
             _ => " No data is ready for it yet.".into(),
         };
         at.report(field, format!("{} has no data for {date}.{ready}", tag.code));
@@ -191,7 +196,10 @@ fn ready_date(tag: &TagDef, text: &str, field: &str, at: &mut Place) -> Option<N
 fn profile(p: &ProfileCondition, cx: &Context, at: &mut Place) -> Option<(ProfilePlan, Option<NaiveDate>)> {
     let tag = find_tag(&p.tag, "tag", cx, at)?;
     let TagKind::Profile { data_type, .. } = &tag.kind else {
-        at.report("tag", format!("{} is a behavior tag; use a behavior condition.", tag.code));
+        at.report(
+            "tag",
+            format!("{} is a behavior tag; use a behavior condition.", tag.code),
+        );
         return None;
     };
     let data_type = *data_type;
@@ -209,15 +217,18 @@ fn profile(p: &ProfileCondition, cx: &Context, at: &mut Place) -> Option<(Profil
         DateOption::On { date } => {
             let date = ready_date(tag, date, "date.date", at);
             let pred = single_date_pred(p, tag, data_type, cx, at);
-            ProfileTest::At { date: date?, pred: pred? }
+            ProfileTest::At {
+                date: date?,
+                pred: pred?,
+            }
         }
         DateOption::Change { from, to } => {
             let from = ready_date(tag, from, "date.from", at);
             let to = ready_date(tag, to, "date.to", at);
-            if let (Some(f), Some(t)) = (from, to) {
-                if f >= t {
-                    at.report("date.to", "The second date must be after the first.");
-                }
+            if let (Some(f), Some(t)) = (from, to)
+                && f >= t
+            {
+                at.report("date.to", "The second date must be after the first.");
             }
             let test = change_test(p, tag, data_type, at);
             let (from, to, test) = (from?, to?, test?);
@@ -253,19 +264,36 @@ const ENUM_OPS: &str = "in, not_in";
 const NUMBER_OPS: &str = "eq, ne, gt, gte, lt, lte, between";
 const DATETIME_OPS: &str = "on, before, after, between, within_last_days";
 
-fn single_date_pred(p: &ProfileCondition, tag: &TagDef, data_type: DataType, cx: &Context, at: &mut Place) -> Option<ValuePred> {
+fn single_date_pred(
+    p: &ProfileCondition,
+    tag: &TagDef,
+    data_type: DataType,
+    cx: &Context,
+    at: &mut Place,
+) -> Option<ValuePred> {
     let op = p.op.as_str();
     match data_type {
         DataType::Enum | DataType::Boolean => {
-            let values = value_set(p.values.as_deref(), &tag.allowed_values(), &tag.code, "values", None, at)?;
+            let values = value_set(
+                p.values.as_deref(),
+                &tag.allowed_values(),
+                &tag.code,
+                "values",
+                None,
+                at,
+            )?;
             match op {
                 "in" => Some(ValuePred::In(values)),
                 "not_in" => Some(ValuePred::NotIn(values)),
                 _ => unknown_op(op, data_type, ENUM_OPS, None, at),
             }
         }
-        DataType::Number => number_cmp(op, p.value.as_ref(), p.values.as_deref(), None, at).map(ValuePred::Number),
-        DataType::Datetime => datetime_cmp(op, p.value.as_ref(), p.values.as_deref(), cx, at).map(ValuePred::Time),
+        DataType::Number => {
+            number_cmp(op, p.value.as_ref(), p.values.as_deref(), None, at).map(ValuePred::Number)
+        }
+        DataType::Datetime => {
+            datetime_cmp(op, p.value.as_ref(), p.values.as_deref(), cx, at).map(ValuePred::Time)
+        }
     }
 }
 
@@ -274,7 +302,12 @@ enum ChangeTest {
     Changed(Vec<String>, Vec<String>),
 }
 
-fn change_test(p: &ProfileCondition, tag: &TagDef, data_type: DataType, at: &mut Place) -> Option<ChangeTest> {
+fn change_test(
+    p: &ProfileCondition,
+    tag: &TagDef,
+    data_type: DataType,
+    at: &mut Place,
+) -> Option<ChangeTest> {
     let op = p.op.as_str();
     match data_type {
         DataType::Number => {
@@ -297,26 +330,50 @@ fn change_test(p: &ProfileCondition, tag: &TagDef, data_type: DataType, at: &mut
         }
         DataType::Enum | DataType::Boolean => {
             if op != "changed" {
-                at.report("op", format!("{op:?} is not a change operator here; use changed with from_values and to_values."));
+                at.report(
+                    "op",
+                    format!(
+                        "{op:?} is not a change operator here; use changed with from_values and to_values."
+                    ),
+                );
                 return None;
             }
             let allowed = tag.allowed_values();
-            let from = value_set(p.from_values.as_deref(), &allowed, &tag.code, "from_values", None, at);
+            let from = value_set(
+                p.from_values.as_deref(),
+                &allowed,
+                &tag.code,
+                "from_values",
+                None,
+                at,
+            );
             let to = value_set(p.to_values.as_deref(), &allowed, &tag.code, "to_values", None, at);
             Some(ChangeTest::Changed(from?, to?))
         }
         DataType::Datetime => {
-            at.report("date", "A change between two dates is not offered for date/time tags.");
+            at.report(
+                "date",
+                "A change between two dates is not offered for date/time tags.",
+            );
             None
         }
     }
 }
 
-fn unknown_op<T>(op: &str, data_type: DataType, ops: &str, filter: Option<usize>, at: &mut Place) -> Option<T> {
+fn unknown_op<T>(
+    op: &str,
+    data_type: DataType,
+    ops: &str,
+    filter: Option<usize>,
+    at: &mut Place,
+) -> Option<T> {
     let message = if op.is_empty() {
         "Choose a filter method.".to_string()
     } else {
-        format!("{op:?} is not a filter for {} values; use {ops}.", data_type.label().to_lowercase())
+        format!(
+            "{op:?} is not a filter for {} values; use {ops}.",
+            data_type.label().to_lowercase()
+        )
     };
     at.report_in(filter, "op", message);
     None
@@ -355,7 +412,10 @@ fn value_set(
             at.report_in(
                 filter,
                 field,
-                format!("{text:?} is not a value of {owner} (values: {}{more}).", shown.join(", ")),
+                format!(
+                    "{text:?} is not a value of {owner} (values: {}{more}).",
+                    shown.join(", ")
+                ),
             );
         }
     }
@@ -371,7 +431,13 @@ fn as_number(value: &Value) -> Option<f64> {
     n.is_finite().then_some(if n == 0.0 { 0.0 } else { n })
 }
 
-fn number_cmp(op: &str, value: Option<&Value>, values: Option<&[Value]>, filter: Option<usize>, at: &mut Place) -> Option<Cmp<f64>> {
+fn number_cmp(
+    op: &str,
+    value: Option<&Value>,
+    values: Option<&[Value]>,
+    filter: Option<usize>,
+    at: &mut Place,
+) -> Option<Cmp<f64>> {
     let one = |at: &mut Place| -> Option<f64> {
         match value.and_then(as_number) {
             Some(n) => Some(n),
@@ -389,16 +455,26 @@ fn number_cmp(op: &str, value: Option<&Value>, values: Option<&[Value]>, filter:
         "lt" => Cmp::Lt(one(at)?),
         "lte" => Cmp::Lte(one(at)?),
         "between" => {
-            let pair = values.or(value.and_then(Value::as_array).map(Vec::as_slice)).unwrap_or_default();
+            let pair = values
+                .or(value.and_then(Value::as_array).map(Vec::as_slice))
+                .unwrap_or_default();
             let numbers: Vec<Option<f64>> = pair.iter().map(as_number).collect();
             match numbers.as_slice() {
                 [Some(lo), Some(hi)] if lo <= hi => Cmp::Between(*lo, *hi),
                 [Some(_), Some(_)] => {
-                    at.report_in(filter, "values", "The lower bound must not exceed the upper bound.");
+                    at.report_in(
+                        filter,
+                        "values",
+                        "The lower bound must not exceed the upper bound.",
+                    );
                     return None;
                 }
                 _ => {
-                    at.report_in(filter, "values", "Enter two numbers: the lower and the upper bound.");
+                    at.report_in(
+                        filter,
+                        "values",
+                        "Enter two numbers: the lower and the upper bound.",
+                    );
                     return None;
                 }
             }
@@ -407,7 +483,13 @@ fn number_cmp(op: &str, value: Option<&Value>, values: Option<&[Value]>, filter:
     })
 }
 
-fn datetime_cmp(op: &str, value: Option<&Value>, values: Option<&[Value]>, cx: &Context, at: &mut Place) -> Option<Cmp<i64>> {
+fn datetime_cmp(
+    op: &str,
+    value: Option<&Value>,
+    values: Option<&[Value]>,
+    cx: &Context,
+    at: &mut Place,
+) -> Option<Cmp<i64>> {
     let tz = cx.time_zone;
     let parse = |v: Option<&Value>, field: &str, at: &mut Place| -> Option<i64> {
         let Some(Value::String(text)) = v else {
@@ -455,23 +537,38 @@ fn datetime_cmp(op: &str, value: Option<&Value>, values: Option<&[Value]>, cx: &
             Cmp::Between(lo, hi)
         }
         "within_last_days" => {
-            let days = value.and_then(as_number).filter(|d| d.fract() == 0.0 && *d >= 1.0 && *d <= MAX_DAYS as f64);
+            let days = value
+                .and_then(as_number)
+                .filter(|d| d.fract() == 0.0 && *d >= 1.0 && *d <= MAX_DAYS as f64);
             let Some(days) = days else {
-                at.report("value", format!("Enter a whole number of days from 1 to {MAX_DAYS}."));
+                at.report(
+                    "value",
+                    format!("Enter a whole number of days from 1 to {MAX_DAYS}."),
+                );
                 return None;
             };
             // The N calendar days ending with T, in the segment's time zone.
             let first = cx.as_of - Duration::days(days as i64 - 1);
-            Cmp::Between(day_start(first, tz), day_start(cx.as_of + Duration::days(1), tz) - 1)
+            Cmp::Between(
+                day_start(first, tz),
+                day_start(cx.as_of + Duration::days(1), tz) - 1,
+            )
         }
         _ => return unknown_op(op, DataType::Datetime, DATETIME_OPS, None, at),
     })
 }
 
-fn behavior(b: &BehaviorCondition, cx: &Context, at: &mut Place) -> Option<(BehaviorPlan, Option<NaiveDate>)> {
+fn behavior(
+    b: &BehaviorCondition,
+    cx: &Context,
+    at: &mut Place,
+) -> Option<(BehaviorPlan, Option<NaiveDate>)> {
     let tag = find_tag(&b.behavior, "behavior", cx, at)?;
     if !matches!(tag.kind, TagKind::Behavior { .. }) {
-        at.report("behavior", format!("{} is a profile tag; use a profile condition.", tag.code));
+        at.report(
+            "behavior",
+            format!("{} is a profile tag; use a profile condition.", tag.code),
+        );
         return None;
     }
     let window = match &b.window {
@@ -493,13 +590,22 @@ fn behavior(b: &BehaviorCondition, cx: &Context, at: &mut Place) -> Option<(Beha
         }
         Window::Dynamic { from, to } => {
             if from > to {
-                at.report("window.to", "The window must not end before it starts (T-6 … T+0, say).");
+                at.report(
+                    "window.to",
+                    "The window must not end before it starts (T-6 … T+0, say).",
+                );
                 None
             } else if (*from as i64).abs() > MAX_DAYS || (*to as i64).abs() > MAX_DAYS {
-                at.report("window", format!("Offsets from T must stay within ±{MAX_DAYS} days."));
+                at.report(
+                    "window",
+                    format!("Offsets from T must stay within ±{MAX_DAYS} days."),
+                );
                 None
             } else {
-                Some((cx.as_of + Duration::days(*from as i64), cx.as_of + Duration::days(*to as i64)))
+                Some((
+                    cx.as_of + Duration::days(*from as i64),
+                    cx.as_of + Duration::days(*to as i64),
+                ))
             }
         }
     };
@@ -529,9 +635,18 @@ fn behavior(b: &BehaviorCondition, cx: &Context, at: &mut Place) -> Option<(Beha
     ))
 }
 
-fn attribute_filter(filter: &AttributeFilter, tag: &TagDef, f: usize, at: &mut Place) -> Option<AttributePlan> {
+fn attribute_filter(
+    filter: &AttributeFilter,
+    tag: &TagDef,
+    f: usize,
+    at: &mut Place,
+) -> Option<AttributePlan> {
     let Some(attribute) = tag.attribute(&filter.attr) else {
-        at.report_in(Some(f), "attr", format!("{} has no attribute {:?}.", tag.code, filter.attr));
+        at.report_in(
+            Some(f),
+            "attr",
+            format!("{} has no attribute {:?}.", tag.code, filter.attr),
+        );
         return None;
     };
     let op = filter.op.as_str();
@@ -542,14 +657,27 @@ fn attribute_filter(filter: &AttributeFilter, tag: &TagDef, f: usize, at: &mut P
             } else {
                 attribute.values.clone()
             };
-            let values = value_set(filter.values.as_deref(), &allowed, &attribute.code, "values", Some(f), at)?;
+            let values = value_set(
+                filter.values.as_deref(),
+                &allowed,
+                &attribute.code,
+                "values",
+                Some(f),
+                at,
+            )?;
             match op {
                 "in" => ValuePred::In(values),
                 "not_in" => ValuePred::NotIn(values),
                 _ => return unknown_op(op, attribute.data_type, ENUM_OPS, Some(f), at),
             }
         }
-        DataType::Number => ValuePred::Number(number_cmp(op, filter.value.as_ref(), filter.values.as_deref(), Some(f), at)?),
+        DataType::Number => ValuePred::Number(number_cmp(
+            op,
+            filter.value.as_ref(),
+            filter.values.as_deref(),
+            Some(f),
+            at,
+        )?),
         DataType::Datetime => {
             at.report_in(Some(f), "attr", "Date/time attributes cannot be filtered on.");
             return None;
@@ -563,7 +691,11 @@ fn attribute_filter(filter: &AttributeFilter, tag: &TagDef, f: usize, at: &mut P
 }
 
 fn count_cmp(count: &CountComparison, at: &mut Place) -> Option<Cmp<i64>> {
-    let whole = |v: &Value| v.as_i64().filter(|n| *n >= 0).or_else(|| v.as_str()?.trim().parse::<i64>().ok().filter(|n| *n >= 0));
+    let whole = |v: &Value| {
+        v.as_i64()
+            .filter(|n| *n >= 0)
+            .or_else(|| v.as_str()?.trim().parse::<i64>().ok().filter(|n| *n >= 0))
+    };
     let one = |at: &mut Place| -> Option<i64> {
         let n = whole(&count.value);
         if n.is_none() {
@@ -579,17 +711,27 @@ fn count_cmp(count: &CountComparison, at: &mut Place) -> Option<Cmp<i64>> {
         "lt" => Cmp::Lt(one(at)?),
         "lte" => Cmp::Lte(one(at)?),
         "between" => {
-            let pair: Vec<Option<i64>> = count.value.as_array().map(|a| a.iter().map(whole).collect()).unwrap_or_default();
+            let pair: Vec<Option<i64>> = count
+                .value
+                .as_array()
+                .map(|a| a.iter().map(whole).collect())
+                .unwrap_or_default();
             match pair.as_slice() {
                 [Some(lo), Some(hi)] if lo <= hi => Cmp::Between(*lo, *hi),
                 _ => {
-                    at.report("count.value", "Enter two whole numbers [low, high] with low ≤ high.");
+                    at.report(
+                        "count.value",
+                        "Enter two whole numbers [low, high] with low ≤ high.",
+                    );
                     return None;
                 }
             }
         }
         other => {
-            at.report("count.op", format!("{other:?} is not a count comparison; use eq, ne, gt, gte, lt, lte or between."));
+            at.report(
+                "count.op",
+                format!("{other:?} is not a count comparison; use eq, ne, gt, gte, lt, lte or between."),
+            );
             return None;
         }
     })
@@ -617,11 +759,16 @@ mod tests {
     }
 
     fn one(condition: serde_json::Value) -> Result<PlanCondition, Vec<Problem>> {
-        check(json!({"groups": [{"conditions": [condition]}]})).map(|mut plan| plan.groups.remove(0).remove(0))
+        check(json!({"groups": [{"conditions": [condition]}]}))
+            .map(|mut plan| plan.groups.remove(0).remove(0))
     }
 
     fn problems(condition: serde_json::Value) -> Vec<String> {
-        one(condition).unwrap_err().iter().map(|p| p.to_string()).collect()
+        one(condition)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     #[test]
@@ -636,19 +783,41 @@ mod tests {
            "count": {"op": "gte", "value": 4}}
         ]}]}))
         .unwrap();
-        let [a, b, c] = plan.groups[0].as_slice() else { panic!() };
+        let [a, b, c] = plan.groups[0].as_slice() else {
+            panic!()
+        };
         assert_eq!(
             a,
             &PlanCondition::Profile(ProfilePlan {
                 tag: "v2_trade_cnt_7d".into(),
                 data_type: DataType::Number,
-                test: ProfileTest::Diff { from: date("2024-07-30"), to: date("2024-08-04"), cmp: Cmp::Gt(100.0) }
+                test: ProfileTest::Diff {
+                    from: date("2024-07-30"),
+                    to: date("2024-08-04"),
+                    cmp: Cmp::Gt(100.0)
+                }
             })
         );
-        let PlanCondition::Profile(ProfilePlan { test: ProfileTest::At { date: latest, .. }, .. }) = b else { panic!() };
-        assert_eq!(*latest, date("2024-08-04"), "latest is the newest ready partition");
-        let PlanCondition::Behavior(trade) = c else { panic!() };
-        assert_eq!((trade.from, trade.to), (date("2024-07-30"), date("2024-08-05")), "T-6 … T");
+        let PlanCondition::Profile(ProfilePlan {
+            test: ProfileTest::At { date: latest, .. },
+            ..
+        }) = b
+        else {
+            panic!()
+        };
+        assert_eq!(
+            *latest,
+            date("2024-08-04"),
+            "latest is the newest ready partition"
+        );
+        let PlanCondition::Behavior(trade) = c else {
+            panic!()
+        };
+        assert_eq!(
+            (trade.from, trade.to),
+            (date("2024-07-30"), date("2024-08-05")),
+            "T-6 … T"
+        );
         assert!(!trade.zero_matches());
         assert_eq!(plan.data_date, Some(date("2024-08-04")));
     }
@@ -678,15 +847,23 @@ mod tests {
     #[test]
     fn operators_must_fit_the_type_and_date_mode() {
         assert_eq!(
-            problems(json!({"type": "profile", "tag": "v2_trade_cnt_7d", "date": {"mode": "latest"}, "op": "in", "values": [1]})),
-            ["groups[0].conditions[0].op: \"in\" is not a filter for number values; use eq, ne, gt, gte, lt, lte, between."]
+            problems(
+                json!({"type": "profile", "tag": "v2_trade_cnt_7d", "date": {"mode": "latest"}, "op": "in", "values": [1]})
+            ),
+            [
+                "groups[0].conditions[0].op: \"in\" is not a filter for number values; use eq, ne, gt, gte, lt, lte, between."
+            ]
         );
         assert_eq!(
-            problems(json!({"type": "profile", "tag": "v2_register_gmt_cn", "date": {"mode": "change", "from": "2024-07-30", "to": "2024-08-04"}, "op": "on", "value": "2024-08-01"})),
+            problems(
+                json!({"type": "profile", "tag": "v2_register_gmt_cn", "date": {"mode": "change", "from": "2024-07-30", "to": "2024-08-04"}, "op": "on", "value": "2024-08-01"})
+            ),
             ["groups[0].conditions[0].date: A change between two dates is not offered for date/time tags."]
         );
         assert_eq!(
-            problems(json!({"type": "profile", "tag": "v2_trade_cnt_7d", "date": {"mode": "on", "date": "2024-08-01"}, "op": "gt", "value": "x"})),
+            problems(
+                json!({"type": "profile", "tag": "v2_trade_cnt_7d", "date": {"mode": "on", "date": "2024-08-01"}, "op": "gt", "value": "x"})
+            ),
             [
                 "groups[0].conditions[0].date.date: v2_trade_cnt_7d has no data for 2024-08-01. Data is ready for 2 dates from 2024-07-30 to 2024-08-04.",
                 "groups[0].conditions[0].value: Enter a number."
@@ -697,11 +874,31 @@ mod tests {
     #[test]
     fn datetimes_resolve_in_the_segment_time_zone() {
         let on = one(json!({"type": "profile", "tag": "v2_register_gmt_cn", "date": {"mode": "latest"}, "op": "on", "value": "2024-08-06 00:00:00"})).unwrap();
-        let PlanCondition::Profile(ProfilePlan { test: ProfileTest::At { pred: ValuePred::Time(cmp), .. }, .. }) = on else { panic!() };
+        let PlanCondition::Profile(ProfilePlan {
+            test:
+                ProfileTest::At {
+                    pred: ValuePred::Time(cmp),
+                    ..
+                },
+            ..
+        }) = on
+        else {
+            panic!()
+        };
         assert_eq!(cmp, Cmp::Between(1_722_873_600, 1_722_873_600 + 86_399));
 
         let within = one(json!({"type": "profile", "tag": "v2_register_gmt_cn", "date": {"mode": "latest"}, "op": "within_last_days", "value": 7})).unwrap();
-        let PlanCondition::Profile(ProfilePlan { test: ProfileTest::At { pred: ValuePred::Time(cmp), .. }, .. }) = within else { panic!() };
+        let PlanCondition::Profile(ProfilePlan {
+            test:
+                ProfileTest::At {
+                    pred: ValuePred::Time(cmp),
+                    ..
+                },
+            ..
+        }) = within
+        else {
+            panic!()
+        };
         // 2024-07-30 00:00 to 2024-08-05 23:59:59, Shanghai time.
         assert_eq!(cmp, Cmp::Between(1_722_268_800, 1_722_873_599));
     }
@@ -709,7 +906,9 @@ mod tests {
     #[test]
     fn tags_of_another_target_object_are_refused() {
         assert_eq!(
-            problems(json!({"type": "profile", "tag": "store_rating", "date": {"mode": "latest"}, "op": "gt", "value": 3})),
+            problems(
+                json!({"type": "profile", "tag": "store_rating", "date": {"mode": "latest"}, "op": "gt", "value": 3})
+            ),
             ["groups[0].conditions[0].tag: store_rating describes stores but this segment targets users."]
         );
     }
@@ -731,14 +930,22 @@ mod tests {
         );
         let zero = one(json!({"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -29, "to": 0},
             "count": {"op": "eq", "value": 0}})).unwrap();
-        let PlanCondition::Behavior(zero) = zero else { panic!() };
+        let PlanCondition::Behavior(zero) = zero else {
+            panic!()
+        };
         assert!(zero.zero_matches(), "count = 0 finds those who did not act");
     }
 
     #[test]
     fn booleans_accept_json_booleans() {
         let plan = one(json!({"type": "profile", "tag": "v2_is_black_list", "date": {"mode": "latest"}, "op": "in", "values": [true]})).unwrap();
-        let PlanCondition::Profile(ProfilePlan { test: ProfileTest::At { pred, .. }, .. }) = plan else { panic!() };
+        let PlanCondition::Profile(ProfilePlan {
+            test: ProfileTest::At { pred, .. },
+            ..
+        }) = plan
+        else {
+            panic!()
+        };
         assert_eq!(pred, ValuePred::In(vec!["true".into()]));
     }
 }

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use app::auth::ssr::{create_token, create_user, NewUser};
+use app::auth::ssr::{NewUser, create_token, create_user};
 use app::auth::{Role, Scope};
 use app::infra::db::Db;
 use clap::{Parser, Subcommand};
@@ -13,7 +13,10 @@ use crate::config::Config;
 use crate::startup::{self, Application};
 
 #[derive(Parser, Debug)]
-#[command(name = "server", about = "Segment Targeting: audience segmentation console and engine")]
+#[command(
+    name = "server",
+    about = "Segment Targeting: audience segmentation console and engine"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -64,19 +67,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             merchant,
             stores,
         } => {
-            let role = Role::parse(&role)
-                .with_context(|| format!("unknown role {role:?}; use admin, operator, merchant or store_manager"))?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}; use admin, operator, merchant or store_manager")
+            })?;
             let scope = app::auth::scope_for_role(
                 role,
                 merchant.as_deref().unwrap_or_default(),
                 stores.as_deref().unwrap_or_default(),
             )?;
             let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password).context("reading the password from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
             let db = open_database(&config).await?;
-            let id = create_user(&db, NewUser { username: username.clone(), password, role, scope: scope.clone() }).await?;
-            println!("created user {username} (id {id}, role {}, scope {scope})", role.as_str());
+            let id = create_user(
+                &db,
+                NewUser {
+                    username: username.clone(),
+                    password,
+                    role,
+                    scope: scope.clone(),
+                },
+            )
+            .await?;
+            println!(
+                "created user {username} (id {id}, role {}, scope {scope})",
+                role.as_str()
+            );
             Ok(())
         }
         Command::CreateToken { name, scope } => {

@@ -1,6 +1,6 @@
 //! Configuration from the environment, as cargo-leptos defines it plus our own.
 
-use leptos::config::{get_configuration, LeptosOptions};
+use leptos::config::{LeptosOptions, get_configuration};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/segments.db?mode=rwc";
 const OUTPUT_NAME: &str = "segment-targeting";

@@ -1,11 +1,11 @@
 //! Request-wide security: resolve who is asking, refuse cross-site writes,
 //! send anonymous page views to the login page, and keep pages out of caches.
 
-use app::auth::ssr::{resolve, Credentials};
+use app::auth::ssr::{Credentials, resolve};
 use app::error::AppError;
 use app::infra::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -73,7 +73,9 @@ fn is_same_origin(request: &Request) -> bool {
         .or_else(|| request.headers().get(header::REFERER))
         .and_then(|value| value.to_str().ok());
     let Some(source) = source else { return false };
-    let Some((_, rest)) = source.split_once("://") else { return false };
+    let Some((_, rest)) = source.split_once("://") else {
+        return false;
+    };
     let authority = rest.split('/').next().unwrap_or_default();
     authority.eq_ignore_ascii_case(host)
 }
@@ -81,7 +83,9 @@ fn is_same_origin(request: &Request) -> bool {
 fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

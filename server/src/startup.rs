@@ -3,13 +3,13 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use app::auth::ssr::{count_users, create_user, NewUser};
+use app::auth::ssr::{NewUser, count_users, create_user};
 use app::auth::{Role, Scope};
-use app::infra::db::Db;
 use app::infra::AppState;
-use app::{shell, App};
+use app::infra::db::Db;
+use app::{App, shell};
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -51,7 +51,11 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.leptos_options.site_addr))?;
         let router = router(state.clone());
-        Ok(Application { listener, router, state })
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -86,7 +90,10 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::authenticate,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -144,7 +151,10 @@ async fn shutdown_signal() {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5/db"),
+            "postgres://u:***@h:5/db"
+        );
         assert_eq!(super::redact("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 }

@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Principal, Role, Scope};
+use super::Principal;
 use crate::error::AppError;
 
+#[cfg(feature = "ssr")]
+use super::{Role, Scope};
 #[cfg(feature = "ssr")]
 use crate::infra::{app_state, principal};
 
@@ -23,10 +25,13 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use std::net::SocketAddr;
 
     let state = app_state()?;
-    let address = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()));
-    let secret =
-        super::ssr::login(&state.db, &state.login_limiter, &username, &password, address).await?;
+    let address = use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
+    let secret = super::ssr::login(&state.db, &state.login_limiter, &username, &password, address).await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     let cookie = super::ssr::session_cookie(&secret, state.secure_cookies);
     response.insert_header(
@@ -39,10 +44,10 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 #[server]
 pub async fn logout() -> Result<(), AppError> {
     let state = app_state()?;
-    if let Some(parts) = use_context::<http::request::Parts>() {
-        if let Some(secret) = super::ssr::session_secret_from(&parts.headers) {
-            super::ssr::logout(&state.db, &secret).await?;
-        }
+    if let Some(parts) = use_context::<http::request::Parts>()
+        && let Some(secret) = super::ssr::session_secret_from(&parts.headers)
+    {
+        super::ssr::logout(&state.db, &secret).await?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.insert_header(

@@ -175,12 +175,10 @@ impl Principal {
 pub fn scope_for_role(role: Role, merchant: &str, stores: &str) -> Result<Scope, AppError> {
     match role {
         Role::Admin | Role::Operator => Ok(Scope::Platform),
-        Role::Merchant => Scope::parse(&format!("merchant:{}", merchant.trim())).map_err(|error| {
-            AppError::validation("merchant", error.to_string())
-        }),
-        Role::StoreManager => Scope::parse(&format!("store:{}", stores.trim())).map_err(|error| {
-            AppError::validation("stores", error.to_string())
-        }),
+        Role::Merchant => Scope::parse(&format!("merchant:{}", merchant.trim()))
+            .map_err(|error| AppError::validation("merchant", error.to_string())),
+        Role::StoreManager => Scope::parse(&format!("store:{}", stores.trim()))
+            .map_err(|error| AppError::validation("stores", error.to_string())),
     }
 }
 

@@ -5,15 +5,15 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Principal, Role, Scope, Subject};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::{is_unique_violation, Db};
+use crate::infra::db::{Db, is_unique_violation};
 use crate::infra::now_ms;
 use crate::with_db;
 
@@ -37,8 +37,11 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash).map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .map_err(|error| anyhow::anyhow!("verification task failed: {error}"))?
@@ -230,8 +233,14 @@ impl LoginLimiter {
         let now = Instant::now();
         let mut failures = self.failures.lock().expect("limiter lock");
         for (key, is_account) in Self::keys(username, address) {
-            let limit = if is_account { self.per_account } else { self.per_address };
-            let Some(times) = failures.get_mut(&key) else { continue };
+            let limit = if is_account {
+                self.per_account
+            } else {
+                self.per_address
+            };
+            let Some(times) = failures.get_mut(&key) else {
+                continue;
+            };
             times.retain(|t| now.duration_since(*t) < self.window);
             if times.len() as u32 >= limit {
                 let retry = self.window - now.duration_since(times[0]);
@@ -380,7 +389,10 @@ pub struct TokenRow {
 pub fn validate_token_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(AppError::validation("name", "Give the token a name of 1–64 characters."));
+        return Err(AppError::validation(
+            "name",
+            "Give the token a name of 1–64 characters.",
+        ));
     }
     Ok(name.to_string())
 }
@@ -419,18 +431,20 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
         .await?
     });
     rows.into_iter()
-        .map(|(id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at)| {
-            Ok(TokenRow {
-                id,
-                name,
-                scope: parse_stored_scope(&scope)?,
-                prefix,
-                created_by,
-                created_at,
-                last_used_at,
-                revoked_at,
-            })
-        })
+        .map(
+            |(id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at)| {
+                Ok(TokenRow {
+                    id,
+                    name,
+                    scope: parse_stored_scope(&scope)?,
+                    prefix,
+                    created_by,
+                    created_at,
+                    last_used_at,
+                    revoked_at,
+                })
+            },
+        )
         .collect()
 }
 
@@ -457,7 +471,9 @@ async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<Principa
             .fetch_optional(pool)
             .await?
     });
-    let Some((id, name, scope)) = row else { return Ok(None) };
+    let Some((id, name, scope)) = row else {
+        return Ok(None);
+    };
     with_db!(db, pool => {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now_ms())
@@ -485,7 +501,10 @@ pub enum Credentials {
 
 impl Credentials {
     pub fn from_headers(headers: &http::HeaderMap) -> Credentials {
-        if let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(value) = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
             let token = value
                 .strip_prefix("Bearer ")
                 .or_else(|| value.strip_prefix("bearer "))
@@ -526,8 +545,14 @@ mod tests {
             limiter.record_failure("alice", addr);
         }
         let error = limiter.check("Alice", addr).unwrap_err();
-        assert!(matches!(error, AppError::RateLimited(ref m) if m.contains("Try again")), "{error:?}");
-        assert!(limiter.check("bob", addr).is_ok(), "other accounts are unaffected");
+        assert!(
+            matches!(error, AppError::RateLimited(ref m) if m.contains("Try again")),
+            "{error:?}"
+        );
+        assert!(
+            limiter.check("bob", addr).is_ok(),
+            "other accounts are unaffected"
+        );
         limiter.record_success("alice", addr);
         assert!(limiter.check("alice", addr).is_ok());
     }
@@ -547,9 +572,15 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::COOKIE, "a=1; st_session=abc; b=2".parse().unwrap());
         assert_eq!(session_secret_from(&headers).as_deref(), Some("abc"));
-        assert_eq!(Credentials::from_headers(&headers), Credentials::Session("abc".into()));
+        assert_eq!(
+            Credentials::from_headers(&headers),
+            Credentials::Session("abc".into())
+        );
         headers.insert(http::header::AUTHORIZATION, "Bearer st_x".parse().unwrap());
-        assert_eq!(Credentials::from_headers(&headers), Credentials::Bearer("st_x".into()));
+        assert_eq!(
+            Credentials::from_headers(&headers),
+            Credentials::Bearer("st_x".into())
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Outlet, A};
+use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::use_location;
 
-use crate::auth::api::{current_principal, Logout};
 use crate::auth::Principal;
+use crate::auth::api::{Logout, current_principal};
 
 /// The signed-in principal, shared with every page of the console.
 #[derive(Clone, Copy)]
@@ -83,11 +83,13 @@ fn SideNav() -> impl IntoView {
             <div class="nav-section">"Segments"</div>
             <div class="nav-subsection">"Segment Management"</div>
             <A href="/segments" attr:class=move || nav_class(current("/segments"))>"Segment Targeting"</A>
-            <Show when=is_admin>
-                <div class="nav-section">"Administration"</div>
-                <A href="/admin/users" attr:class=move || nav_class(current("/admin/users"))>"Users"</A>
-                <A href="/admin/tokens" attr:class=move || nav_class(current("/admin/tokens"))>"API Tokens"</A>
-            </Show>
+            <Suspense fallback=|| ()>
+                <Show when=is_admin>
+                    <div class="nav-section">"Administration"</div>
+                    <A href="/admin/users" attr:class=move || nav_class(current("/admin/users"))>"Users"</A>
+                    <A href="/admin/tokens" attr:class=move || nav_class(current("/admin/tokens"))>"API Tokens"</A>
+                </Show>
+            </Suspense>
         </nav>
     }
 }

@@ -38,7 +38,10 @@ pub fn validate_group_name(name: &str) -> Result<String, AppError> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::validation("name", "The name cannot contain control characters."));
+        return Err(AppError::validation(
+            "name",
+            "The name cannot contain control characters.",
+        ));
     }
     Ok(name.to_string())
 }
@@ -52,8 +55,16 @@ mod tests {
         assert_eq!(validate_group_name("  Growth team ").unwrap(), "Growth team");
         assert_eq!(validate_group_name(&"é".repeat(64)).unwrap().chars().count(), 64);
         let too_long = validate_group_name(&"x".repeat(65)).unwrap_err();
-        assert_eq!(too_long.for_field("name").unwrap(), "Use at most 64 characters (this name has 65).");
-        assert!(validate_group_name("   ").unwrap_err().for_field("name").is_some());
+        assert_eq!(
+            too_long.for_field("name").unwrap(),
+            "Use at most 64 characters (this name has 65)."
+        );
+        assert!(
+            validate_group_name("   ")
+                .unwrap_err()
+                .for_field("name")
+                .is_some()
+        );
         assert!(validate_group_name("a\u{7}b").is_err());
     }
 }

@@ -1,10 +1,10 @@
 //! The group service: every read and write is filtered by the principal's
 //! scope, and another scope's group is reported as not found.
 
-use super::{validate_group_name, GroupView};
+use super::{GroupView, validate_group_name};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult};
-use crate::infra::db::{is_unique_violation, Db};
+use crate::infra::db::{Db, is_unique_violation};
 use crate::infra::now_ms;
 use crate::with_db;
 
@@ -15,7 +15,9 @@ const SELECT_GROUPS: &str = "SELECT g.id, g.name, g.owner_scope,
         g.created_by, g.created_at, g.updated_at
      FROM segment_groups g";
 
-fn to_view((id, name, owner_scope, segment_count, created_by, created_at, updated_at): GroupTuple) -> GroupView {
+fn to_view(
+    (id, name, owner_scope, segment_count, created_by, created_at, updated_at): GroupTuple,
+) -> GroupView {
     GroupView {
         id,
         name,

@@ -62,10 +62,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true);
-            if let Some(dir) = options.get_filename().parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)?;
-                }
+            if let Some(dir) = options.get_filename().parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
@@ -97,13 +97,11 @@ impl Db {
     pub async fn server_version(&self) -> anyhow::Result<String> {
         Ok(match self {
             Db::Sqlite(pool) => {
-                let (version,): (String,) =
-                    sqlx::query_as("SELECT sqlite_version()").fetch_one(pool).await?;
+                let (version,): (String,) = sqlx::query_as("SELECT sqlite_version()").fetch_one(pool).await?;
                 format!("SQLite {version}")
             }
             Db::Postgres(pool) => {
-                let (version,): (String,) =
-                    sqlx::query_as("SELECT version()").fetch_one(pool).await?;
+                let (version,): (String,) = sqlx::query_as("SELECT version()").fetch_one(pool).await?;
                 version
             }
         })

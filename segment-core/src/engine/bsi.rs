@@ -81,7 +81,12 @@ impl BitSlicedIndex {
     }
 
     pub fn serialized_size(&self) -> usize {
-        self.present.serialized_size() + self.slices.iter().map(RoaringBitmap::serialized_size).sum::<usize>()
+        self.present.serialized_size()
+            + self
+                .slices
+                .iter()
+                .map(RoaringBitmap::serialized_size)
+                .sum::<usize>()
     }
 }
 

@@ -8,7 +8,11 @@ pub enum EvalError {
     #[error("the tag index has no data for {0}; it may still be loading")]
     MissingTag(String),
     #[error("{tag} holds {found} data but the plan expects {expected}")]
-    TypeMismatch { tag: String, found: &'static str, expected: &'static str },
+    TypeMismatch {
+        tag: String,
+        found: &'static str,
+        expected: &'static str,
+    },
 }
 
 impl TagIndex {
@@ -27,7 +31,11 @@ impl TagIndex {
         Ok(result)
     }
 
-    fn evaluate_group(&self, group: &[PlanCondition], population: &RoaringBitmap) -> Result<RoaringBitmap, EvalError> {
+    fn evaluate_group(
+        &self,
+        group: &[PlanCondition],
+        population: &RoaringBitmap,
+    ) -> Result<RoaringBitmap, EvalError> {
         let mut acc: Option<RoaringBitmap> = None;
         for condition in group {
             let set = match condition {
@@ -46,7 +54,10 @@ impl TagIndex {
     }
 
     fn profile(&self, p: &ProfilePlan) -> Result<RoaringBitmap, EvalError> {
-        let index = self.profiles.get(&p.tag).ok_or_else(|| EvalError::MissingTag(p.tag.clone()))?;
+        let index = self
+            .profiles
+            .get(&p.tag)
+            .ok_or_else(|| EvalError::MissingTag(p.tag.clone()))?;
         // A ready date without a stored partition had no rows: nothing matches.
         let partition = |date| index.partitions.get(date);
         match &p.test {
@@ -55,7 +66,9 @@ impl TagIndex {
                 Some(partition) => match_pred(&p.tag, partition, pred),
             },
             ProfileTest::Diff { from, to, cmp } => {
-                let (Some(from), Some(to)) = (partition(from), partition(to)) else { return Ok(RoaringBitmap::new()) };
+                let (Some(from), Some(to)) = (partition(from), partition(to)) else {
+                    return Ok(RoaringBitmap::new());
+                };
                 let (ProfilePartition::Number(from), ProfilePartition::Number(to)) = (from, to) else {
                     return Err(mismatch(&p.tag, from, "number"));
                 };
@@ -67,8 +80,11 @@ impl TagIndex {
                 from_values,
                 to_values,
             } => {
-                let (Some(from), Some(to)) = (partition(from), partition(to)) else { return Ok(RoaringBitmap::new()) };
-                let (ProfilePartition::Categorical(from), ProfilePartition::Categorical(to)) = (from, to) else {
+                let (Some(from), Some(to)) = (partition(from), partition(to)) else {
+                    return Ok(RoaringBitmap::new());
+                };
+                let (ProfilePartition::Categorical(from), ProfilePartition::Categorical(to)) = (from, to)
+                else {
                     return Err(mismatch(&p.tag, from, "enum"));
                 };
                 Ok(from.any_of(from_values) & to.any_of(to_values))
@@ -77,16 +93,25 @@ impl TagIndex {
     }
 
     fn behavior(&self, plan: &BehaviorPlan, population: &RoaringBitmap) -> Result<RoaringBitmap, EvalError> {
-        let index = self.behaviors.get(&plan.behavior).ok_or_else(|| EvalError::MissingTag(plan.behavior.clone()))?;
+        let index = self
+            .behaviors
+            .get(&plan.behavior)
+            .ok_or_else(|| EvalError::MissingTag(plan.behavior.clone()))?;
         let filters: Vec<(usize, &ValuePred)> = plan
             .filters
             .iter()
             .map(|f| {
                 let column = index.attributes.iter().position(|(code, _)| *code == f.attr);
-                column.map(|c| (c, &f.pred)).ok_or_else(|| EvalError::MissingTag(format!("{}.{}", plan.behavior, f.attr)))
+                column
+                    .map(|c| (c, &f.pred))
+                    .ok_or_else(|| EvalError::MissingTag(format!("{}.{}", plan.behavior, f.attr)))
             })
             .collect::<Result<_, _>>()?;
-        let days: Vec<&DayBlock> = index.days.range(plan.from..=plan.to).map(|(_, block)| block).collect();
+        let days: Vec<&DayBlock> = index
+            .days
+            .range(plan.from..=plan.to)
+            .map(|(_, block)| block)
+            .collect();
 
         // "Did it at least once": the union of entities with a passing event.
         if matches!(plan.count, Cmp::Gte(1) | Cmp::Gt(0)) {
@@ -122,8 +147,9 @@ impl TagIndex {
             touched |= RoaringBitmap::from_sorted_iter(day_ids).expect("rows sorted by entity");
         }
         let cmp = plan.count;
-        let mut result = RoaringBitmap::from_sorted_iter(touched.iter().filter(|e| cmp.test(counts[*e as usize] as i64)))
-            .expect("ascending");
+        let mut result =
+            RoaringBitmap::from_sorted_iter(touched.iter().filter(|e| cmp.test(counts[*e as usize] as i64)))
+                .expect("ascending");
         if plan.zero_matches() {
             result |= population - &touched;
         }
@@ -191,10 +217,11 @@ fn diff(from: &OrderedPartition<f64>, to: &OrderedPartition<f64>, cmp: &Cmp<f64>
         while from_values.peek().is_some_and(|(e, _)| *e < entity) {
             from_values.next();
         }
-        if let Some((e, from_value)) = from_values.peek() {
-            if *e == entity && cmp.test(to_value - from_value) {
-                result.push(entity);
-            }
+        if let Some((e, from_value)) = from_values.peek()
+            && *e == entity
+            && cmp.test(to_value - from_value)
+        {
+            result.push(entity);
         }
     }
     RoaringBitmap::from_sorted_iter(result).expect("ascending")

@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 
 use super::bsi::BitSlicedIndex;
-use crate::catalog::DataType;
 use crate::TargetObject;
+use crate::catalog::DataType;
 
 /// Values of one enum or boolean partition.
 #[derive(Debug, Clone, Default)]
@@ -116,7 +116,10 @@ impl<K: Key> OrderedPartition<K> {
         let mut keys: Vec<K> = pairs.iter().map(|(_, k)| *k).collect();
         keys.sort_by(K::order);
         keys.dedup_by(|a, b| K::order(a, b).is_eq());
-        let rank_of = |k: &K| keys.binary_search_by(|probe| K::order(probe, k)).expect("key present") as u32;
+        let rank_of = |k: &K| {
+            keys.binary_search_by(|probe| K::order(probe, k))
+                .expect("key present") as u32
+        };
         let ranks: Vec<u32> = pairs.iter().map(|(_, k)| rank_of(k)).collect();
         let max = keys.len().saturating_sub(1) as u32;
         let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
@@ -183,7 +186,11 @@ impl ProfilePartition {
     fn bytes(&self) -> usize {
         match self {
             ProfilePartition::Categorical(p) => {
-                p.present.serialized_size() + p.by_value.values().map(RoaringBitmap::serialized_size).sum::<usize>()
+                p.present.serialized_size()
+                    + p.by_value
+                        .values()
+                        .map(RoaringBitmap::serialized_size)
+                        .sum::<usize>()
             }
             ProfilePartition::Number(p) => p.bytes(),
             ProfilePartition::Time(p) => p.bytes(),
@@ -303,7 +310,10 @@ impl TagIndex {
     }
 
     pub fn audience(&self, scope: &str, target: TargetObject) -> RoaringBitmap {
-        self.scopes.get(&(scope.to_string(), target)).cloned().unwrap_or_default()
+        self.scopes
+            .get(&(scope.to_string(), target))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// An estimate of the heap the index holds, for the benchmark report.

@@ -1,9 +1,9 @@
 //! The API's error body: `{"error": {"code", "message", "field"?}}`.
 
 use app::error::AppError;
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -37,7 +37,8 @@ impl IntoResponse for ApiError {
             AppError::Validation { field, .. } => field.clone(),
             _ => None,
         };
-        let status = StatusCode::from_u16(self.0.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.0.code().to_string(),

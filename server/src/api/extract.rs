@@ -37,7 +37,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(rejection) => Err(ApiError(AppError::Validation {
                 field: None,
                 message: match rejection {
-                    JsonRejection::JsonDataError(error) => format!("Invalid request body: {}", error.body_text()),
+                    JsonRejection::JsonDataError(error) => {
+                        format!("Invalid request body: {}", error.body_text())
+                    }
                     JsonRejection::JsonSyntaxError(error) => format!("Malformed JSON: {}", error.body_text()),
                     JsonRejection::MissingJsonContentType(_) => {
                         "Send the body as JSON with Content-Type: application/json.".to_string()

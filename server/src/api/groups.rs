@@ -1,8 +1,8 @@
-use app::groups::{ssr as groups, GroupView};
+use app::groups::{GroupView, ssr as groups};
 use app::infra::AppState;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

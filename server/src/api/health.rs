@@ -1,6 +1,6 @@
 use app::infra::AppState;
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,7 +20,11 @@ pub struct Health {
 #[utoipa::path(get, path = "/api/v1/health", tag = "system",
     responses((status = 200, body = Health), (status = 500, body = super::error::ErrorBody)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    let database_version = state.db.server_version().await.map_err(app::error::AppError::from)?;
+    let database_version = state
+        .db
+        .server_version()
+        .await
+        .map_err(app::error::AppError::from)?;
     Ok(Json(Health {
         status: "ok",
         database: state.db.backend().as_str(),

@@ -8,8 +8,8 @@ mod health;
 pub mod openapi;
 
 use app::infra::AppState;
-use axum::routing::{get, patch};
 use axum::Router;
+use axum::routing::{get, patch};
 
 pub fn router() -> Router<AppState> {
     Router::new()

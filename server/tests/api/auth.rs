@@ -1,5 +1,5 @@
-use app::auth::api::{Login, Logout};
 use app::auth::Role;
+use app::auth::api::{Login, Logout};
 use leptos::server_fn::ServerFn;
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 

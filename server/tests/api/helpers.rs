@@ -1,6 +1,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::auth::ssr::{create_token, create_user, NewUser};
+use app::auth::ssr::{NewUser, create_token, create_user};
 use app::auth::{Role, Scope};
 use app::infra::db::Db;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
@@ -63,7 +63,10 @@ impl TestApp {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join("segment-targeting-tests");
                 std::fs::create_dir_all(&dir).unwrap();
-                format!("sqlite://{}", dir.join(format!("{}.db", unique_name("t"))).display())
+                format!(
+                    "sqlite://{}",
+                    dir.join(format!("{}.db", unique_name("t"))).display()
+                )
             }
             Backend::Postgres => Self::fresh_postgres_database().await,
         };
@@ -87,9 +90,16 @@ impl TestApp {
     async fn fresh_postgres_database() -> String {
         let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
         let name = unique_name("st_test");
-        let admin = Db::connect(&admin_url).await.expect("connect to the PostgreSQL test cluster");
-        let Db::Postgres(pool) = &admin else { panic!("TEST_POSTGRES_URL is not a postgres:// URL") };
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(pool).await.unwrap();
+        let admin = Db::connect(&admin_url)
+            .await
+            .expect("connect to the PostgreSQL test cluster");
+        let Db::Postgres(pool) = &admin else {
+            panic!("TEST_POSTGRES_URL is not a postgres:// URL")
+        };
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(pool)
+            .await
+            .unwrap();
         admin.close().await;
         let (base, _) = admin_url.rsplit_once('/').expect("URL with a database path");
         format!("{base}/{name}")
@@ -99,7 +109,9 @@ impl TestApp {
         let mut config = Config::from_env().unwrap();
         config.database_url = database_url.clone();
         config.leptos_options.site_addr = "127.0.0.1:0".parse().unwrap();
-        let application = Application::build(config, Options::default()).await.expect("build the app");
+        let application = Application::build(config, Options::default())
+            .await
+            .expect("build the app");
         let address = format!("http://{}", application.local_addr());
         let db = application.state().db.clone();
         tokio::spawn(application.serve());
@@ -171,5 +183,8 @@ pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
 /// Asserts the API error format and returns the message.
 pub fn error_message(body: &Value, code: &str) -> String {
     assert_eq!(body["error"]["code"], code, "unexpected error body: {body}");
-    body["error"]["message"].as_str().expect("error message").to_string()
+    body["error"]["message"]
+        .as_str()
+        .expect("error message")
+        .to_string()
 }

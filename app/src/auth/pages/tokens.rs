@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::api::{list_tokens, revoke_token, CreateToken};
 use crate::auth::TokenView;
-use crate::components::widgets::{format_utc, ConfirmDialog, ErrorBanner, FieldError};
+use crate::auth::api::{CreateToken, list_tokens, revoke_token};
+use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {

@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::api::{list_users, CreateUser};
 use crate::auth::Role;
-use crate::components::widgets::{format_utc, ErrorBanner, FieldError};
+use crate::auth::api::{CreateUser, list_users};
+use crate::components::widgets::{ErrorBanner, FieldError, format_utc};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {

@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::layout::use_session;
-use crate::components::widgets::{format_utc, ConfirmDialog, ErrorBanner, FieldError};
+use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
 use crate::error::AppError;
-use crate::groups::api::{create_group, delete_group, list_groups, rename_group};
 use crate::groups::GroupView;
+use crate::groups::api::{create_group, delete_group, list_groups, rename_group};
 
 #[component]
 pub fn ManageGroupsPage() -> impl IntoView {
@@ -16,7 +16,13 @@ pub fn ManageGroupsPage() -> impl IntoView {
     let rename = Action::new(|(id, name): &(i64, String)| rename_group(*id, name.clone()));
     let delete = Action::new(|id: &i64| delete_group(*id));
     let groups = Resource::new(
-        move || (create.version().get(), rename.version().get(), delete.version().get()),
+        move || {
+            (
+                create.version().get(),
+                rename.version().get(),
+                delete.version().get(),
+            )
+        },
         |_| list_groups(),
     );
 

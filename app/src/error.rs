@@ -22,6 +22,12 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     RateLimited(String),
+    /// A rule with problems; each names its place in the rule.
+    #[error("The rule has {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidRule(Vec<segment_core::validate::Problem>),
+    /// A dependency is not ready yet (the tag index loading, say).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("Something went wrong on the server. The problem has been logged.")]
     Internal,
     /// The request never reached the server function, or its answer was unreadable.
@@ -57,6 +63,8 @@ impl AppError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::RateLimited(_) => "rate_limited",
+            Self::InvalidRule(_) => "invalid_rule",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
         }
@@ -71,6 +79,8 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::InvalidRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -10,6 +10,7 @@ pub mod groups;
 #[cfg(feature = "ssr")]
 pub mod infra;
 pub mod segments;
+pub mod tags;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

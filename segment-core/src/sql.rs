@@ -242,8 +242,14 @@ fn behavior_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
 }
 
 /// Compiles `plan` to one statement over the population of its target
-/// object, restricted to `audience_scope`'s audience when given.
-pub fn compile(plan: &Plan, dialect: Dialect, output: Output, audience_scope: Option<&str>) -> CompiledSql {
+/// object, restricted when given to the audience of `audience_scopes` (the
+/// union of each scope's audience, e.g. a store manager's several stores).
+pub fn compile(
+    plan: &Plan,
+    dialect: Dialect,
+    output: Output,
+    audience_scopes: Option<&[String]>,
+) -> CompiledSql {
     let mut b = Builder {
         dialect,
         tz: plan.time_zone.parse().ok(),
@@ -260,14 +266,20 @@ pub fn compile(plan: &Plan, dialect: Dialect, output: Output, audience_scope: Op
     b.line(0, "FROM entities AS e");
     let target = b.param(Param::Text(plan.target.as_str().to_string()));
     b.line(0, &format!("WHERE e.target_object = {target}"));
-    if let Some(scope) = audience_scope {
+    if let Some(scopes) = audience_scopes {
         b.line(1, "AND e.idx IN (");
         b.line(2, "SELECT s.entity_idx FROM audience_scopes AS s");
-        let scope = b.param(Param::Text(scope.to_string()));
+        let scopes = b.texts(scopes);
         let target = b.param(Param::Text(plan.target.as_str().to_string()));
+        // An empty scope list has no audience: `IN ()` is not valid SQL.
+        let scopes = if scopes.is_empty() {
+            "NULL".to_string()
+        } else {
+            scopes
+        };
         b.line(
             2,
-            &format!("WHERE s.scope = {scope} AND s.target_object = {target}"),
+            &format!("WHERE s.scope IN ({scopes}) AND s.target_object = {target}"),
         );
         b.line(1, ")");
     }
@@ -593,11 +605,12 @@ mod tests {
             ),
             Dialect::Sqlite,
             Output::Count,
-            Some("merchant:O'Brien"),
+            Some(&["merchant:O'Brien".to_string()]),
         );
         assert_eq!(sql.params.len(), 5);
         assert!(
-            sql.text.contains("WHERE s.scope = $2 AND s.target_object = $3"),
+            sql.text
+                .contains("WHERE s.scope IN ($2) AND s.target_object = $3"),
             "{}",
             sql.text
         );

@@ -2,14 +2,17 @@
 //! says and applies migrations first.
 
 use std::io::Read;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use app::auth::ssr::{NewUser, create_token, create_user};
 use app::auth::{Role, Scope};
 use app::infra::db::Db;
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::demo_data::{self, DemoOptions};
 use crate::startup::{self, Application};
 
 #[derive(Parser, Debug)]
@@ -43,6 +46,27 @@ pub enum Command {
         /// The store IDs a store manager is bound to, comma-separated.
         #[arg(long)]
         stores: Option<String>,
+    },
+    /// Load a directory in the import format (catalog.json, entities/,
+    /// profile/, behavior/, scopes.csv) into the tag warehouse.
+    Import {
+        /// The directory to import.
+        dir: PathBuf,
+    },
+    /// Write the demo dataset in the import format (deterministic for the same arguments).
+    DemoData {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = demo_data::DEFAULT_USERS)]
+        users: u32,
+        /// Daily partitions of behavior data, ending at --end-date.
+        #[arg(long, default_value_t = demo_data::DEFAULT_DAYS)]
+        days: u32,
+        #[arg(long, default_value_t = demo_data::DEFAULT_SEED)]
+        seed: u64,
+        /// The newest partition (YYYY-MM-DD); yesterday in Asia/Shanghai by default.
+        #[arg(long)]
+        end_date: Option<NaiveDate>,
     },
     /// Create an API token; prints the token alone on the last line.
     CreateToken {
@@ -94,6 +118,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "created user {username} (id {id}, role {}, scope {scope})",
                 role.as_str()
+            );
+            Ok(())
+        }
+        Command::Import { dir } => {
+            let db = open_database(&config).await?;
+            let summary = crate::import::run_import(&db, &dir).await?;
+            println!(
+                "imported {}: {}",
+                dir.display(),
+                app::tags::ssr::import::describe(&summary)
+            );
+            Ok(())
+        }
+        Command::DemoData {
+            out,
+            users,
+            days,
+            seed,
+            end_date,
+        } => {
+            let options = DemoOptions {
+                users,
+                days,
+                seed,
+                end_date: end_date.unwrap_or_else(demo_data::default_end_date),
+            };
+            let counts = demo_data::generate(&out, &options)?;
+            let rows: u64 = counts.values().sum();
+            println!(
+                "wrote {} files, {rows} rows, to {} ({} users, {} days ending {})",
+                counts.len() + 1,
+                out.display(),
+                options.users,
+                options.days,
+                options.end_date
             );
             Ok(())
         }

@@ -1,5 +1,8 @@
 //! Configuration from the environment, as cargo-leptos defines it plus our own.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use leptos::config::{LeptosOptions, get_configuration};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/segments.db?mode=rwc";
@@ -11,6 +14,10 @@ pub struct Config {
     pub leptos_options: LeptosOptions,
     /// Mark the session cookie `Secure`; set `COOKIE_SECURE=true` behind HTTPS.
     pub secure_cookies: bool,
+    /// How often a running server checks for new tag imports (`TAG_INDEX_POLL_MS`, default 2000).
+    pub tag_index_poll: Duration,
+    /// Where `serve --demo` writes the demo dataset before importing it (`DEMO_DATA_DIR`).
+    pub demo_data_dir: PathBuf,
 }
 
 impl Config {
@@ -23,6 +30,15 @@ impl Config {
             database_url: std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string()),
             leptos_options,
             secure_cookies: std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "true" || v == "1"),
+            tag_index_poll: Duration::from_millis(
+                std::env::var("TAG_INDEX_POLL_MS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(2_000),
+            ),
+            demo_data_dir: std::env::var("DEMO_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| PathBuf::from("data/demo")),
         })
     }
 }

@@ -4,5 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod demo_data;
+pub mod import;
 pub mod middleware;
 pub mod startup;

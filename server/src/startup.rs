@@ -43,9 +43,13 @@ impl Application {
         db.migrate().await.context("applying migrations")?;
         if options.demo {
             create_demo_accounts(&db).await?;
+            load_demo_data(&db, &config).await?;
         }
-        let mut state = AppState::new(config.leptos_options.clone(), db);
+        let mut state = AppState::new(config.leptos_options.clone(), db.clone());
         state.secure_cookies = config.secure_cookies;
+        // Imports made by `server import` against the same database show up
+        // within one poll interval, without a restart.
+        state.tag_index.spawn_refresher(db, config.tag_index_poll);
 
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await
@@ -115,6 +119,31 @@ async fn create_demo_accounts(db: &Db) -> anyhow::Result<()> {
         .await?;
         tracing::info!(username, role = role.as_str(), "created demo account");
     }
+    Ok(())
+}
+
+/// On a warehouse without any import, writes the demo dataset and imports it.
+async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
+    if app::tags::ssr::store::latest_import(db).await? > 0 {
+        return Ok(());
+    }
+    let options = crate::demo_data::DemoOptions {
+        users: crate::demo_data::DEFAULT_USERS,
+        days: crate::demo_data::DEFAULT_DAYS,
+        seed: crate::demo_data::DEFAULT_SEED,
+        end_date: crate::demo_data::default_end_date(),
+    };
+    let dir = &config.demo_data_dir;
+    println!(
+        "First start: writing demo tag data ({} users, {} days ending {}) to {} and importing it…",
+        options.users,
+        options.days,
+        options.end_date,
+        dir.display()
+    );
+    let generate_dir = dir.clone();
+    tokio::task::spawn_blocking(move || crate::demo_data::generate(&generate_dir, &options)).await??;
+    crate::import::run_import(db, dir).await?;
     Ok(())
 }
 

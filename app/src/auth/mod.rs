@@ -86,6 +86,16 @@ impl Scope {
         )))
     }
 
+    /// The audience keys (`merchant:ID`, `store:ID`) whose union bounds
+    /// every entity set this scope produces; `None` for the platform.
+    pub fn audience_scopes(&self) -> Option<Vec<String>> {
+        match self {
+            Scope::Platform => None,
+            Scope::Merchant(id) => Some(vec![format!("merchant:{id}")]),
+            Scope::Stores(ids) => Some(ids.iter().map(|id| format!("store:{id}")).collect()),
+        }
+    }
+
     pub fn stores(mut ids: Vec<String>) -> Scope {
         ids.sort();
         ids.dedup();

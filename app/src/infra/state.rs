@@ -5,6 +5,7 @@ use leptos::config::LeptosOptions;
 
 use super::db::Db;
 use crate::auth::ssr::LoginLimiter;
+use crate::tags::ssr::index::TagIndexHandle;
 
 /// Everything a request handler or server function needs, cheap to clone.
 #[derive(Clone)]
@@ -12,6 +13,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub login_limiter: Arc<LoginLimiter>,
+    /// The engine's tag index, refreshed after each import.
+    pub tag_index: TagIndexHandle,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -22,6 +25,7 @@ impl AppState {
             leptos_options,
             db,
             login_limiter: Arc::new(LoginLimiter::default()),
+            tag_index: TagIndexHandle::default(),
             secure_cookies: false,
         }
     }

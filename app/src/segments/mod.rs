@@ -1,3 +1,38 @@
 //! Segments: the list, creation and management.
 
+pub mod api;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use chrono::NaiveDate;
+use segment_core::TargetObject;
+use segment_core::rule::Rule;
+use serde::{Deserialize, Serialize};
+
+/// What the editor (and `POST /api/v1/segments/estimate`) asks to size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimateRequest {
+    pub target_object: TargetObject,
+    pub rule: Rule,
+    /// IANA zone dynamic windows and datetimes are read in (default UTC).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// T, the evaluation date (`YYYY-MM-DD`); today in the time zone by default.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// The engine's answer: how many entities match, and the equivalent SQL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub size: u64,
+    /// The SQL of the database in use, with literals inlined, for review.
+    pub sql: String,
+    /// The newest data the rule reads.
+    pub data_date: Option<NaiveDate>,
+    pub as_of: NaiveDate,
+    pub time_zone: String,
+    /// Time the engine took, in microseconds.
+    pub engine_micros: u64,
+}

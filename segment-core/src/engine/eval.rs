@@ -17,16 +17,20 @@ pub enum EvalError {
 
 impl TagIndex {
     /// The members of `plan`'s target population that match it, restricted
-    /// to `audience_scope`'s audience when given.
-    pub fn evaluate(&self, plan: &Plan, audience_scope: Option<&str>) -> Result<RoaringBitmap, EvalError> {
+    /// when given to the union of the audiences of `audience_scopes`.
+    pub fn evaluate(
+        &self,
+        plan: &Plan,
+        audience_scopes: Option<&[String]>,
+    ) -> Result<RoaringBitmap, EvalError> {
         let population = self.population(plan.target);
         let mut result = RoaringBitmap::new();
         for group in &plan.groups {
             result |= self.evaluate_group(group, &population)?;
         }
         result &= &population;
-        if let Some(scope) = audience_scope {
-            result &= self.audience(scope, plan.target);
+        if let Some(scopes) = audience_scopes {
+            result &= self.audience(scopes, plan.target);
         }
         Ok(result)
     }

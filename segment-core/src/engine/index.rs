@@ -309,11 +309,15 @@ impl TagIndex {
         self.populations.get(&target).cloned().unwrap_or_default()
     }
 
-    pub fn audience(&self, scope: &str, target: TargetObject) -> RoaringBitmap {
-        self.scopes
-            .get(&(scope.to_string(), target))
-            .cloned()
-            .unwrap_or_default()
+    /// The union of the audiences of `scopes` among `target` entities.
+    pub fn audience(&self, scopes: &[String], target: TargetObject) -> RoaringBitmap {
+        let mut audience = RoaringBitmap::new();
+        for scope in scopes {
+            if let Some(members) = self.scopes.get(&(scope.clone(), target)) {
+                audience |= members;
+            }
+        }
+        audience
     }
 
     /// An estimate of the heap the index holds, for the benchmark report.

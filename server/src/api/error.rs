@@ -29,6 +29,16 @@ pub struct ErrorDetail {
     /// The request field at fault, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `invalid_rule`: every problem with its place in the rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<RuleProblem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleProblem {
+    /// Where, e.g. `groups[0].conditions[1].values`
+    pub path: String,
+    pub message: String,
 }
 
 impl IntoResponse for ApiError {
@@ -44,6 +54,16 @@ impl IntoResponse for ApiError {
                 code: self.0.code().to_string(),
                 message: self.0.to_string(),
                 field,
+                problems: match &self.0 {
+                    AppError::InvalidRule(problems) => problems
+                        .iter()
+                        .map(|p| RuleProblem {
+                            path: p.path(),
+                            message: p.message.clone(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
             },
         };
         (status, Json(body)).into_response()

@@ -6,10 +6,12 @@ mod extract;
 mod groups;
 mod health;
 pub mod openapi;
+mod segments;
+mod tags;
 
 use app::infra::AppState;
 use axum::Router;
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -17,5 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{id}", patch(groups::rename).delete(groups::delete))
+        .route("/tags", get(tags::search))
+        .route("/segments/estimate", post(segments::estimate))
         .fallback(error::not_found)
 }

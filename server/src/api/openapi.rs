@@ -5,9 +5,11 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Segment Targeting API", description = "Segments for campaign delivery: groups, segments, membership lookups."),
-    paths(super::health::health, super::groups::list, super::groups::create, super::groups::rename, super::groups::delete),
+    paths(super::health::health, super::groups::list, super::groups::create, super::groups::rename, super::groups::delete,
+          super::tags::search, super::segments::estimate),
     modifiers(&BearerAuth),
-    tags((name = "system"), (name = "groups", description = "Segment groups"))
+    tags((name = "system"), (name = "groups", description = "Segment groups"),
+         (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"))
 )]
 pub struct ApiDoc;
 

@@ -57,19 +57,31 @@ fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// The URL of a new, empty database of `backend`.
+pub async fn fresh_database_url(backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("segment-targeting-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!(
+                "sqlite://{}",
+                dir.join(format!("{}.db", unique_name("t"))).display()
+            )
+        }
+        Backend::Postgres => TestApp::fresh_postgres_database().await,
+    }
+}
+
+/// A new, migrated database of `backend`.
+pub async fn fresh_database(backend: Backend) -> Db {
+    let db = Db::connect(&fresh_database_url(backend).await).await.unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        let database_url = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join("segment-targeting-tests");
-                std::fs::create_dir_all(&dir).unwrap();
-                format!(
-                    "sqlite://{}",
-                    dir.join(format!("{}.db", unique_name("t"))).display()
-                )
-            }
-            Backend::Postgres => Self::fresh_postgres_database().await,
-        };
+        let database_url = fresh_database_url(backend).await;
         Self::spawn_with_url(backend, database_url).await
     }
 
@@ -87,7 +99,7 @@ impl TestApp {
         Some(Self::spawn(Backend::Postgres).await)
     }
 
-    async fn fresh_postgres_database() -> String {
+    pub async fn fresh_postgres_database() -> String {
         let admin_url = std::env::var("TEST_POSTGRES_URL").unwrap();
         let name = unique_name("st_test");
         let admin = Db::connect(&admin_url)
@@ -109,6 +121,7 @@ impl TestApp {
         let mut config = Config::from_env().unwrap();
         config.database_url = database_url.clone();
         config.leptos_options.site_addr = "127.0.0.1:0".parse().unwrap();
+        config.tag_index_poll = std::time::Duration::from_millis(100);
         let application = Application::build(config, Options::default())
             .await
             .expect("build the app");

@@ -6,5 +6,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod differential;
 mod groups;
 mod system;
+mod warehouse;

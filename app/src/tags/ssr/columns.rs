@@ -1,0 +1,131 @@
+//! Column-wise row batches written to either backend in one statement:
+//! multi-row `VALUES` on SQLite, `UNNEST` of typed arrays on PostgreSQL.
+
+use chrono::NaiveDate;
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use segment_core::sql::quote_ident;
+
+/// One column of a batch; every column of a batch has the same length.
+#[derive(Debug, Clone)]
+pub enum Column {
+    Date(Vec<NaiveDate>),
+    Int(Vec<i64>),
+    Real(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}
+
+impl Column {
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Date(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::Real(v) => v.len(),
+            Column::Text(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn pg_array_type(&self) -> &'static str {
+        match self {
+            Column::Date(_) => "date[]",
+            Column::Int(_) => "int8[]",
+            Column::Real(_) => "float8[]",
+            Column::Text(_) => "text[]",
+        }
+    }
+}
+
+/// Rows for one table, column by column.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub table: String,
+    pub names: Vec<String>,
+    pub columns: Vec<Column>,
+}
+
+impl Batch {
+    pub fn rows(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+}
+
+/// SQLite allows 32,766 bound parameters per statement.
+const SQLITE_MAX_PARAMS: usize = 32_000;
+
+pub async fn insert_sqlite(tx: &mut Transaction<'static, Sqlite>, batch: &Batch) -> sqlx::Result<()> {
+    let width = batch.columns.len();
+    let total = batch.rows();
+    let per_statement = (SQLITE_MAX_PARAMS / width.max(1)).max(1);
+    let names: Vec<String> = batch.names.iter().map(|n| quote_ident(n)).collect();
+    let head = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        quote_ident(&batch.table),
+        names.join(", ")
+    );
+    let mut start = 0;
+    while start < total {
+        let end = (start + per_statement).min(total);
+        let mut sql = head.clone();
+        let mut n = 0;
+        for row in start..end {
+            if row > start {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..width {
+                if c > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for row in start..end {
+            for column in &batch.columns {
+                query = match column {
+                    Column::Date(v) => query.bind(v[row].format("%Y-%m-%d").to_string()),
+                    Column::Int(v) => query.bind(v[row]),
+                    Column::Real(v) => query.bind(v[row]),
+                    Column::Text(v) => query.bind(v[row].clone()),
+                };
+            }
+        }
+        query.execute(&mut **tx).await?;
+        start = end;
+    }
+    Ok(())
+}
+
+pub async fn insert_postgres(tx: &mut Transaction<'static, Postgres>, batch: &Batch) -> sqlx::Result<()> {
+    let names: Vec<String> = batch.names.iter().map(|n| quote_ident(n)).collect();
+    let arrays: Vec<String> = batch
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}", i + 1, c.pg_array_type()))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) SELECT * FROM UNNEST({})",
+        quote_ident(&batch.table),
+        names.join(", "),
+        arrays.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for column in &batch.columns {
+        query = match column {
+            Column::Date(v) => query.bind(v.clone()),
+            Column::Int(v) => query.bind(v.clone()),
+            Column::Real(v) => query.bind(v.clone()),
+            Column::Text(v) => query.bind(v.clone()),
+        };
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The in-memory tag index the engine evaluates: built from the warehouse
+//! tables in one consistent read, and rebuilt when a newer import appears.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use roaring::RoaringBitmap;
+use segment_core::TargetObject;
+use segment_core::catalog::{Catalog, DataType, TagKind};
+use segment_core::engine::{
+    AttrValue, BehaviorIndex, CategoricalPartition, DayBlock, OrderedPartition, ProfileIndex,
+    ProfilePartition, TagIndex,
+};
+use segment_core::sql::{behavior_table, profile_table, quote_ident};
+use sqlx::Row;
+
+use super::store;
+use crate::infra::db::{Backend, Db};
+use crate::with_db;
+
+/// A tag index with the catalog and import it reflects.
+#[derive(Debug)]
+pub struct LoadedIndex {
+    /// The newest import the index includes (0: none yet).
+    pub import_id: i64,
+    pub catalog: Catalog,
+    pub index: TagIndex,
+    pub load_time: Duration,
+}
+
+/// The server's current index, shared by every request.
+#[derive(Debug, Clone, Default)]
+pub struct TagIndexHandle {
+    current: Arc<RwLock<Option<Arc<LoadedIndex>>>>,
+}
+
+impl TagIndexHandle {
+    /// The loaded index, or `None` while the first load runs.
+    pub fn current(&self) -> Option<Arc<LoadedIndex>> {
+        self.current.read().expect("index lock").clone()
+    }
+
+    fn replace(&self, loaded: LoadedIndex) {
+        *self.current.write().expect("index lock") = Some(Arc::new(loaded));
+    }
+
+    /// Loads the index if an import newer than the loaded one exists (or
+    /// none is loaded); answers whether it loaded.
+    pub async fn refresh(&self, db: &Db) -> anyhow::Result<bool> {
+        let latest = store::latest_import(db).await?;
+        if self.current().is_some_and(|c| c.import_id == latest) {
+            return Ok(false);
+        }
+        let loaded = load_index(db).await?;
+        tracing::info!(
+            import_id = loaded.import_id,
+            tags = loaded.catalog.tags.len(),
+            bytes = loaded.index.approximate_bytes(),
+            ms = loaded.load_time.as_millis() as u64,
+            "tag index loaded"
+        );
+        self.replace(loaded);
+        Ok(true)
+    }
+
+    /// Keeps the index fresh: checks for new imports every `every`.
+    pub fn spawn_refresher(&self, db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
+        let handle = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = handle.refresh(&db).await {
+                    tracing::error!(error = format!("{error:#}"), "loading the tag index failed");
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+}
+
+fn date_param(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "$1",
+        Backend::Postgres => "CAST($1 AS DATE)",
+    }
+}
+
+/// Reads the whole warehouse into a [`TagIndex`], in one snapshot.
+pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
+    let started = Instant::now();
+    let backend = db.backend();
+    let on_date = date_param(backend);
+    let mut index = TagIndex::default();
+    let (import_id, catalog) = with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let import_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM tag_imports")
+            .fetch_one(&mut *tx)
+            .await?;
+        let definitions = sqlx::query_as(store::CATALOG_SQL).fetch_all(&mut *tx).await?;
+        let ready = sqlx::query_as(store::READY_DATES_SQL).fetch_all(&mut *tx).await?;
+        let catalog = store::assemble_catalog(definitions, ready)?;
+
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT target_object, CAST(idx AS BIGINT) FROM entities ORDER BY target_object, idx")
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut populations: HashMap<TargetObject, Vec<u32>> = HashMap::new();
+        for (target, idx) in rows {
+            if let Some(target) = TargetObject::parse(&target) {
+                populations.entry(target).or_default().push(idx as u32);
+            }
+        }
+        index.populations = populations
+            .into_iter()
+            .map(|(target, ids)| (target, RoaringBitmap::from_iter(ids)))
+            .collect();
+
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT scope, target_object, CAST(entity_idx AS BIGINT) FROM audience_scopes",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for (scope, target, idx) in rows {
+            if let Some(target) = TargetObject::parse(&target) {
+                index.scopes.entry((scope, target)).or_default().insert(idx as u32);
+            }
+        }
+
+        for tag in &catalog.tags {
+            match &tag.kind {
+                TagKind::Profile { data_type, .. } => {
+                    let sql = format!(
+                        "SELECT CAST(entity_idx AS BIGINT), value FROM {} WHERE data_date = {on_date}",
+                        quote_ident(&profile_table(&tag.code))
+                    );
+                    let mut partitions = BTreeMap::new();
+                    for date in &tag.ready_dates {
+                        let rows = sqlx::query(&sql)
+                            .bind(date.format("%Y-%m-%d").to_string())
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        let idx = |row: &_| -> sqlx::Result<u32> {
+                            Ok(Row::try_get::<i64, _>(row, 0)? as u32)
+                        };
+                        let partition = match data_type {
+                            DataType::Enum | DataType::Boolean => ProfilePartition::Categorical(
+                                CategoricalPartition::build(
+                                    rows.iter()
+                                        .map(|r| Ok((idx(r)?, r.try_get::<String, _>(1)?)))
+                                        .collect::<sqlx::Result<_>>()?,
+                                ),
+                            ),
+                            DataType::Number => ProfilePartition::Number(OrderedPartition::build(
+                                rows.iter()
+                                    .map(|r| Ok((idx(r)?, r.try_get::<f64, _>(1)?)))
+                                    .collect::<sqlx::Result<_>>()?,
+                                true,
+                            )),
+                            DataType::Datetime => ProfilePartition::Time(OrderedPartition::build(
+                                rows.iter()
+                                    .map(|r| Ok((idx(r)?, r.try_get::<i64, _>(1)?)))
+                                    .collect::<sqlx::Result<_>>()?,
+                                false,
+                            )),
+                        };
+                        partitions.insert(*date, partition);
+                    }
+                    index.profiles.insert(
+                        tag.code.clone(),
+                        ProfileIndex {
+                            data_type: *data_type,
+                            partitions,
+                        },
+                    );
+                }
+                TagKind::Behavior { attributes } => {
+                    let columns: Vec<String> = attributes.iter().map(|a| quote_ident(&a.code)).collect();
+                    let sql = format!(
+                        "SELECT CAST(entity_idx AS BIGINT), CAST(count AS BIGINT){}{} FROM {} WHERE event_date = {on_date}",
+                        if columns.is_empty() { "" } else { ", " },
+                        columns.join(", "),
+                        quote_ident(&behavior_table(&tag.code))
+                    );
+                    let types: Vec<DataType> = attributes.iter().map(|a| a.data_type).collect();
+                    let mut days = BTreeMap::new();
+                    for date in &tag.ready_dates {
+                        let rows = sqlx::query(&sql)
+                            .bind(date.format("%Y-%m-%d").to_string())
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        let mut block_rows = Vec::with_capacity(rows.len());
+                        for row in &rows {
+                            let mut values = Vec::with_capacity(types.len());
+                            for (a, data_type) in types.iter().enumerate() {
+                                values.push(match data_type {
+                                    DataType::Number => row
+                                        .try_get::<Option<f64>, _>(2 + a)?
+                                        .map_or(AttrValue::Missing, AttrValue::Number),
+                                    _ => row
+                                        .try_get::<Option<String>, _>(2 + a)?
+                                        .map_or(AttrValue::Missing, AttrValue::Text),
+                                });
+                            }
+                            block_rows.push((
+                                row.try_get::<i64, _>(0)? as u32,
+                                row.try_get::<i64, _>(1)? as u32,
+                                values,
+                            ));
+                        }
+                        days.insert(*date, DayBlock::build(block_rows, &types));
+                    }
+                    index.behaviors.insert(
+                        tag.code.clone(),
+                        BehaviorIndex {
+                            attributes: attributes.iter().map(|a| (a.code.clone(), a.data_type)).collect(),
+                            days,
+                        },
+                    );
+                }
+            }
+        }
+        tx.commit().await?;
+        (import_id.unwrap_or(0), catalog)
+    });
+    Ok(LoadedIndex {
+        import_id,
+        catalog,
+        index,
+        load_time: started.elapsed(),
+    })
+}

@@ -1,0 +1,66 @@
+//! Executes SQL compiled from a plan on the warehouse database: the
+//! reference the engine is tested against, and the SQL contenders of the
+//! benchmark.
+
+use segment_core::sql::{CompiledSql, Param};
+
+use crate::infra::db::Db;
+
+macro_rules! bind_all {
+    ($query:expr, $params:expr, $date:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match param {
+                Param::Text(text) => query.bind(text.clone()),
+                Param::Int(n) => query.bind(*n),
+                Param::Real(x) => query.bind(*x),
+                Param::Date(date) => query.bind($date(date)),
+            };
+        }
+        query
+    }};
+}
+
+/// The member indexes a statement compiled with `Output::Indexes` returns.
+pub async fn member_indexes(db: &Db, sql: &CompiledSql) -> sqlx::Result<Vec<u32>> {
+    let rows: Vec<(i64,)> = match db {
+        Db::Sqlite(pool) => {
+            let text = sql
+                .text
+                .replacen("SELECT e.idx", "SELECT CAST(e.idx AS BIGINT)", 1);
+            bind_all!(sqlx::query_as(&text), &sql.params, |d: &chrono::NaiveDate| d
+                .format("%Y-%m-%d")
+                .to_string())
+            .fetch_all(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            let text = sql
+                .text
+                .replacen("SELECT e.idx", "SELECT CAST(e.idx AS BIGINT)", 1);
+            bind_all!(sqlx::query_as(&text), &sql.params, |d: &chrono::NaiveDate| *d)
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    Ok(rows.into_iter().map(|(idx,)| idx as u32).collect())
+}
+
+/// The count a statement compiled with `Output::Count` returns.
+pub async fn count(db: &Db, sql: &CompiledSql) -> sqlx::Result<u64> {
+    let (count,): (i64,) = match db {
+        Db::Sqlite(pool) => {
+            bind_all!(sqlx::query_as(&sql.text), &sql.params, |d: &chrono::NaiveDate| d
+                .format("%Y-%m-%d")
+                .to_string())
+            .fetch_one(pool)
+            .await?
+        }
+        Db::Postgres(pool) => {
+            bind_all!(sqlx::query_as(&sql.text), &sql.params, |d: &chrono::NaiveDate| *d)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(count as u64)
+}

@@ -11,9 +11,21 @@ pub fn parse_tz(name: &str) -> Result<Tz, String> {
         .map_err(|_| format!("{name:?} is not an IANA time zone"))
 }
 
+/// Parses exactly `YYYY-MM-DD` (chrono alone would also take `2024-8-4`).
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), DATE_FORMAT)
-        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD)"))
+    let trimmed = text.trim();
+    let shaped = trimmed.len() == 10
+        && trimmed.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(trimmed, DATE_FORMAT).ok())
+        .flatten()
+        .ok_or_else(|| format!("{text:?} is not a date (YYYY-MM-DD)"))
 }
 
 /// The evaluation date T: the given date, else today in `tz`.
@@ -90,6 +102,9 @@ mod tests {
         );
         assert_eq!(format_epoch(1_722_873_600, shanghai), "2024-08-06 00:00:00");
         assert!(parse_local_datetime("2024-13-01", shanghai).is_err());
+        assert!(parse_date("2024-8-4").is_err(), "dates are zero-padded");
+        assert!(parse_date("2024-02-30").is_err());
+        assert_eq!(parse_date(" 2024-08-04 ").unwrap().to_string(), "2024-08-04");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Config {
     pub tag_index_poll: Duration,
     /// Where `serve --demo` writes the demo dataset before importing it (`DEMO_DATA_DIR`).
     pub demo_data_dir: PathBuf,
+    /// Users in the demo dataset `serve --demo` writes (`DEMO_USERS`, default 100,000).
+    pub demo_users: u32,
 }
 
 impl Config {
@@ -39,6 +41,10 @@ impl Config {
             demo_data_dir: std::env::var("DEMO_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| PathBuf::from("data/demo")),
+            demo_users: std::env::var("DEMO_USERS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(crate::demo_data::DEFAULT_USERS),
         })
     }
 }

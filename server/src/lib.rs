@@ -2,6 +2,7 @@
 //! pages, server functions and the `/api/v1` HTTP API), and the CLI commands.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo_data;

@@ -128,7 +128,7 @@ async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     let options = crate::demo_data::DemoOptions {
-        users: crate::demo_data::DEFAULT_USERS,
+        users: config.demo_users,
         days: crate::demo_data::DEFAULT_DAYS,
         seed: crate::demo_data::DEFAULT_SEED,
         end_date: crate::demo_data::default_end_date(),

@@ -69,22 +69,15 @@ pub async fn insert_sqlite(tx: &mut Transaction<'static, Sqlite>, batch: &Batch)
     let mut start = 0;
     while start < total {
         let end = (start + per_statement).min(total);
+        // Anonymous `?` parameters: SQLite resolves `$n` names by a linear
+        // search, which makes wide statements quadratic.
+        let row_marks = format!("({})", vec!["?"; width].join(","));
         let mut sql = head.clone();
-        let mut n = 0;
         for row in start..end {
             if row > start {
                 sql.push(',');
             }
-            sql.push('(');
-            for c in 0..width {
-                if c > 0 {
-                    sql.push(',');
-                }
-                n += 1;
-                sql.push('$');
-                sql.push_str(&n.to_string());
-            }
-            sql.push(')');
+            sql.push_str(&row_marks);
         }
         let mut query = sqlx::query(&sql);
         for row in start..end {

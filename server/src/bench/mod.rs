@@ -1,0 +1,421 @@
+//! The engine benchmark: one dataset, one rule suite, every contender in
+//! one run — our bitmap engine, DuckDB (one thread and all threads), SQLite
+//! and PostgreSQL executing the compiled SQL — with every count checked
+//! equal and medians and ratios printed side by side.
+
+pub mod data;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use app::infra::db::Db;
+use app::tags::ssr::index::load_index;
+use app::tags::ssr::sql_exec;
+use chrono::NaiveDate;
+use clap::Parser;
+use segment_core::sql::{Dialect, Output, compile};
+use segment_core::validate::{Context as RuleContext, validate};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bench",
+    about = "Engine benchmark against DuckDB, SQLite and PostgreSQL"
+)]
+pub struct Args {
+    /// Users in the generated population.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub users: u64,
+    /// Daily partitions of behavior data.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Timed runs per rule for the engine and DuckDB (the median is reported).
+    #[arg(long, default_value_t = 15)]
+    pub runs: usize,
+    /// Timed runs per rule for SQLite and PostgreSQL (they are much slower).
+    #[arg(long, default_value_t = 3)]
+    pub sql_runs: usize,
+    /// Where the dataset and the databases are kept between runs.
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    /// PostgreSQL to load and query (a throwaway cluster; `scripts/bench` starts one).
+    #[arg(long, env = "BENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+    /// Python with the `duckdb` package (`scripts/bench` makes a venv).
+    #[arg(long, env = "BENCH_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Append the report (Markdown) to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// The newest partition of the benchmark data: fixed, so runs compare.
+pub fn end_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date")
+}
+
+struct Row {
+    name: &'static str,
+    description: &'static str,
+    count: u64,
+    engine: Duration,
+    duck_one: Option<f64>,
+    duck_all: Option<f64>,
+    sqlite: Duration,
+    postgres: Option<Duration>,
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+async fn import_once(db: &Db, data_dir: &Path, marker: &Path, what: &str) -> anyhow::Result<Duration> {
+    if marker.exists() {
+        eprintln!("{what}: already loaded ({})", marker.display());
+        return Ok(Duration::ZERO);
+    }
+    let started = Instant::now();
+    crate::import::run_import(db, data_dir).await?;
+    std::fs::write(marker, "loaded")?;
+    Ok(started.elapsed())
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let work = args
+        .work
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("target/bench-{}u-{}d", args.users, args.days)));
+    std::fs::create_dir_all(&work)?;
+    let work = work.canonicalize()?;
+    let data_dir = work.join("data");
+    let end = end_date();
+
+    // 1. The dataset, written once per size.
+    if !work.join("data.done").exists() {
+        eprintln!(
+            "generating {} users × {} days into {}",
+            args.users,
+            args.days,
+            data_dir.display()
+        );
+        let started = Instant::now();
+        let rows = data::generate(&data_dir, args.users, args.days, args.seed, end)?;
+        std::fs::write(work.join("data.done"), rows.to_string())?;
+        eprintln!("wrote {rows} rows in {:.0}s", started.elapsed().as_secs_f64());
+    }
+
+    // 2. SQLite and PostgreSQL, loaded by the real importer.
+    let sqlite_path = work.join("warehouse.db");
+    let sqlite = Db::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display())).await?;
+    sqlite.migrate().await?;
+    let sqlite_load = import_once(&sqlite, &data_dir, &work.join("sqlite.done"), "SQLite").await?;
+    let postgres = match &args.postgres_url {
+        Some(url) => {
+            let db = Db::connect(url)
+                .await
+                .context("connecting to BENCH_POSTGRES_URL")?;
+            db.migrate().await?;
+            let marker = work.join(format!("postgres-{}.done", url.replace(['/', ':', '@'], "_")));
+            let load = import_once(&db, &data_dir, &marker, "PostgreSQL").await?;
+            if let Db::Postgres(pool) = &db {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
+            Some((db, load))
+        }
+        None => None,
+    };
+
+    // 3. Our engine's index, loaded from the warehouse as the server does.
+    let rss_before = rss_bytes();
+    let loaded = load_index(&sqlite).await?;
+    let rss_after = rss_bytes();
+    eprintln!(
+        "engine index loaded in {:.1}s: ~{} MB of bitmaps and columns, process RSS {} MB",
+        loaded.load_time.as_secs_f64(),
+        loaded.index.approximate_bytes() / 1_000_000,
+        rss_after / 1_000_000
+    );
+
+    // 4. The suite, planned once.
+    let cases = suite::cases(end);
+    let mut plans = Vec::new();
+    for case in &cases {
+        let plan = validate(
+            &case.rule,
+            &RuleContext {
+                catalog: &loaded.catalog,
+                target: segment_core::TargetObject::User,
+                time_zone: chrono_tz::Asia::Shanghai,
+                as_of: end,
+            },
+        )
+        .map_err(|problems| anyhow::anyhow!("suite rule {} is invalid: {problems:?}", case.name))?;
+        plans.push(plan);
+    }
+
+    // 5. DuckDB, in a Python subprocess, on the same tables.
+    let queries: Vec<serde_json::Value> = cases
+        .iter()
+        .zip(&plans)
+        .map(|(case, plan)| {
+            let scopes = case.scope.map(|s| vec![s.to_string()]);
+            serde_json::json!({
+                "name": case.name,
+                "sql": compile(plan, Dialect::Postgres, Output::Count, scopes.as_deref()).display(),
+            })
+        })
+        .collect();
+    let queries_path = work.join("queries.json");
+    std::fs::write(&queries_path, serde_json::to_string_pretty(&queries)?)?;
+    eprintln!(
+        "running DuckDB ({} queries × {} runs × 2 thread settings)…",
+        cases.len(),
+        args.runs
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_duckdb.py");
+    let output = Command::new(&args.python)
+        .arg(&script)
+        .arg(&sqlite_path)
+        .arg(work.join("duckdb"))
+        .arg(&queries_path)
+        .arg(args.runs.to_string())
+        .output()
+        .context("running the DuckDB contender")?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the DuckDB contender failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let duck: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let duck_result = |name: &str, all_threads: bool| -> Option<(u64, f64)> {
+        duck["results"].as_array()?.iter().find_map(|r| {
+            let threads = r["threads"].as_u64()?;
+            (r["name"] == name && (threads == 1) != all_threads).then(|| {
+                (
+                    r["count"].as_u64().unwrap_or(u64::MAX),
+                    r["median_ms"].as_f64().unwrap_or(f64::NAN),
+                )
+            })
+        })
+    };
+    let duck_threads = duck["threads_all"].as_u64().unwrap_or(1);
+
+    // 6. Engine, SQLite and PostgreSQL, rule by rule.
+    let mut rows = Vec::new();
+    let mut mismatches = Vec::new();
+    for (case, plan) in cases.iter().zip(&plans) {
+        let scopes = case.scope.map(|s| vec![s.to_string()]);
+        let count = loaded.index.evaluate(plan, scopes.as_deref())?.len();
+        let mut samples = Vec::new();
+        for _ in 0..args.runs {
+            let started = Instant::now();
+            let members = loaded.index.evaluate(plan, scopes.as_deref())?;
+            samples.push(started.elapsed());
+            std::hint::black_box(members);
+        }
+        let engine = median(samples);
+
+        let sql = compile(plan, Dialect::Sqlite, Output::Count, scopes.as_deref());
+        let mut samples = Vec::new();
+        let mut sqlite_count = 0;
+        for _ in 0..args.sql_runs.max(1) {
+            let started = Instant::now();
+            sqlite_count = sql_exec::count(&sqlite, &sql).await?;
+            samples.push(started.elapsed());
+        }
+        let sqlite_time = median(samples);
+
+        let postgres_time = match &postgres {
+            Some((db, _)) => {
+                let sql = compile(plan, Dialect::Postgres, Output::Count, scopes.as_deref());
+                sql_exec::count(db, &sql).await?; // warm the cache
+                let mut samples = Vec::new();
+                for _ in 0..args.sql_runs.max(1) {
+                    let started = Instant::now();
+                    let pg_count = sql_exec::count(db, &sql).await?;
+                    samples.push(started.elapsed());
+                    if pg_count != count {
+                        mismatches.push(format!("{}: engine {count}, PostgreSQL {pg_count}", case.name));
+                    }
+                }
+                Some(median(samples))
+            }
+            None => None,
+        };
+        let duck_one = duck_result(case.name, false);
+        let duck_all = duck_result(case.name, true);
+        for (label, found) in [
+            ("SQLite", Some(sqlite_count)),
+            ("DuckDB", duck_one.map(|d| d.0)),
+            ("DuckDB", duck_all.map(|d| d.0)),
+        ] {
+            if let Some(found) = found
+                && found != count
+            {
+                mismatches.push(format!("{}: engine {count}, {label} {found}", case.name));
+            }
+        }
+        eprintln!(
+            "{:<34} {:>9} members  engine {:>8.2} ms  DuckDB×1 {:>8.1} ms  SQLite {:>9.1} ms",
+            case.name,
+            count,
+            ms(engine),
+            duck_one.map_or(f64::NAN, |d| d.1),
+            ms(sqlite_time)
+        );
+        rows.push(Row {
+            name: case.name,
+            description: case.description,
+            count,
+            engine,
+            duck_one: duck_one.map(|d| d.1),
+            duck_all: duck_all.map(|d| d.1),
+            sqlite: sqlite_time,
+            postgres: postgres_time,
+        });
+    }
+
+    let report = report(
+        &args,
+        &rows,
+        &Loads {
+            sqlite: sqlite_load,
+            postgres: postgres.as_ref().map(|(_, load)| *load),
+            duckdb_seconds: duck["load_seconds"].as_f64().unwrap_or(f64::NAN),
+            index: loaded.load_time,
+            index_bytes: loaded.index.approximate_bytes() as u64,
+            rss: rss_after,
+            rss_before,
+            duck_threads,
+        },
+    );
+    println!("{report}");
+    if let Some(path) = &args.report {
+        let mut text = std::fs::read_to_string(path).unwrap_or_default();
+        text.push_str(&report);
+        std::fs::write(path, text)?;
+        eprintln!("appended the report to {}", path.display());
+    }
+    anyhow::ensure!(
+        mismatches.is_empty(),
+        "contenders disagree:\n{}",
+        mismatches.join("\n")
+    );
+    Ok(())
+}
+
+struct Loads {
+    sqlite: Duration,
+    postgres: Option<Duration>,
+    duckdb_seconds: f64,
+    index: Duration,
+    index_bytes: u64,
+    rss: u64,
+    rss_before: u64,
+    duck_threads: u64,
+}
+
+fn ratio(other_ms: Option<f64>, engine: Duration) -> String {
+    match other_ms {
+        Some(other) if other.is_finite() => format!("{:.0}×", other / ms(engine).max(0.001)),
+        _ => "–".into(),
+    }
+}
+
+fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    writeln!(
+        out,
+        "\n## {} users, {} days — {}\n",
+        args.users,
+        args.days,
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "Machine: {cpu}, {cores} cores, {} GB RAM. Medians of {} runs (engine, DuckDB) and {} runs (SQLite, PostgreSQL); \
+         every contender returned the same count for every rule. Ratios are contender time ÷ engine time.\n",
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| m.lines().next()?.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1_000_000),
+        args.runs,
+        args.sql_runs
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| rule | members | engine ms | DuckDB 1 thread ms | DuckDB {} threads ms | SQLite ms | PostgreSQL ms | vs DuckDB×1 | vs DuckDB×{} | vs SQLite | vs PostgreSQL |",
+        loads.duck_threads, loads.duck_threads
+    )
+    .unwrap();
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    for row in rows {
+        writeln!(
+            out,
+            "| `{}` | {} | {:.2} | {} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            row.name,
+            row.count,
+            ms(row.engine),
+            row.duck_one.map_or("–".into(), |v| format!("{v:.1}")),
+            row.duck_all.map_or("–".into(), |v| format!("{v:.1}")),
+            ms(row.sqlite),
+            row.postgres.map_or("–".into(), |d| format!("{:.1}", ms(d))),
+            ratio(row.duck_one, row.engine),
+            ratio(row.duck_all, row.engine),
+            ratio(Some(ms(row.sqlite)), row.engine),
+            ratio(row.postgres.map(ms), row.engine),
+        )
+        .unwrap();
+    }
+    writeln!(out, "\nRules:\n").unwrap();
+    for row in rows {
+        writeln!(out, "- `{}`: {}", row.name, row.description).unwrap();
+    }
+    writeln!(
+        out,
+        "\nLoading: SQLite import {:.0}s, PostgreSQL import {}, DuckDB copy {:.0}s, engine index from SQLite {:.1}s. \
+         Engine index ≈ {} MB (bitmaps and columns); server process RSS {} MB after loading ({} MB before).",
+        loads.sqlite.as_secs_f64(),
+        loads.postgres.map_or("not run".into(), |d| format!("{:.0}s", d.as_secs_f64())),
+        loads.duckdb_seconds,
+        loads.index.as_secs_f64(),
+        loads.index_bytes / 1_000_000,
+        loads.rss / 1_000_000,
+        loads.rss_before / 1_000_000
+    )
+    .unwrap();
+    out
+}

@@ -1,0 +1,9 @@
+//! `cargo run --release -p server --bin bench -- --users 1000000`: see
+//! `server::bench` and the README (`scripts/bench` starts PostgreSQL and DuckDB).
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    server::bench::run(server::bench::Args::parse()).await
+}

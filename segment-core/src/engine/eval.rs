@@ -121,34 +121,50 @@ impl TagIndex {
         if matches!(plan.count, Cmp::Gte(1) | Cmp::Gt(0)) {
             let mut acted = RoaringBitmap::new();
             for block in &days {
-                let mask = row_mask(block, &filters);
-                let ids = block
-                    .entities
-                    .iter()
-                    .zip(&block.counts)
-                    .zip(&mask)
-                    .filter(|((_, count), pass)| **pass && **count > 0)
-                    .map(|((entity, _), _)| *entity);
-                acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids)).expect("rows sorted by entity");
+                match passing_rows(block, &filters) {
+                    None => acted |= &block.totals.positive,
+                    Some(rows) => {
+                        let ids = rows
+                            .iter()
+                            .filter(|row| block.counts[*row as usize] > 0)
+                            .map(|row| block.entities[row as usize]);
+                        acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids))
+                            .expect("rows sorted by entity");
+                    }
+                }
             }
             return Ok(acted);
         }
 
+        // Sum per entity over the window; `touched` holds entities with any passing row.
         let size = population.max().map_or(0, |m| m as usize + 1);
         let mut counts: Vec<u64> = vec![0; size];
         let mut touched = RoaringBitmap::new();
         for block in &days {
-            let mask = row_mask(block, &filters);
-            let mut day_ids = Vec::new();
-            for ((entity, count), pass) in block.entities.iter().zip(&block.counts).zip(&mask) {
-                if *pass && (*entity as usize) < size {
-                    counts[*entity as usize] += *count as u64;
-                    if day_ids.last() != Some(entity) {
-                        day_ids.push(*entity);
+            match passing_rows(block, &filters) {
+                None => {
+                    for (entity, count) in block.totals.entities.iter().zip(&block.totals.counts) {
+                        if let Some(sum) = counts.get_mut(*entity as usize) {
+                            *sum += *count as u64;
+                        }
                     }
+                    touched |= RoaringBitmap::from_sorted_iter(block.totals.entities.iter().copied())
+                        .expect("ascending entities");
+                }
+                Some(rows) => {
+                    let mut day_ids = Vec::with_capacity(rows.len() as usize);
+                    for row in &rows {
+                        let entity = block.entities[row as usize];
+                        if let Some(sum) = counts.get_mut(entity as usize) {
+                            *sum += block.counts[row as usize] as u64;
+                            if day_ids.last() != Some(&entity) {
+                                day_ids.push(entity);
+                            }
+                        }
+                    }
+                    touched |= RoaringBitmap::from_sorted_iter(day_ids).expect("rows sorted by entity");
                 }
             }
-            touched |= RoaringBitmap::from_sorted_iter(day_ids).expect("rows sorted by entity");
         }
         let cmp = plan.count;
         let mut result =
@@ -231,26 +247,23 @@ fn diff(from: &OrderedPartition<f64>, to: &OrderedPartition<f64>, cmp: &Cmp<f64>
     RoaringBitmap::from_sorted_iter(result).expect("ascending")
 }
 
-/// Which rows of a day pass every attribute filter (a missing value never does).
-fn row_mask(block: &DayBlock, filters: &[(usize, &ValuePred)]) -> Vec<bool> {
-    let mut mask = vec![true; block.entities.len()];
+/// The rows (positions) of a day that pass every attribute filter, or
+/// `None` when there are no filters (every row passes). A missing value
+/// never passes.
+fn passing_rows(block: &DayBlock, filters: &[(usize, &ValuePred)]) -> Option<RoaringBitmap> {
+    let mut passing: Option<RoaringBitmap> = None;
     for (column, pred) in filters {
-        match (&block.columns[*column], pred) {
-            (AttrColumn::Categorical { dict, codes }, ValuePred::In(values) | ValuePred::NotIn(values)) => {
-                let keep_listed = matches!(pred, ValuePred::In(_));
-                let allowed: Vec<bool> = dict.iter().map(|d| values.contains(d) == keep_listed).collect();
-                for (m, code) in mask.iter_mut().zip(codes) {
-                    *m &= allowed.get(*code as usize).copied().unwrap_or(false);
-                }
-            }
-            (AttrColumn::Number(numbers), ValuePred::Number(cmp)) => {
-                for (m, x) in mask.iter_mut().zip(numbers) {
-                    *m &= !x.is_nan() && cmp.test(*x);
-                }
-            }
+        let rows = match (&block.columns[*column], pred) {
+            (AttrColumn::Categorical(p), ValuePred::In(values)) => p.any_of(values),
+            (AttrColumn::Categorical(p), ValuePred::NotIn(values)) => &p.present - p.any_of(values),
+            (AttrColumn::Number(p), ValuePred::Number(cmp)) => ordered(p, *cmp),
             // The plan and the index disagree on the attribute's type: nothing passes.
-            _ => mask.iter_mut().for_each(|m| *m = false),
-        }
+            _ => RoaringBitmap::new(),
+        };
+        passing = Some(match passing {
+            None => rows,
+            Some(acc) => acc & rows,
+        });
     }
-    mask
+    passing
 }

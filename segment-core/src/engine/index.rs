@@ -32,6 +32,15 @@ impl CategoricalPartition {
         }
     }
 
+    fn bytes(&self) -> usize {
+        self.present.serialized_size()
+            + self
+                .by_value
+                .values()
+                .map(RoaringBitmap::serialized_size)
+                .sum::<usize>()
+    }
+
     /// Entities whose value is one of `values`.
     pub fn any_of(&self, values: &[String]) -> RoaringBitmap {
         let mut result = RoaringBitmap::new();
@@ -185,13 +194,7 @@ impl ProfilePartition {
 
     fn bytes(&self) -> usize {
         match self {
-            ProfilePartition::Categorical(p) => {
-                p.present.serialized_size()
-                    + p.by_value
-                        .values()
-                        .map(RoaringBitmap::serialized_size)
-                        .sum::<usize>()
-            }
+            ProfilePartition::Categorical(p) => p.bytes(),
             ProfilePartition::Number(p) => p.bytes(),
             ProfilePartition::Time(p) => p.bytes(),
         }
@@ -204,13 +207,14 @@ pub struct ProfileIndex {
     pub partitions: BTreeMap<NaiveDate, ProfilePartition>,
 }
 
-/// One attribute's values for a day's rows.
+/// One attribute's values for a day's rows, indexed by row position so
+/// that filters cost bitmap operations, not a scan of the day.
 #[derive(Debug, Clone)]
 pub enum AttrColumn {
-    /// Codes into `dict`; `u32::MAX` is a missing value.
-    Categorical { dict: Vec<String>, codes: Vec<u32> },
-    /// `NaN` is a missing value.
-    Number(Vec<f64>),
+    /// The value of each row as a bitmap of row positions per value.
+    Categorical(CategoricalPartition),
+    /// Numbers as a bit-sliced index over row positions.
+    Number(OrderedPartition<f64>),
 }
 
 /// A value of one behavior row's attribute, as the builder takes it.
@@ -221,12 +225,52 @@ pub enum AttrValue {
     Missing,
 }
 
-/// One day of one behavior: rows sorted by entity, columns aligned.
+/// Counts per entity, entities ascending.
+#[derive(Debug, Clone, Default)]
+pub struct EntityCounts {
+    pub entities: Vec<u32>,
+    pub counts: Vec<u32>,
+    /// Entities whose count is above zero.
+    pub positive: RoaringBitmap,
+}
+
+impl EntityCounts {
+    /// Sums consecutive rows of the same entity (`rows` ascend by entity).
+    pub fn from_sorted_rows(rows: impl IntoIterator<Item = (u32, u32)>) -> EntityCounts {
+        let mut totals = EntityCounts::default();
+        for (entity, count) in rows {
+            if totals.entities.last() == Some(&entity) {
+                *totals.counts.last_mut().expect("same length") += count;
+            } else {
+                totals.entities.push(entity);
+                totals.counts.push(count);
+            }
+        }
+        totals.positive = RoaringBitmap::from_sorted_iter(
+            totals
+                .entities
+                .iter()
+                .zip(&totals.counts)
+                .filter(|(_, c)| **c > 0)
+                .map(|(e, _)| *e),
+        )
+        .expect("ascending");
+        totals
+    }
+
+    fn bytes(&self) -> usize {
+        self.entities.len() * 8 + self.positive.serialized_size()
+    }
+}
+
+/// One day of one behavior: rows sorted by entity, attribute columns
+/// indexed by row position, and the day's unfiltered total per entity.
 #[derive(Debug, Clone, Default)]
 pub struct DayBlock {
     pub entities: Vec<u32>,
     pub counts: Vec<u32>,
     pub columns: Vec<AttrColumn>,
+    pub totals: EntityCounts,
 }
 
 impl DayBlock {
@@ -234,54 +278,51 @@ impl DayBlock {
     /// `types` gives each attribute's data type.
     pub fn build(mut rows: Vec<(u32, u32, Vec<AttrValue>)>, types: &[DataType]) -> DayBlock {
         rows.sort_by_key(|(entity, _, _)| *entity);
-        let mut columns: Vec<AttrColumn> = types
-            .iter()
-            .map(|t| match t {
-                DataType::Number => AttrColumn::Number(Vec::with_capacity(rows.len())),
-                _ => AttrColumn::Categorical {
-                    dict: Vec::new(),
-                    codes: Vec::with_capacity(rows.len()),
-                },
-            })
-            .collect();
-        let mut lookups: Vec<HashMap<String, u32>> = vec![HashMap::new(); types.len()];
         let mut block = DayBlock {
-            entities: Vec::with_capacity(rows.len()),
-            counts: Vec::with_capacity(rows.len()),
-            columns: Vec::new(),
+            entities: rows.iter().map(|(e, _, _)| *e).collect(),
+            counts: rows.iter().map(|(_, c, _)| *c).collect(),
+            columns: Vec::with_capacity(types.len()),
+            totals: EntityCounts::default(),
         };
-        for (entity, count, values) in rows {
-            block.entities.push(entity);
-            block.counts.push(count);
-            for (a, column) in columns.iter_mut().enumerate() {
-                let value = values.get(a).cloned().unwrap_or(AttrValue::Missing);
-                match column {
-                    AttrColumn::Number(numbers) => numbers.push(match value {
-                        AttrValue::Number(x) => x,
-                        _ => f64::NAN,
-                    }),
-                    AttrColumn::Categorical { dict, codes } => codes.push(match value {
-                        AttrValue::Text(text) => *lookups[a].entry(text.clone()).or_insert_with(|| {
-                            dict.push(text);
-                            dict.len() as u32 - 1
-                        }),
-                        _ => u32::MAX,
-                    }),
-                }
-            }
+        for (a, data_type) in types.iter().enumerate() {
+            let values = rows
+                .iter()
+                .enumerate()
+                .map(|(row, (_, _, values))| (row as u32, values.get(a)));
+            block.columns.push(match data_type {
+                DataType::Number => AttrColumn::Number(OrderedPartition::build(
+                    values
+                        .filter_map(|(row, v)| match v {
+                            Some(AttrValue::Number(x)) if !x.is_nan() => Some((row, *x)),
+                            _ => None,
+                        })
+                        .collect(),
+                    false,
+                )),
+                _ => AttrColumn::Categorical(CategoricalPartition::build(
+                    values
+                        .filter_map(|(row, v)| match v {
+                            Some(AttrValue::Text(text)) => Some((row, text.clone())),
+                            _ => None,
+                        })
+                        .collect(),
+                )),
+            });
         }
-        block.columns = columns;
+        block.totals =
+            EntityCounts::from_sorted_rows(block.entities.iter().copied().zip(block.counts.iter().copied()));
         block
     }
 
     fn bytes(&self) -> usize {
         self.entities.len() * 8
+            + self.totals.bytes()
             + self
                 .columns
                 .iter()
                 .map(|c| match c {
-                    AttrColumn::Categorical { codes, .. } => codes.len() * 4,
-                    AttrColumn::Number(v) => v.len() * 8,
+                    AttrColumn::Categorical(p) => p.bytes(),
+                    AttrColumn::Number(p) => p.bytes(),
                 })
                 .sum::<usize>()
     }

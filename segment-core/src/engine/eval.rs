@@ -136,10 +136,10 @@ impl TagIndex {
             return Ok(acted);
         }
 
-        // Sum per entity over the window; `touched` holds entities with any passing row.
+        // Sum per entity over the window in a dense array (zeroed lazily by
+        // the allocator), then keep the entities whose sum passes.
         let size = population.max().map_or(0, |m| m as usize + 1);
         let mut counts: Vec<u64> = vec![0; size];
-        let mut touched = RoaringBitmap::new();
         for block in &days {
             match passing_rows(block, &filters) {
                 None => {
@@ -148,32 +148,32 @@ impl TagIndex {
                             *sum += *count as u64;
                         }
                     }
-                    touched |= RoaringBitmap::from_sorted_iter(block.totals.entities.iter().copied())
-                        .expect("ascending entities");
                 }
                 Some(rows) => {
-                    let mut day_ids = Vec::with_capacity(rows.len() as usize);
                     for row in &rows {
                         let entity = block.entities[row as usize];
                         if let Some(sum) = counts.get_mut(entity as usize) {
                             *sum += block.counts[row as usize] as u64;
-                            if day_ids.last() != Some(&entity) {
-                                day_ids.push(entity);
-                            }
                         }
                     }
-                    touched |= RoaringBitmap::from_sorted_iter(day_ids).expect("rows sorted by entity");
                 }
             }
         }
         let cmp = plan.count;
-        let mut result =
-            RoaringBitmap::from_sorted_iter(touched.iter().filter(|e| cmp.test(counts[*e as usize] as i64)))
-                .expect("ascending");
+        let passes = |sum: u64| cmp.test(i64::try_from(sum).unwrap_or(i64::MAX));
         if plan.zero_matches() {
-            result |= population - &touched;
+            // Entities without passing events count 0 and match too.
+            return Ok(RoaringBitmap::from_sorted_iter(
+                population.iter().filter(|e| passes(counts[*e as usize])),
+            )
+            .expect("ascending"));
         }
-        Ok(result)
+        let matching = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, sum)| **sum > 0 && passes(**sum))
+            .map(|(entity, _)| entity as u32);
+        Ok(RoaringBitmap::from_sorted_iter(matching).expect("ascending") & population)
     }
 }
 
@@ -266,4 +266,140 @@ fn passing_rows(block: &DayBlock, filters: &[(usize, &ValuePred)]) -> Option<Roa
         });
     }
     passing
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::TargetObject;
+    use crate::catalog::DataType;
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 8, 4).unwrap()
+    }
+
+    /// An index of three enum tags (`t0`…`t2`, values `a`…`c`) over `values[t][entity]`.
+    fn index(values: &[Vec<Option<u8>>], scope: &[bool]) -> TagIndex {
+        let mut index = TagIndex::default();
+        let n = values[0].len() as u32;
+        index.populations.insert(TargetObject::User, (0..n).collect());
+        for (t, column) in values.iter().enumerate() {
+            let pairs: Vec<(u32, String)> = column
+                .iter()
+                .enumerate()
+                .filter_map(|(e, v)| v.map(|v| (e as u32, ((b'a' + v) as char).to_string())))
+                .collect();
+            index.profiles.insert(
+                format!("t{t}"),
+                ProfileIndex {
+                    data_type: DataType::Enum,
+                    partitions: BTreeMap::from([(
+                        day(),
+                        ProfilePartition::Categorical(CategoricalPartition::build(pairs)),
+                    )]),
+                },
+            );
+        }
+        let audience: RoaringBitmap = scope
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(e, _)| e as u32)
+            .collect();
+        index.scopes = HashMap::from([(("merchant:M1".to_string(), TargetObject::User), audience)]);
+        index
+    }
+
+    fn condition(tag: usize, negate: bool, values: &[u8]) -> PlanCondition {
+        let values: Vec<String> = values.iter().map(|v| ((b'a' + v) as char).to_string()).collect();
+        PlanCondition::Profile(ProfilePlan {
+            tag: format!("t{tag}"),
+            data_type: DataType::Enum,
+            test: ProfileTest::At {
+                date: day(),
+                pred: if negate {
+                    ValuePred::NotIn(values)
+                } else {
+                    ValuePred::In(values)
+                },
+            },
+        })
+    }
+
+    fn plan(groups: Vec<Vec<PlanCondition>>) -> Plan {
+        Plan {
+            target: TargetObject::User,
+            as_of: day(),
+            time_zone: "UTC".into(),
+            groups,
+            data_date: Some(day()),
+        }
+    }
+
+    fn conditions() -> impl Strategy<Value = Vec<(usize, bool, Vec<u8>)>> {
+        proptest::collection::vec(
+            (0usize..3, any::<bool>(), proptest::collection::vec(0u8..3, 1..3)),
+            1..4,
+        )
+    }
+
+    proptest! {
+        /// Groups are OR-ed, conditions AND-ed, scopes intersected, whatever the data.
+        #[test]
+        fn rules_follow_the_set_algebra(
+            values in proptest::collection::vec(proptest::collection::vec(proptest::option::of(0u8..3), 40), 3),
+            scope in proptest::collection::vec(any::<bool>(), 40),
+            groups in proptest::collection::vec(conditions(), 1..4),
+        ) {
+            let index = index(&values, &scope);
+            let build = |g: &Vec<(usize, bool, Vec<u8>)>| -> Vec<PlanCondition> {
+                g.iter().map(|(t, n, v)| condition(*t, *n, v)).collect()
+            };
+            let whole = index.evaluate(&plan(groups.iter().map(build).collect()), None).unwrap();
+            let mut union = RoaringBitmap::new();
+            for group in &groups {
+                let mut intersection: Option<RoaringBitmap> = None;
+                for c in group {
+                    let single = index.evaluate(&plan(vec![vec![condition(c.0, c.1, &c.2)]]), None).unwrap();
+                    intersection = Some(match intersection { None => single, Some(acc) => acc & single });
+                }
+                let group_set = index.evaluate(&plan(vec![build(group)]), None).unwrap();
+                prop_assert_eq!(&group_set, intersection.as_ref().unwrap());
+                union |= group_set;
+            }
+            prop_assert_eq!(&whole, &union);
+            // A single condition equals a scan of the values (missing never matches).
+            let (t, negate, vals) = &groups[0][0];
+            let scan: RoaringBitmap = values[*t].iter().enumerate()
+                .filter(|(_, v)| v.is_some_and(|v| vals.contains(&v) != *negate))
+                .map(|(e, _)| e as u32).collect();
+            prop_assert_eq!(index.evaluate(&plan(vec![vec![condition(*t, *negate, vals)]]), None).unwrap(), scan);
+            let scoped = index.evaluate(&plan(groups.iter().map(build).collect()), Some(&["merchant:M1".to_string()])).unwrap();
+            let audience: RoaringBitmap = scope.iter().enumerate().filter(|(_, s)| **s).map(|(e, _)| e as u32).collect();
+            prop_assert_eq!(scoped, whole & audience);
+        }
+
+        /// Number ranges on the rank encoding equal a scan, ties and negatives included.
+        #[test]
+        fn ordered_comparisons_equal_a_scan(
+            values in proptest::collection::vec(proptest::option::of(-5i32..5), 0..60),
+            a in -6i32..6, b in -6i32..6,
+        ) {
+            let pairs: Vec<(u32, f64)> = values.iter().enumerate()
+                .filter_map(|(e, v)| v.map(|v| (e as u32, v as f64 / 2.0))).collect();
+            let partition = OrderedPartition::build(pairs.clone(), true);
+            let (a, b) = (a as f64 / 2.0, b as f64 / 2.0);
+            for cmp in [Cmp::Eq(a), Cmp::Ne(a), Cmp::Gt(a), Cmp::Gte(a), Cmp::Lt(a), Cmp::Lte(a), Cmp::Between(a.min(b), a.max(b))] {
+                let scan: RoaringBitmap = pairs.iter().filter(|(_, v)| cmp.test(*v)).map(|(e, _)| *e).collect();
+                prop_assert_eq!(ordered(&partition, cmp), scan, "{:?}", cmp);
+            }
+            let values_back: Vec<(u32, f64)> = partition.values().collect();
+            prop_assert_eq!(values_back, pairs);
+        }
+    }
 }

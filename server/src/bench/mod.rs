@@ -51,6 +51,9 @@ pub struct Args {
     /// Append the report (Markdown) to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Time only the engine (for profiling it): no DuckDB, SQLite or PostgreSQL.
+    #[arg(long)]
+    pub engine_only: bool,
 }
 
 /// The newest partition of the benchmark data: fixed, so runs compare.
@@ -175,6 +178,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
         .map_err(|problems| anyhow::anyhow!("suite rule {} is invalid: {problems:?}", case.name))?;
         plans.push(plan);
+    }
+
+    if args.engine_only {
+        for (case, plan) in cases.iter().zip(&plans) {
+            let scopes = case.scope.map(|s| vec![s.to_string()]);
+            let mut samples = Vec::new();
+            let mut count = 0;
+            for _ in 0..args.runs {
+                let started = Instant::now();
+                count = loaded.index.evaluate(plan, scopes.as_deref())?.len();
+                samples.push(started.elapsed());
+            }
+            eprintln!(
+                "{:<34} {count:>9} members  engine {:>8.2} ms",
+                case.name,
+                ms(median(samples))
+            );
+        }
+        return Ok(());
     }
 
     // 5. DuckDB, in a Python subprocess, on the same tables.

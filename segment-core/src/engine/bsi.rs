@@ -10,7 +10,7 @@ pub struct BitSlicedIndex {
     /// Entities that have a value.
     pub present: RoaringBitmap,
     /// `slices[i]`: entities whose value has bit `i` set.
-    slices: Vec<RoaringBitmap>,
+    pub(crate) slices: Vec<RoaringBitmap>,
 }
 
 impl BitSlicedIndex {

@@ -62,7 +62,7 @@ pub enum RankColumn {
 }
 
 impl RankColumn {
-    fn new(ranks: Vec<u32>, max: u32) -> RankColumn {
+    pub(crate) fn new(ranks: Vec<u32>, max: u32) -> RankColumn {
         if max <= u8::MAX as u32 {
             RankColumn::U8(ranks.into_iter().map(|r| r as u8).collect())
         } else if max <= u16::MAX as u32 {

@@ -154,11 +154,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     // 3. Our engine's index, loaded from the warehouse as the server does.
     let rss_before = rss_bytes();
-    let loaded = load_index(&sqlite).await?;
+    let loaded = load_index(&sqlite, None).await?;
     let rss_after = rss_bytes();
     eprintln!(
-        "engine index loaded in {:.1}s: ~{} MB of bitmaps and columns, process RSS {} MB",
+        "engine index loaded in {:.1}s ({} partitions built, {} from snapshots): ~{} MB of bitmaps and columns, process RSS {} MB",
         loaded.load_time.as_secs_f64(),
+        loaded.stats.built,
+        loaded.stats.from_snapshots,
         loaded.index.approximate_bytes() / 1_000_000,
         rss_after / 1_000_000
     );

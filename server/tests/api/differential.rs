@@ -477,7 +477,7 @@ async fn engine_agrees_with_sql(backend: Backend) {
                 dump_dataset(&dir)
             )
         });
-        let loaded = load_index(&db).await.unwrap();
+        let loaded = load_index(&db, None).await.unwrap();
         let population = loaded.index.population(TargetObject::User).len();
         for r in 0..rules_per_dataset {
             let zone: Tz = ZONES.choose(&mut rng).unwrap().parse().unwrap();

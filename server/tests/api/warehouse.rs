@@ -104,6 +104,40 @@ async fn wait_for_size(app: &TestApp, token: &str, rule: Value, size: u64) -> Va
 }
 
 both_backends! {
+    async fn index_loads_reuse_unchanged_partitions_and_stored_snapshots(app: TestApp) {
+        use app::tags::ssr::index::load_index;
+        import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
+        let first = load_index(&app.db, None).await.unwrap();
+        let partitions = first.versions.len();
+        assert_eq!(partitions, 6, "city 1 date, trade count 2, registration 1, trade 2 days: {:?}", first.versions);
+        assert_eq!((first.stats.built, first.stats.from_snapshots), (partitions, 0));
+
+        // A restart reads every partition from its stored snapshot.
+        let restarted = load_index(&app.db, None).await.unwrap();
+        assert_eq!((restarted.stats.built, restarted.stats.from_snapshots), (0, partitions));
+        let rule: segment_core::rule::Rule = serde_json::from_value(shenzhen_rule()).unwrap();
+        let plan = |loaded: &app::tags::ssr::index::LoadedIndex| {
+            segment_core::validate::validate(&rule, &segment_core::validate::Context {
+                catalog: &loaded.catalog,
+                target: segment_core::TargetObject::User,
+                time_zone: chrono_tz::UTC,
+                as_of: chrono::NaiveDate::from_ymd_opt(2024, 8, 5).unwrap(),
+            }).unwrap()
+        };
+        assert_eq!(
+            restarted.index.evaluate(&plan(&restarted), None).unwrap(),
+            first.index.evaluate(&plan(&first), None).unwrap()
+        );
+
+        // After an import of one partition, only that one is rebuilt.
+        let dir = fresh_dir("one-partition");
+        write(&dir, "profile/fix.csv", "entity_id,date,tag,value\nU3,2024-08-04,city_cross_border_ride,Shenzhen\n");
+        import_dir(&app.db, &dir, Box::new(|_| {})).await.unwrap();
+        let reloaded = load_index(&app.db, Some(&restarted)).await.unwrap();
+        assert_eq!((reloaded.stats.built, reloaded.stats.reused), (1, partitions - 1));
+        assert_eq!(reloaded.index.evaluate(&plan(&reloaded), None).unwrap().len(), 1);
+    }
+
     async fn a_file_with_errors_is_rejected_whole_with_every_error(app: TestApp) {
         let dir = fresh_dir("bad");
         write(&dir, "catalog.json", CATALOG);

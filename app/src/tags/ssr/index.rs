@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::catalog::{Catalog, DataType, TagKind};
+use segment_core::engine::snapshot;
 use segment_core::engine::{
     AttrValue, BehaviorIndex, CategoricalPartition, DayBlock, OrderedPartition, ProfileIndex,
     ProfilePartition, TagIndex,
@@ -26,7 +28,21 @@ pub struct LoadedIndex {
     pub import_id: i64,
     pub catalog: Catalog,
     pub index: TagIndex,
+    /// The import each loaded (tag, date) partition came from.
+    pub versions: HashMap<(String, NaiveDate), i64>,
+    pub stats: LoadStats,
     pub load_time: Duration,
+}
+
+/// Where a load found its partitions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadStats {
+    /// Unchanged since the previous load, kept from memory.
+    pub reused: usize,
+    /// Read from stored snapshots.
+    pub from_snapshots: usize,
+    /// Built from the tag tables (and then stored).
+    pub built: usize,
 }
 
 /// The server's current index, shared by every request.
@@ -52,8 +68,12 @@ impl TagIndexHandle {
         if self.current().is_some_and(|c| c.import_id == latest) {
             return Ok(false);
         }
-        let loaded = load_index(db).await?;
+        let previous = self.current();
+        let loaded = load_index(db, previous.as_deref()).await?;
         tracing::info!(
+            reused = loaded.stats.reused,
+            from_snapshots = loaded.stats.from_snapshots,
+            built = loaded.stats.built,
             import_id = loaded.import_id,
             tags = loaded.catalog.tags.len(),
             bytes = loaded.index.approximate_bytes(),
@@ -78,6 +98,24 @@ impl TagIndexHandle {
     }
 }
 
+/// The stored snapshots of one tag as date → (import, payload), read in the
+/// load's transaction (a macro: the transaction's type differs per backend).
+macro_rules! snapshots_of {
+    ($tx:expr, $tag:expr) => {{
+        let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT CAST(data_date AS TEXT), import_id, payload FROM tag_index_snapshots WHERE tag = $1",
+        )
+        .bind($tag)
+        .fetch_all(&mut *$tx)
+        .await?;
+        rows.into_iter()
+            .map(|(date, version, payload)| {
+                Ok((NaiveDate::parse_from_str(&date, "%Y-%m-%d")?, (version, payload)))
+            })
+            .collect::<anyhow::Result<HashMap<NaiveDate, (i64, Vec<u8>)>>>()?
+    }};
+}
+
 fn date_param(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "$1",
@@ -85,12 +123,18 @@ fn date_param(backend: Backend) -> &'static str {
     }
 }
 
-/// Reads the whole warehouse into a [`TagIndex`], in one snapshot.
-pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
+/// Reads the whole warehouse into a [`TagIndex`], in one consistent read.
+/// Each (tag, date) partition is taken, in order of preference, from
+/// `previous` (unchanged since), from its stored snapshot (same import),
+/// or built from the tag table and then stored as a snapshot.
+pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Result<LoadedIndex> {
     let started = Instant::now();
     let backend = db.backend();
     let on_date = date_param(backend);
     let mut index = TagIndex::default();
+    let mut versions: HashMap<(String, NaiveDate), i64> = HashMap::new();
+    let mut stats = LoadStats::default();
+    let mut fresh: Vec<(String, NaiveDate, i64, Vec<u8>)> = Vec::new();
     let (import_id, catalog) = with_db!(db, pool => {
         let mut tx = pool.begin().await?;
         if backend == Backend::Postgres {
@@ -104,6 +148,13 @@ pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
         let definitions = sqlx::query_as(store::CATALOG_SQL).fetch_all(&mut *tx).await?;
         let ready = sqlx::query_as(store::READY_DATES_SQL).fetch_all(&mut *tx).await?;
         let catalog = store::assemble_catalog(definitions, ready)?;
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT tag, CAST(data_date AS TEXT), import_id FROM tag_partitions")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (tag, date, version) in rows {
+            versions.insert((tag, NaiveDate::parse_from_str(&date, "%Y-%m-%d")?), version);
+        }
 
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT target_object, CAST(idx AS BIGINT) FROM entities ORDER BY target_object, idx")
@@ -139,7 +190,27 @@ pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
                         quote_ident(&profile_table(&tag.code))
                     );
                     let mut partitions = BTreeMap::new();
+                    let mut stored = snapshots_of!(tx, &tag.code);
                     for date in &tag.ready_dates {
+                        let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
+                        if let Some(partition) = previous
+                            .filter(|p| p.versions.get(&(tag.code.clone(), *date)) == Some(&version))
+                            .and_then(|p| p.index.profiles.get(&tag.code)?.partitions.get(date))
+                        {
+                            partitions.insert(*date, partition.clone());
+                            stats.reused += 1;
+                            continue;
+                        }
+                        if let Some((_, payload)) = stored.remove(date).filter(|(v, _)| *v == version) {
+                            match snapshot::decode_partition(&payload) {
+                                Ok(partition) => {
+                                    partitions.insert(*date, partition);
+                                    stats.from_snapshots += 1;
+                                    continue;
+                                }
+                                Err(error) => tracing::warn!(%error, tag = tag.code, %date, "rebuilding a partition"),
+                            }
+                        }
                         let rows = sqlx::query(&sql)
                             .bind(date.format("%Y-%m-%d").to_string())
                             .fetch_all(&mut *tx)
@@ -168,6 +239,8 @@ pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
                                 false,
                             )),
                         };
+                        fresh.push((tag.code.clone(), *date, version, snapshot::encode_partition(&partition)));
+                        stats.built += 1;
                         partitions.insert(*date, partition);
                     }
                     index.profiles.insert(
@@ -188,7 +261,27 @@ pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
                     );
                     let types: Vec<DataType> = attributes.iter().map(|a| a.data_type).collect();
                     let mut days = BTreeMap::new();
+                    let mut stored = snapshots_of!(tx, &tag.code);
                     for date in &tag.ready_dates {
+                        let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
+                        if let Some(block) = previous
+                            .filter(|p| p.versions.get(&(tag.code.clone(), *date)) == Some(&version))
+                            .and_then(|p| p.index.behaviors.get(&tag.code)?.days.get(date))
+                        {
+                            days.insert(*date, block.clone());
+                            stats.reused += 1;
+                            continue;
+                        }
+                        if let Some((_, payload)) = stored.remove(date).filter(|(v, _)| *v == version) {
+                            match snapshot::decode_day(&payload) {
+                                Ok(block) => {
+                                    days.insert(*date, block);
+                                    stats.from_snapshots += 1;
+                                    continue;
+                                }
+                                Err(error) => tracing::warn!(%error, tag = tag.code, %date, "rebuilding a day"),
+                            }
+                        }
                         let rows = sqlx::query(&sql)
                             .bind(date.format("%Y-%m-%d").to_string())
                             .fetch_all(&mut *tx)
@@ -212,7 +305,10 @@ pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
                                 values,
                             ));
                         }
-                        days.insert(*date, DayBlock::build(block_rows, &types));
+                        let block = DayBlock::build(block_rows, &types);
+                        fresh.push((tag.code.clone(), *date, version, snapshot::encode_day(&block)));
+                        stats.built += 1;
+                        days.insert(*date, block);
                     }
                     index.behaviors.insert(
                         tag.code.clone(),
@@ -227,10 +323,45 @@ pub async fn load_index(db: &Db) -> anyhow::Result<LoadedIndex> {
         tx.commit().await?;
         (import_id.unwrap_or(0), catalog)
     });
+    store_snapshots(db, fresh).await;
     Ok(LoadedIndex {
         import_id,
         catalog,
         index,
+        versions,
+        stats,
         load_time: started.elapsed(),
     })
+}
+
+/// Stores newly built partitions; a failure only costs a rebuild next time.
+async fn store_snapshots(db: &Db, fresh: Vec<(String, NaiveDate, i64, Vec<u8>)>) {
+    if fresh.is_empty() {
+        return;
+    }
+    let date_value = date_param(db.backend()).replace("$1", "$2");
+    let sql = format!(
+        "INSERT INTO tag_index_snapshots (tag, data_date, import_id, payload) VALUES ($1, {date_value}, $3, $4) \
+         ON CONFLICT (tag, data_date) DO UPDATE SET import_id = excluded.import_id, payload = excluded.payload"
+    );
+    let result: anyhow::Result<()> = async {
+        with_db!(db, pool => {
+            let mut tx = pool.begin().await?;
+            for (tag, date, version, payload) in &fresh {
+                sqlx::query(&sql)
+                    .bind(tag)
+                    .bind(date.format("%Y-%m-%d").to_string())
+                    .bind(*version)
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(error = format!("{error:#}"), "storing tag index snapshots failed");
+    }
 }

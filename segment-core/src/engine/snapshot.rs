@@ -1,0 +1,383 @@
+//! A compact binary form of built partitions and day blocks, so a server
+//! restart reads bitmaps instead of rebuilding them from millions of rows.
+//! Bitmaps use roaring's portable serialization; numbers are little-endian.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+
+use roaring::RoaringBitmap;
+
+use super::bsi::BitSlicedIndex;
+use super::index::*;
+
+/// Bumped whenever the layout changes; older snapshots are rebuilt.
+const VERSION: u8 = 1;
+
+struct Out(Vec<u8>);
+
+impl Out {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    fn text(&mut self, s: &str) {
+        self.len(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn bitmap(&mut self, b: &RoaringBitmap) {
+        self.len(b.serialized_size());
+        b.serialize_into(&mut self.0).expect("writing to a Vec");
+    }
+    fn u32s(&mut self, v: &[u32]) {
+        self.len(v.len());
+        for x in v {
+            self.u32(*x);
+        }
+    }
+}
+
+struct In<'a>(&'a [u8]);
+
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("corrupt index snapshot: {what}"),
+    )
+}
+
+impl In<'_> {
+    fn bytes(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.0.len() < n {
+            return Err(corrupt("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.bytes(1)?[0])
+    }
+    fn u32(&mut self) -> io::Result<u32> {
+        Ok(u32::from_le_bytes(self.bytes(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> io::Result<u64> {
+        Ok(u64::from_le_bytes(self.bytes(8)?.try_into().expect("8 bytes")))
+    }
+    fn len(&mut self) -> io::Result<usize> {
+        let n = self.u64()? as usize;
+        // No length can exceed what is left: guards allocations on corrupt input.
+        if n > self.0.len() * 8 + 8 {
+            return Err(corrupt("length out of range"));
+        }
+        Ok(n)
+    }
+    fn text(&mut self) -> io::Result<String> {
+        let n = self.len()?;
+        String::from_utf8(self.bytes(n)?.to_vec()).map_err(|_| corrupt("text"))
+    }
+    fn bitmap(&mut self) -> io::Result<RoaringBitmap> {
+        let n = self.len()?;
+        let mut bytes = self.bytes(n)?;
+        let bitmap = RoaringBitmap::deserialize_from(&mut bytes)?;
+        if bytes.read(&mut [0])? != 0 {
+            return Err(corrupt("bitmap length"));
+        }
+        Ok(bitmap)
+    }
+    fn u32s(&mut self) -> io::Result<Vec<u32>> {
+        let n = self.len()?;
+        (0..n).map(|_| self.u32()).collect()
+    }
+}
+
+fn put_categorical(out: &mut Out, p: &CategoricalPartition) {
+    out.bitmap(&p.present);
+    let mut values: Vec<(&String, &RoaringBitmap)> = p.by_value.iter().collect();
+    values.sort_by(|a, b| a.0.cmp(b.0));
+    out.len(values.len());
+    for (value, bitmap) in values {
+        out.text(value);
+        out.bitmap(bitmap);
+    }
+}
+
+fn get_categorical(input: &mut In) -> io::Result<CategoricalPartition> {
+    let present = input.bitmap()?;
+    let n = input.len()?;
+    let mut by_value = HashMap::with_capacity(n);
+    for _ in 0..n {
+        let value = input.text()?;
+        by_value.insert(value, input.bitmap()?);
+    }
+    Ok(CategoricalPartition { present, by_value })
+}
+
+/// Keys as 8 little-endian bytes.
+trait KeyBytes: Key {
+    fn to_bits(self) -> u64;
+    fn from_bits(bits: u64) -> Self;
+}
+
+impl KeyBytes for f64 {
+    fn to_bits(self) -> u64 {
+        f64::to_bits(self)
+    }
+    fn from_bits(bits: u64) -> Self {
+        f64::from_bits(bits)
+    }
+}
+
+impl KeyBytes for i64 {
+    fn to_bits(self) -> u64 {
+        self as u64
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits as i64
+    }
+}
+
+fn put_ordered<K: KeyBytes>(out: &mut Out, p: &OrderedPartition<K>) {
+    out.len(p.keys.len());
+    for k in &p.keys {
+        out.u64(k.to_bits());
+    }
+    out.bitmap(&p.bsi.present);
+    out.len(p.bsi.slices.len());
+    for slice in &p.bsi.slices {
+        out.bitmap(slice);
+    }
+    match &p.ranks {
+        None => out.u8(0),
+        Some(ranks) => {
+            out.u8(1);
+            let values: Vec<u32> = (0..p.bsi.present.len() as usize).map(|i| ranks.get(i)).collect();
+            out.u32s(&values);
+        }
+    }
+}
+
+fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
+    let n = input.len()?;
+    let keys = (0..n)
+        .map(|_| input.u64().map(K::from_bits))
+        .collect::<io::Result<Vec<K>>>()?;
+    let present = input.bitmap()?;
+    let slices = (0..input.len()?)
+        .map(|_| input.bitmap())
+        .collect::<io::Result<Vec<_>>>()?;
+    let ranks = match input.u8()? {
+        0 => None,
+        1 => {
+            let values = input.u32s()?;
+            if values.len() as u64 != present.len() {
+                return Err(corrupt("rank count"));
+            }
+            Some(RankColumn::new(values, n.saturating_sub(1) as u32))
+        }
+        _ => return Err(corrupt("rank tag")),
+    };
+    Ok(OrderedPartition {
+        keys,
+        bsi: BitSlicedIndex { present, slices },
+        ranks,
+    })
+}
+
+fn header(out: &mut Out, kind: u8) {
+    out.u8(VERSION);
+    out.u8(kind);
+}
+
+fn check_header(input: &mut In, kind: u8) -> io::Result<()> {
+    if input.u8()? != VERSION {
+        return Err(corrupt("version"));
+    }
+    if input.u8()? != kind {
+        return Err(corrupt("kind"));
+    }
+    Ok(())
+}
+
+pub fn encode_partition(partition: &ProfilePartition) -> Vec<u8> {
+    let mut out = Out(Vec::new());
+    header(&mut out, b'P');
+    match partition {
+        ProfilePartition::Categorical(p) => {
+            out.u8(0);
+            put_categorical(&mut out, p);
+        }
+        ProfilePartition::Number(p) => {
+            out.u8(1);
+            put_ordered(&mut out, p);
+        }
+        ProfilePartition::Time(p) => {
+            out.u8(2);
+            put_ordered(&mut out, p);
+        }
+    }
+    out.0
+}
+
+pub fn decode_partition(bytes: &[u8]) -> io::Result<ProfilePartition> {
+    let mut input = In(bytes);
+    check_header(&mut input, b'P')?;
+    let partition = match input.u8()? {
+        0 => ProfilePartition::Categorical(get_categorical(&mut input)?),
+        1 => ProfilePartition::Number(get_ordered(&mut input)?),
+        2 => ProfilePartition::Time(get_ordered(&mut input)?),
+        _ => return Err(corrupt("partition kind")),
+    };
+    if !input.0.is_empty() {
+        return Err(corrupt("trailing bytes"));
+    }
+    Ok(partition)
+}
+
+pub fn encode_day(block: &DayBlock) -> Vec<u8> {
+    let mut out = Out(Vec::new());
+    header(&mut out, b'D');
+    out.u32s(&block.entities);
+    out.u32s(&block.counts);
+    out.len(block.columns.len());
+    for column in &block.columns {
+        match column {
+            AttrColumn::Categorical(p) => {
+                out.u8(0);
+                put_categorical(&mut out, p);
+            }
+            AttrColumn::Number(p) => {
+                out.u8(1);
+                put_ordered(&mut out, p);
+            }
+        }
+    }
+    out.u32s(&block.totals.entities);
+    out.u32s(&block.totals.counts);
+    out.bitmap(&block.totals.positive);
+    out.0
+}
+
+pub fn decode_day(bytes: &[u8]) -> io::Result<DayBlock> {
+    let mut input = In(bytes);
+    check_header(&mut input, b'D')?;
+    let entities = input.u32s()?;
+    let counts = input.u32s()?;
+    if counts.len() != entities.len() {
+        return Err(corrupt("row count"));
+    }
+    let mut columns = Vec::new();
+    for _ in 0..input.len()? {
+        columns.push(match input.u8()? {
+            0 => AttrColumn::Categorical(get_categorical(&mut input)?),
+            1 => AttrColumn::Number(get_ordered(&mut input)?),
+            _ => return Err(corrupt("column kind")),
+        });
+    }
+    let totals = EntityCounts {
+        entities: input.u32s()?,
+        counts: input.u32s()?,
+        positive: input.bitmap()?,
+    };
+    if !input.0.is_empty() {
+        return Err(corrupt("trailing bytes"));
+    }
+    Ok(DayBlock {
+        entities,
+        counts,
+        columns,
+        totals,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::catalog::DataType;
+
+    fn same_partition(a: &ProfilePartition, b: &ProfilePartition) -> bool {
+        match (a, b) {
+            (ProfilePartition::Categorical(a), ProfilePartition::Categorical(b)) => {
+                a.present == b.present && a.by_value == b.by_value
+            }
+            (ProfilePartition::Number(a), ProfilePartition::Number(b)) => {
+                a.keys
+                    .iter()
+                    .map(|k| k.to_bits())
+                    .eq(b.keys.iter().map(|k| k.to_bits()))
+                    && a.bsi.present == b.bsi.present
+                    && a.bsi.slices == b.bsi.slices
+                    && a.ranks.is_some() == b.ranks.is_some()
+                    && (a.ranks.is_none() || a.values().eq(b.values()))
+            }
+            (ProfilePartition::Time(a), ProfilePartition::Time(b)) => {
+                a.keys == b.keys && a.bsi.present == b.bsi.present && a.bsi.slices == b.bsi.slices
+            }
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn partitions_round_trip(
+            texts in proptest::collection::btree_map(0u32..100_000, "[a-c ]{0,3}", 0..200),
+            numbers in proptest::collection::btree_map(0u32..100_000, -1e6f64..1e6, 0..200),
+            times in proptest::collection::btree_map(0u32..100_000, any::<i64>(), 0..200),
+            keep_ranks in any::<bool>(),
+        ) {
+            let partitions = [
+                ProfilePartition::Categorical(CategoricalPartition::build(texts.into_iter().collect())),
+                ProfilePartition::Number(OrderedPartition::build(numbers.into_iter().collect(), keep_ranks)),
+                ProfilePartition::Time(OrderedPartition::build(times.into_iter().collect(), false)),
+            ];
+            for partition in &partitions {
+                let bytes = encode_partition(partition);
+                let back = decode_partition(&bytes).unwrap();
+                prop_assert!(same_partition(partition, &back));
+                // Any truncation is an error, never a panic or a wrong partition.
+                prop_assert!(decode_partition(&bytes[..bytes.len() - 1]).is_err());
+            }
+        }
+
+        #[test]
+        fn day_blocks_round_trip(
+            rows in proptest::collection::vec((0u32..500, 0u32..5, proptest::option::of(0u8..3), proptest::option::of(0i32..4)), 0..300),
+        ) {
+            let rows: Vec<(u32, u32, Vec<AttrValue>)> = rows
+                .into_iter()
+                .map(|(e, c, text, number)| {
+                    (e, c, vec![
+                        text.map_or(AttrValue::Missing, |t| AttrValue::Text(((b'x' + t) as char).to_string())),
+                        number.map_or(AttrValue::Missing, |n| AttrValue::Number(n as f64)),
+                    ])
+                })
+                .collect();
+            let block = DayBlock::build(rows, &[DataType::Enum, DataType::Number]);
+            let back = decode_day(&encode_day(&block)).unwrap();
+            prop_assert_eq!(&back.entities, &block.entities);
+            prop_assert_eq!(&back.counts, &block.counts);
+            prop_assert_eq!(&back.totals.entities, &block.totals.entities);
+            prop_assert_eq!(&back.totals.counts, &block.totals.counts);
+            prop_assert_eq!(&back.totals.positive, &block.totals.positive);
+            prop_assert_eq!(back.columns.len(), 2);
+            let (AttrColumn::Categorical(a), AttrColumn::Categorical(b)) = (&back.columns[0], &block.columns[0]) else {
+                panic!("column kinds")
+            };
+            prop_assert_eq!(&a.by_value, &b.by_value);
+            let (AttrColumn::Number(a), AttrColumn::Number(b)) = (&back.columns[1], &block.columns[1]) else {
+                panic!("column kinds")
+            };
+            prop_assert_eq!(&a.bsi.present, &b.bsi.present);
+            prop_assert_eq!(&a.keys, &b.keys);
+        }
+    }
+}

@@ -115,6 +115,9 @@ pub struct OrderedPartition<K> {
     /// Each entity's rank, in ascending entity order (as `bsi.present`
     /// iterates); kept where per-entity values are needed (number changes).
     pub ranks: Option<RankColumn>,
+    /// The entities of `bsi.present` as a list aligned with `ranks` (empty
+    /// without ranks): walking two arrays is far cheaper than a bitmap.
+    pub members: Vec<u32>,
 }
 
 impl<K: Key> OrderedPartition<K> {
@@ -134,6 +137,11 @@ impl<K: Key> OrderedPartition<K> {
         let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
         OrderedPartition {
             ranks: keep_ranks.then(|| RankColumn::new(ranks, max)),
+            members: if keep_ranks {
+                pairs.iter().map(|(e, _)| *e).collect()
+            } else {
+                Vec::new()
+            },
             keys,
             bsi,
         }
@@ -162,17 +170,17 @@ impl<K: Key> OrderedPartition<K> {
     /// `(entity, value)` in ascending entity order; needs `ranks`.
     pub fn values(&self) -> impl Iterator<Item = (u32, K)> + '_ {
         let ranks = self.ranks.as_ref().expect("partition built with ranks");
-        self.bsi
-            .present
+        self.members
             .iter()
             .enumerate()
-            .map(move |(i, entity)| (entity, self.keys[ranks.get(i) as usize]))
+            .map(move |(i, entity)| (*entity, self.keys[ranks.get(i) as usize]))
     }
 
     fn bytes(&self) -> usize {
         self.keys.len() * std::mem::size_of::<K>()
             + self.bsi.serialized_size()
             + self.ranks.as_ref().map_or(0, RankColumn::bytes)
+            + self.members.len() * 4
     }
 }
 

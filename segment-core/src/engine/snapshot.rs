@@ -184,10 +184,16 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
         }
         _ => return Err(corrupt("rank tag")),
     };
+    let members = if ranks.is_some() {
+        present.iter().collect()
+    } else {
+        Vec::new()
+    };
     Ok(OrderedPartition {
         keys,
         bsi: BitSlicedIndex { present, slices },
         ranks,
+        members,
     })
 }
 

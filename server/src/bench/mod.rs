@@ -365,7 +365,14 @@ struct Loads {
 
 fn ratio(other_ms: Option<f64>, engine: Duration) -> String {
     match other_ms {
-        Some(other) if other.is_finite() => format!("{:.0}×", other / ms(engine).max(0.001)),
+        Some(other) if other.is_finite() => {
+            let ratio = other / ms(engine).max(0.001);
+            if ratio < 10.0 {
+                format!("{ratio:.1}×")
+            } else {
+                format!("{ratio:.0}×")
+            }
+        }
         _ => "–".into(),
     }
 }

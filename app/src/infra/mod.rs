@@ -25,6 +25,18 @@ pub fn principal() -> Result<Principal, AppError> {
         .ok_or(AppError::Unauthenticated)
 }
 
+/// Gives a server function's failure its HTTP status (leptos answers 500
+/// for every error otherwise), so expected failures are not logged as
+/// server errors; the client still reads the typed error from the body.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result
+        && let Some(options) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        options.set_status(error.status());
+    }
+    result
+}
+
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -6,11 +6,16 @@ use super::{Estimate, EstimateRequest};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::infra::{app_state, principal};
+use crate::infra::{app_state, principal, respond};
 
 /// The size and SQL of a rule, evaluated by the engine within the caller's audience.
 #[server]
 pub async fn estimate_segment(request: EstimateRequest) -> Result<Estimate, AppError> {
-    let principal = principal()?;
-    super::ssr::estimate(&app_state()?, &principal, &request).await
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::estimate(&app_state()?, &principal, &request).await
+        }
+        .await,
+    )
 }

@@ -49,6 +49,10 @@ impl BitSlicedIndex {
         let mut greater = RoaringBitmap::new();
         let mut equal = self.present.clone();
         for bit in (0..self.bits()).rev() {
+            // Once no entity equals the constant's high bits, lower bits change nothing.
+            if equal.is_empty() {
+                break;
+            }
             let slice = &self.slices[bit];
             if c >> bit & 1 == 1 {
                 equal &= slice;

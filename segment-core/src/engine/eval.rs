@@ -161,19 +161,19 @@ impl TagIndex {
         }
         let cmp = plan.count;
         let passes = |sum: u64| cmp.test(i64::try_from(sum).unwrap_or(i64::MAX));
+        let with_events = |keep: bool| {
+            let ids = counts
+                .iter()
+                .enumerate()
+                .filter(move |(_, sum)| **sum > 0 && passes(**sum) == keep)
+                .map(|(entity, _)| entity as u32);
+            RoaringBitmap::from_sorted_iter(ids).expect("ascending")
+        };
         if plan.zero_matches() {
-            // Entities without passing events count 0 and match too.
-            return Ok(RoaringBitmap::from_sorted_iter(
-                population.iter().filter(|e| passes(counts[*e as usize])),
-            )
-            .expect("ascending"));
+            // Everyone passes with 0 events: remove those whose events make it fail.
+            return Ok(population - with_events(false));
         }
-        let matching = counts
-            .iter()
-            .enumerate()
-            .filter(|(_, sum)| **sum > 0 && passes(**sum))
-            .map(|(entity, _)| entity as u32);
-        Ok(RoaringBitmap::from_sorted_iter(matching).expect("ascending") & population)
+        Ok(with_events(true) & population)
     }
 }
 

@@ -53,42 +53,6 @@ impl CategoricalPartition {
     }
 }
 
-/// Ranks stored in the narrowest width that holds them.
-#[derive(Debug, Clone)]
-pub enum RankColumn {
-    U8(Vec<u8>),
-    U16(Vec<u16>),
-    U32(Vec<u32>),
-}
-
-impl RankColumn {
-    pub(crate) fn new(ranks: Vec<u32>, max: u32) -> RankColumn {
-        if max <= u8::MAX as u32 {
-            RankColumn::U8(ranks.into_iter().map(|r| r as u8).collect())
-        } else if max <= u16::MAX as u32 {
-            RankColumn::U16(ranks.into_iter().map(|r| r as u16).collect())
-        } else {
-            RankColumn::U32(ranks)
-        }
-    }
-
-    pub fn get(&self, i: usize) -> u32 {
-        match self {
-            RankColumn::U8(v) => v[i] as u32,
-            RankColumn::U16(v) => v[i] as u32,
-            RankColumn::U32(v) => v[i],
-        }
-    }
-
-    fn bytes(&self) -> usize {
-        match self {
-            RankColumn::U8(v) => v.len(),
-            RankColumn::U16(v) => v.len() * 2,
-            RankColumn::U32(v) => v.len() * 4,
-        }
-    }
-}
-
 /// A totally ordered key: numbers (`f64`, never NaN) and datetimes (`i64`).
 pub trait Key: Copy + PartialOrd + std::fmt::Debug {
     fn order(a: &Self, b: &Self) -> std::cmp::Ordering;
@@ -112,17 +76,15 @@ impl Key for i64 {
 pub struct OrderedPartition<K> {
     pub keys: Vec<K>,
     pub bsi: BitSlicedIndex,
-    /// Each entity's rank, in ascending entity order (as `bsi.present`
-    /// iterates); kept where per-entity values are needed (number changes).
-    pub ranks: Option<RankColumn>,
-    /// The entities of `bsi.present` as a list aligned with `ranks` (empty
-    /// without ranks): walking two arrays is far cheaper than a bitmap.
-    pub members: Vec<u32>,
+    /// Where per-entity values are needed (number changes): the entities
+    /// of `bsi.present` ascending and their values, as two aligned arrays
+    /// (walking arrays is far cheaper than a bitmap and a rank lookup).
+    pub by_member: Option<(Vec<u32>, Vec<K>)>,
 }
 
 impl<K: Key> OrderedPartition<K> {
     /// Builds from `(entity, value)` pairs in any order; an entity's first value wins.
-    pub fn build(mut pairs: Vec<(u32, K)>, keep_ranks: bool) -> OrderedPartition<K> {
+    pub fn build(mut pairs: Vec<(u32, K)>, keep_values: bool) -> OrderedPartition<K> {
         pairs.sort_by_key(|(entity, _)| *entity);
         pairs.dedup_by_key(|(entity, _)| *entity);
         let mut keys: Vec<K> = pairs.iter().map(|(_, k)| *k).collect();
@@ -136,12 +98,7 @@ impl<K: Key> OrderedPartition<K> {
         let max = keys.len().saturating_sub(1) as u32;
         let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
         OrderedPartition {
-            ranks: keep_ranks.then(|| RankColumn::new(ranks, max)),
-            members: if keep_ranks {
-                pairs.iter().map(|(e, _)| *e).collect()
-            } else {
-                Vec::new()
-            },
+            by_member: keep_values.then(|| pairs.into_iter().unzip()),
             keys,
             bsi,
         }
@@ -167,20 +124,19 @@ impl<K: Key> OrderedPartition<K> {
         self.bsi.between(lo as u32, hi as u32 - 1)
     }
 
-    /// `(entity, value)` in ascending entity order; needs `ranks`.
+    /// `(entity, value)` in ascending entity order; needs `by_member`.
     pub fn values(&self) -> impl Iterator<Item = (u32, K)> + '_ {
-        let ranks = self.ranks.as_ref().expect("partition built with ranks");
-        self.members
-            .iter()
-            .enumerate()
-            .map(move |(i, entity)| (*entity, self.keys[ranks.get(i) as usize]))
+        let (members, values) = self.by_member.as_ref().expect("partition built with values");
+        members.iter().copied().zip(values.iter().copied())
     }
 
     fn bytes(&self) -> usize {
         self.keys.len() * std::mem::size_of::<K>()
             + self.bsi.serialized_size()
-            + self.ranks.as_ref().map_or(0, RankColumn::bytes)
-            + self.members.len() * 4
+            + self
+                .by_member
+                .as_ref()
+                .map_or(0, |(m, v)| m.len() * 4 + v.len() * std::mem::size_of::<K>())
     }
 }
 

@@ -11,7 +11,7 @@ use super::bsi::BitSlicedIndex;
 use super::index::*;
 
 /// Bumped whenever the layout changes; older snapshots are rebuilt.
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 struct Out(Vec<u8>);
 
@@ -154,12 +154,15 @@ fn put_ordered<K: KeyBytes>(out: &mut Out, p: &OrderedPartition<K>) {
     for slice in &p.bsi.slices {
         out.bitmap(slice);
     }
-    match &p.ranks {
+    match &p.by_member {
         None => out.u8(0),
-        Some(ranks) => {
+        Some((_, values)) => {
+            // The members are the present bitmap; only the values are written.
             out.u8(1);
-            let values: Vec<u32> = (0..p.bsi.present.len() as usize).map(|i| ranks.get(i)).collect();
-            out.u32s(&values);
+            out.len(values.len());
+            for v in values {
+                out.u64(v.to_bits());
+            }
         }
     }
 }
@@ -173,27 +176,24 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
     let slices = (0..input.len()?)
         .map(|_| input.bitmap())
         .collect::<io::Result<Vec<_>>>()?;
-    let ranks = match input.u8()? {
+    let by_member = match input.u8()? {
         0 => None,
         1 => {
-            let values = input.u32s()?;
-            if values.len() as u64 != present.len() {
-                return Err(corrupt("rank count"));
+            let count = input.len()?;
+            if count as u64 != present.len() {
+                return Err(corrupt("value count"));
             }
-            Some(RankColumn::new(values, n.saturating_sub(1) as u32))
+            let values = (0..count)
+                .map(|_| input.u64().map(K::from_bits))
+                .collect::<io::Result<Vec<K>>>()?;
+            Some((present.iter().collect(), values))
         }
-        _ => return Err(corrupt("rank tag")),
-    };
-    let members = if ranks.is_some() {
-        present.iter().collect()
-    } else {
-        Vec::new()
+        _ => return Err(corrupt("value tag")),
     };
     Ok(OrderedPartition {
         keys,
         bsi: BitSlicedIndex { present, slices },
-        ranks,
-        members,
+        by_member,
     })
 }
 
@@ -322,8 +322,11 @@ mod tests {
                     .eq(b.keys.iter().map(|k| k.to_bits()))
                     && a.bsi.present == b.bsi.present
                     && a.bsi.slices == b.bsi.slices
-                    && a.ranks.is_some() == b.ranks.is_some()
-                    && (a.ranks.is_none() || a.values().eq(b.values()))
+                    && a.by_member.is_some() == b.by_member.is_some()
+                    && (a.by_member.is_none()
+                        || a.values()
+                            .map(|(e, v)| (e, v.to_bits()))
+                            .eq(b.values().map(|(e, v)| (e, v.to_bits()))))
             }
             (ProfilePartition::Time(a), ProfilePartition::Time(b)) => {
                 a.keys == b.keys && a.bsi.present == b.bsi.present && a.bsi.slices == b.bsi.slices

@@ -38,7 +38,7 @@ def copy_tables(sqlite_path, work_dir, duck):
         for (name,) in source.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         if name in ("entities", "audience_scopes") or name.startswith("tag_") or name.startswith("behavior_")
     ]
-    tables = [t for t in tables if t not in ("tag_catalog", "tag_partitions", "tag_imports")]
+    tables = [t for t in tables if t not in ("tag_catalog", "tag_partitions", "tag_imports", "tag_index_snapshots")]
     os.makedirs(work_dir, exist_ok=True)
     for table in tables:
         columns = [(row[1], row[2]) for row in source.execute(f'PRAGMA table_info("{table}")')]

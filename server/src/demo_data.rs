@@ -44,7 +44,7 @@ const CITIES: [&str; 8] = [
 ];
 /// Cities where cross-border ride codes are enabled (the guide's example tag).
 const CROSS_BORDER_CITIES: [&str; 5] = ["Shenzhen", "Guangzhou", "Hong Kong", "Macau", "Shanghai"];
-const INDUSTRIES: [&str; 7] = [
+pub const INDUSTRIES: [&str; 7] = [
     "Food & Beverages",
     "Retail",
     "Travel",
@@ -53,8 +53,8 @@ const INDUSTRIES: [&str; 7] = [
     "Health",
     "Transport",
 ];
-const CARD_BINS: [u32; 5] = [622202, 622848, 621700, 436742, 524047];
-const PAGES: [&str; 7] = [
+pub const CARD_BINS: [u32; 5] = [622202, 622848, 621700, 436742, 524047];
+pub const PAGES: [&str; 7] = [
     "home", "search", "product", "cart", "checkout", "coupon", "profile",
 ];
 const GENDERS: [&str; 3] = ["female", "male", "unknown"];

@@ -13,23 +13,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
+use crate::demo_data::{CARD_BINS, INDUSTRIES, PAGES};
+
 pub const ENUMS: usize = 12;
 pub const BOOLEANS: usize = 8;
 pub const NUMBERS: usize = 12;
 pub const DATETIMES: usize = 6;
-pub const INDUSTRIES: [&str; 7] = [
-    "Food & Beverages",
-    "Retail",
-    "Travel",
-    "Entertainment",
-    "Education",
-    "Health",
-    "Transport",
-];
-pub const CARD_BINS: [u32; 6] = [622202, 622848, 621700, 436742, 524047, 402674];
-pub const PAGES: [&str; 7] = [
-    "home", "search", "product", "cart", "checkout", "coupon", "profile",
-];
 pub const MERCHANTS: u32 = 500;
 
 /// Values of enum tag `i` (4 to 20 of them).

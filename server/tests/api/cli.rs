@@ -29,16 +29,6 @@ fn try_server(database_url: &str, args: &[&str], stdin: &str) -> (bool, String, 
     )
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join("segment-targeting-tests").join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn read_tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     for sub in ["", "entities", "profile", "behavior"] {

@@ -57,6 +57,17 @@ fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// A new, empty directory for a test's files.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("segment-targeting-tests").join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// The URL of a new, empty database of `backend`.
 pub async fn fresh_database_url(backend: Backend) -> String {
     match backend {

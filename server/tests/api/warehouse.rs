@@ -10,16 +10,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join("segment-targeting-tests").join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn write(dir: &Path, file: &str, text: &str) {
     let path = dir.join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -41,7 +31,7 @@ const CATALOG: &str = r#"{"timezone": "Asia/Shanghai", "tags": [
 
 /// Four users; U1–U3 in merchant M1's audience, U4 only in M2's.
 fn small_dataset() -> PathBuf {
-    let dir = fresh_dir("small");
+    let dir = temp_dir("small");
     write(&dir, "catalog.json", CATALOG);
     write(&dir, "entities/user.csv", "entity_id\nU1\nU2\nU3\nU4\n");
     write(
@@ -130,7 +120,7 @@ both_backends! {
         );
 
         // After an import of one partition, only that one is rebuilt.
-        let dir = fresh_dir("one-partition");
+        let dir = temp_dir("one-partition");
         write(&dir, "profile/fix.csv", "entity_id,date,tag,value\nU3,2024-08-04,city_cross_border_ride,Shenzhen\n");
         import_dir(&app.db, &dir, Box::new(|_| {})).await.unwrap();
         let reloaded = load_index(&app.db, Some(&restarted)).await.unwrap();
@@ -139,7 +129,7 @@ both_backends! {
     }
 
     async fn a_file_with_errors_is_rejected_whole_with_every_error(app: TestApp) {
-        let dir = fresh_dir("bad");
+        let dir = temp_dir("bad");
         write(&dir, "catalog.json", CATALOG);
         write(
             &dir,
@@ -269,7 +259,7 @@ both_backends! {
         wait_for_size(&app, &token, shenzhen_rule(), 2).await;
 
         // A later import of the same (tag, date) partition: only U3 is in Shenzhen now.
-        let dir = fresh_dir("again");
+        let dir = temp_dir("again");
         write(&dir, "profile/fix.csv", "entity_id,date,tag,value\nU3,2024-08-04,city_cross_border_ride,Shenzhen\n");
         import_dir(&app.db, &dir, Box::new(|_| {})).await.unwrap();
         wait_for_size(&app, &token, shenzhen_rule(), 1).await;

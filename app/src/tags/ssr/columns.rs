@@ -1,5 +1,6 @@
-//! Column-wise row batches written to either backend in one statement:
-//! multi-row `VALUES` on SQLite, `UNNEST` of typed arrays on PostgreSQL.
+//! Column-wise row batches written to either backend in one statement
+//! (multi-row `VALUES` on SQLite, `UNNEST` of typed arrays on PostgreSQL),
+//! and [`WriteTx`]: the few statements the importer runs, on either backend.
 
 use chrono::NaiveDate;
 use sqlx::{Postgres, Sqlite, Transaction};
@@ -56,7 +57,7 @@ impl Batch {
 /// SQLite allows 32,766 bound parameters per statement.
 const SQLITE_MAX_PARAMS: usize = 32_000;
 
-pub async fn insert_sqlite(tx: &mut Transaction<'static, Sqlite>, batch: &Batch) -> sqlx::Result<()> {
+async fn insert_sqlite(tx: &mut Transaction<'static, Sqlite>, batch: &Batch) -> sqlx::Result<()> {
     let width = batch.columns.len();
     let total = batch.rows();
     let per_statement = (SQLITE_MAX_PARAMS / width.max(1)).max(1);
@@ -96,7 +97,7 @@ pub async fn insert_sqlite(tx: &mut Transaction<'static, Sqlite>, batch: &Batch)
     Ok(())
 }
 
-pub async fn insert_postgres(tx: &mut Transaction<'static, Postgres>, batch: &Batch) -> sqlx::Result<()> {
+async fn insert_postgres(tx: &mut Transaction<'static, Postgres>, batch: &Batch) -> sqlx::Result<()> {
     let names: Vec<String> = batch.names.iter().map(|n| quote_ident(n)).collect();
     let arrays: Vec<String> = batch
         .columns
@@ -121,4 +122,88 @@ pub async fn insert_postgres(tx: &mut Transaction<'static, Postgres>, batch: &Ba
     }
     query.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// A bound value of a [`WriteTx`] statement.
+#[derive(Debug, Clone)]
+pub enum Value<'a> {
+    Text(&'a str),
+    Int(i64),
+    /// Text on SQLite, `DATE` on PostgreSQL.
+    Date(NaiveDate),
+}
+
+/// A write transaction on either backend: what an import needs.
+pub trait WriteTx: Send {
+    /// Runs a statement with `$n` parameters.
+    fn run(&mut self, sql: &str, values: &[Value<'_>]) -> impl Future<Output = sqlx::Result<()>> + Send;
+    /// Runs a statement that returns one `BIGINT`.
+    fn fetch_id(&mut self, sql: &str, values: &[Value<'_>])
+    -> impl Future<Output = sqlx::Result<i64>> + Send;
+    fn insert(&mut self, batch: &Batch) -> impl Future<Output = sqlx::Result<()>> + Send;
+    fn commit(self) -> impl Future<Output = sqlx::Result<()>> + Send;
+}
+
+macro_rules! bind_values {
+    ($query:expr, $values:expr, $date:expr) => {{
+        let mut query = $query;
+        for value in $values {
+            query = match value {
+                Value::Text(text) => query.bind(*text),
+                Value::Int(n) => query.bind(*n),
+                Value::Date(date) => query.bind($date(date)),
+            };
+        }
+        query
+    }};
+}
+
+fn date_text(date: &NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+impl WriteTx for Transaction<'static, Sqlite> {
+    async fn run(&mut self, sql: &str, values: &[Value<'_>]) -> sqlx::Result<()> {
+        bind_values!(sqlx::query(sql), values, date_text)
+            .execute(&mut **self)
+            .await
+            .map(|_| ())
+    }
+
+    async fn fetch_id(&mut self, sql: &str, values: &[Value<'_>]) -> sqlx::Result<i64> {
+        bind_values!(sqlx::query_scalar(sql), values, date_text)
+            .fetch_one(&mut **self)
+            .await
+    }
+
+    async fn insert(&mut self, batch: &Batch) -> sqlx::Result<()> {
+        insert_sqlite(self, batch).await
+    }
+
+    async fn commit(self) -> sqlx::Result<()> {
+        Transaction::commit(self).await
+    }
+}
+
+impl WriteTx for Transaction<'static, Postgres> {
+    async fn run(&mut self, sql: &str, values: &[Value<'_>]) -> sqlx::Result<()> {
+        bind_values!(sqlx::query(sql), values, |d: &NaiveDate| *d)
+            .execute(&mut **self)
+            .await
+            .map(|_| ())
+    }
+
+    async fn fetch_id(&mut self, sql: &str, values: &[Value<'_>]) -> sqlx::Result<i64> {
+        bind_values!(sqlx::query_scalar(sql), values, |d: &NaiveDate| *d)
+            .fetch_one(&mut **self)
+            .await
+    }
+
+    async fn insert(&mut self, batch: &Batch) -> sqlx::Result<()> {
+        insert_postgres(self, batch).await
+    }
+
+    async fn commit(self) -> sqlx::Result<()> {
+        Transaction::commit(self).await
+    }
 }

@@ -19,9 +19,9 @@ use segment_core::time::{parse_date, parse_local_datetime};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::columns::{Batch, Column, insert_postgres, insert_sqlite};
+use super::columns::{Batch, Column, Value, WriteTx};
 use super::store;
-use crate::infra::db::Db;
+use crate::infra::db::{Backend, Db};
 use crate::infra::now_ms;
 use segment_core::catalog::Catalog;
 
@@ -113,190 +113,118 @@ pub async fn import_dir(db: &Db, dir: &Path, progress: ProgressFn) -> Result<Imp
     }
 
     let dictionaries = store::load_dictionaries(db).await?;
-    let source = dir.display().to_string();
+    let job = Job {
+        dir,
+        source: dir.display().to_string(),
+        started_at,
+        catalog,
+        time_zone,
+        files,
+        dictionaries,
+        progress,
+    };
     match db {
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
-            let import_id: i64 = sqlx::query_scalar(
-                "INSERT INTO tag_imports (source, rows_loaded, summary, started_at, finished_at) \
-                 VALUES ($1, 0, '', $2, $2) RETURNING id",
-            )
-            .bind(&source)
-            .bind(started_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for ddl in catalog.statements(db.backend()) {
-                sqlx::query(&ddl).execute(&mut *tx).await?;
-            }
-            for tag in catalog.changed_tags() {
-                store::upsert_tag_sqlite(&mut tx, tag).await?;
-            }
-            let (sender, mut receiver) = mpsc::channel::<Write>(8);
-            let reader = spawn_reader(
-                dir,
-                files,
-                catalog.tags.clone(),
-                time_zone,
-                dictionaries,
-                sender,
-                progress,
-            );
-            let mut write_error = None;
-            while let Some(write) = receiver.recv().await {
-                if write_error.is_some() {
-                    continue;
-                }
-                let result = match &write {
-                    Write::Rows(batch) => insert_sqlite(&mut tx, batch).await,
-                    Write::DeletePartition { table, column, date } => {
-                        let sql = format!("DELETE FROM {} WHERE {column} = $1", quote_ident(table));
-                        sqlx::query(&sql)
-                            .bind(date.format("%Y-%m-%d").to_string())
-                            .execute(&mut *tx)
-                            .await
-                            .map(|_| ())
-                    }
-                    Write::DeleteScope { scope, target } => {
-                        sqlx::query("DELETE FROM audience_scopes WHERE scope = $1 AND target_object = $2")
-                            .bind(scope)
-                            .bind(target.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map(|_| ())
-                    }
-                };
-                if let Err(error) = result {
-                    write_error = Some(error);
-                    receiver.close();
-                }
-            }
-            let outcome = join_reader(reader).await?;
-            if let Some(error) = write_error {
-                return Err(error.into());
-            }
-            if !outcome.problems.is_empty() {
-                return Err(ImportError::Rejected {
-                    problems: outcome.problems,
-                });
-            }
-            for ((tag, date), rows) in &outcome.partitions {
-                sqlx::query(
-                    "INSERT INTO tag_partitions (tag, data_date, row_count, import_id) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (tag, data_date) DO UPDATE SET row_count = excluded.row_count, import_id = excluded.import_id",
-                )
-                .bind(tag)
-                .bind(date.format("%Y-%m-%d").to_string())
-                .bind(*rows as i64)
-                .bind(import_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            let summary = outcome.summary(import_id, catalog.defined);
-            finish_sqlite(&mut tx, import_id, &summary).await?;
-            tx.commit().await?;
-            Ok(summary)
-        }
-        Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let import_id: i64 = sqlx::query_scalar(
-                "INSERT INTO tag_imports (source, rows_loaded, summary, started_at, finished_at) \
-                 VALUES ($1, 0, '', $2, $2) RETURNING id",
-            )
-            .bind(&source)
-            .bind(started_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for ddl in catalog.statements(db.backend()) {
-                sqlx::query(&ddl).execute(&mut *tx).await?;
-            }
-            for tag in catalog.changed_tags() {
-                store::upsert_tag_postgres(&mut tx, tag).await?;
-            }
-            let (sender, mut receiver) = mpsc::channel::<Write>(8);
-            let reader = spawn_reader(
-                dir,
-                files,
-                catalog.tags.clone(),
-                time_zone,
-                dictionaries,
-                sender,
-                progress,
-            );
-            let mut write_error = None;
-            while let Some(write) = receiver.recv().await {
-                if write_error.is_some() {
-                    continue;
-                }
-                let result = match &write {
-                    Write::Rows(batch) => insert_postgres(&mut tx, batch).await,
-                    Write::DeletePartition { table, column, date } => {
-                        let sql = format!("DELETE FROM {} WHERE {column} = $1", quote_ident(table));
-                        sqlx::query(&sql).bind(*date).execute(&mut *tx).await.map(|_| ())
-                    }
-                    Write::DeleteScope { scope, target } => {
-                        sqlx::query("DELETE FROM audience_scopes WHERE scope = $1 AND target_object = $2")
-                            .bind(scope)
-                            .bind(target.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map(|_| ())
-                    }
-                };
-                if let Err(error) = result {
-                    write_error = Some(error);
-                    receiver.close();
-                }
-            }
-            let outcome = join_reader(reader).await?;
-            if let Some(error) = write_error {
-                return Err(error.into());
-            }
-            if !outcome.problems.is_empty() {
-                return Err(ImportError::Rejected {
-                    problems: outcome.problems,
-                });
-            }
-            for ((tag, date), rows) in &outcome.partitions {
-                sqlx::query(
-                    "INSERT INTO tag_partitions (tag, data_date, row_count, import_id) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (tag, data_date) DO UPDATE SET row_count = excluded.row_count, import_id = excluded.import_id",
-                )
-                .bind(tag)
-                .bind(*date)
-                .bind(*rows as i64)
-                .bind(import_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            let summary = outcome.summary(import_id, catalog.defined);
-            sqlx::query(
-                "UPDATE tag_imports SET rows_loaded = $1, summary = $2, finished_at = $3 WHERE id = $4",
-            )
-            .bind(summary.rows as i64)
-            .bind(describe(&summary))
-            .bind(now_ms())
-            .bind(import_id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(summary)
-        }
+        Db::Sqlite(pool) => write_import(pool.begin().await?, job, Backend::Sqlite).await,
+        Db::Postgres(pool) => write_import(pool.begin().await?, job, Backend::Postgres).await,
     }
 }
 
-async fn finish_sqlite(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    import_id: i64,
-    summary: &ImportSummary,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE tag_imports SET rows_loaded = $1, summary = $2, finished_at = $3 WHERE id = $4")
-        .bind(summary.rows as i64)
-        .bind(describe(summary))
-        .bind(now_ms())
-        .bind(import_id)
-        .execute(&mut **tx)
+/// Everything an import writes, prepared before the transaction opens.
+struct Job<'a> {
+    dir: &'a Path,
+    source: String,
+    started_at: i64,
+    catalog: MergedCatalog,
+    time_zone: Tz,
+    files: Vec<DataFile>,
+    dictionaries: HashMap<TargetObject, HashMap<String, u32>>,
+    progress: ProgressFn,
+}
+
+/// The import's one transaction: catalog and tables first, then the rows the
+/// reader streams, then the ready dates; rolled back on any problem.
+async fn write_import<T: WriteTx>(
+    mut tx: T,
+    job: Job<'_>,
+    backend: Backend,
+) -> Result<ImportSummary, ImportError> {
+    let import_id = tx
+        .fetch_id(
+            "INSERT INTO tag_imports (source, rows_loaded, summary, started_at, finished_at) \
+             VALUES ($1, 0, '', $2, $2) RETURNING id",
+            &[Value::Text(&job.source), Value::Int(job.started_at)],
+        )
         .await?;
-    Ok(())
+    for ddl in job.catalog.statements(backend) {
+        tx.run(&ddl, &[]).await?;
+    }
+    for tag in job.catalog.changed_tags() {
+        store::upsert_tag(&mut tx, tag).await?;
+    }
+    let (sender, mut receiver) = mpsc::channel::<Write>(8);
+    let reader = spawn_reader(
+        job.dir,
+        job.files,
+        job.catalog.tags.clone(),
+        job.time_zone,
+        job.dictionaries,
+        sender,
+        job.progress,
+    );
+    let mut write_error = None;
+    while let Some(write) = receiver.recv().await {
+        if write_error.is_some() {
+            continue;
+        }
+        let result = match &write {
+            Write::Rows(batch) => tx.insert(batch).await,
+            Write::DeletePartition { table, column, date } => {
+                let sql = format!("DELETE FROM {} WHERE {column} = $1", quote_ident(table));
+                tx.run(&sql, &[Value::Date(*date)]).await
+            }
+            Write::DeleteScope { scope, target } => {
+                tx.run(
+                    "DELETE FROM audience_scopes WHERE scope = $1 AND target_object = $2",
+                    &[Value::Text(scope), Value::Text(target.as_str())],
+                )
+                .await
+            }
+        };
+        if let Err(error) = result {
+            write_error = Some(error);
+            receiver.close();
+        }
+    }
+    let outcome = join_reader(reader).await?;
+    if let Some(error) = write_error {
+        return Err(error.into());
+    }
+    if !outcome.problems.is_empty() {
+        return Err(ImportError::Rejected {
+            problems: outcome.problems,
+        });
+    }
+    for ((tag, date), rows) in &outcome.partitions {
+        tx.run(
+            "INSERT INTO tag_partitions (tag, data_date, row_count, import_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tag, data_date) DO UPDATE SET row_count = excluded.row_count, import_id = excluded.import_id",
+            &[Value::Text(tag), Value::Date(*date), Value::Int(*rows as i64), Value::Int(import_id)],
+        )
+        .await?;
+    }
+    let summary = outcome.summary(import_id, job.catalog.defined);
+    tx.run(
+        "UPDATE tag_imports SET rows_loaded = $1, summary = $2, finished_at = $3 WHERE id = $4",
+        &[
+            Value::Int(summary.rows as i64),
+            Value::Text(&describe(&summary)),
+            Value::Int(now_ms()),
+            Value::Int(import_id),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(summary)
 }
 
 /// One line about an import, for the imports table and the terminal.
@@ -442,7 +370,7 @@ impl MergedCatalog {
         self.changed.iter().map(|code| &self.tags[code])
     }
 
-    fn statements(&self, backend: crate::infra::db::Backend) -> Vec<String> {
+    fn statements(&self, backend: Backend) -> Vec<String> {
         let mut statements = Vec::new();
         for code in &self.new_tags {
             statements.extend(store::create_tag_table(&self.tags[code], backend));

@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use segment_core::TargetObject;
 use segment_core::catalog::{Catalog, DataType, TagDef, TagKind};
 use segment_core::sql::{behavior_table, profile_table, quote_ident};
-use sqlx::{Postgres, Sqlite, Transaction};
 
+use super::columns::{Value, WriteTx};
 use crate::infra::db::{Backend, Db};
 use crate::infra::now_ms;
 use crate::with_db;
@@ -79,28 +79,18 @@ const UPSERT_TAG: &str = "INSERT INTO tag_catalog (code, target_object, kind, de
      VALUES ($1, $2, $3, $4, $5, $5) \
      ON CONFLICT (code) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at";
 
-pub async fn upsert_tag_sqlite(tx: &mut Transaction<'static, Sqlite>, tag: &TagDef) -> sqlx::Result<()> {
-    sqlx::query(UPSERT_TAG)
-        .bind(&tag.code)
-        .bind(tag.target_object.as_str())
-        .bind(kind(tag))
-        .bind(definition_json(tag))
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-pub async fn upsert_tag_postgres(tx: &mut Transaction<'static, Postgres>, tag: &TagDef) -> sqlx::Result<()> {
-    sqlx::query(UPSERT_TAG)
-        .bind(&tag.code)
-        .bind(tag.target_object.as_str())
-        .bind(kind(tag))
-        .bind(definition_json(tag))
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+pub async fn upsert_tag(tx: &mut impl WriteTx, tag: &TagDef) -> sqlx::Result<()> {
+    tx.run(
+        UPSERT_TAG,
+        &[
+            Value::Text(&tag.code),
+            Value::Text(tag.target_object.as_str()),
+            Value::Text(kind(tag)),
+            Value::Text(&definition_json(tag)),
+            Value::Int(now_ms()),
+        ],
+    )
+    .await
 }
 
 /// The column type holding values of `data_type`.

@@ -769,60 +769,66 @@ impl Reader {
         self.outcome.rows += rows;
     }
 
-    /// Streams the records after the header, checking the header first.
-    fn records(
+    /// Reads the header; `accept` checks it and otherwise says what was
+    /// expected. `None` (with the problem reported) when the file cannot be read.
+    fn header(
+        csv: &mut csv::Reader<std::fs::File>,
+        problems: &mut FileProblems,
+        accept: impl FnOnce(&[String]) -> Result<(), String>,
+    ) -> Option<Vec<String>> {
+        let mut record = csv::StringRecord::new();
+        match csv.read_record(&mut record) {
+            Ok(true) => {
+                let found: Vec<String> = record
+                    .iter()
+                    .map(|f| f.trim_start_matches('\u{feff}').trim().to_string())
+                    .collect();
+                match accept(&found) {
+                    Ok(()) => Some(found),
+                    Err(expected) => {
+                        problems.add(
+                            1,
+                            format!("bad header: expected {expected}, found {:?}", found.join(",")),
+                        );
+                        None
+                    }
+                }
+            }
+            Ok(false) => {
+                problems.add(1, "the file is empty; it needs a header");
+                None
+            }
+            Err(error) => {
+                problems.add(1, format!("unreadable CSV: {error}"));
+                None
+            }
+        }
+    }
+
+    /// Streams the records after `header`, reporting those of another width.
+    fn rows(
         &mut self,
         csv: &mut csv::Reader<std::fs::File>,
-        expected: &[&str],
+        header: &[String],
         problems: &mut FileProblems,
         mut each: impl FnMut(&mut Self, &csv::StringRecord, u64, &mut FileProblems),
     ) -> u64 {
         let mut record = csv::StringRecord::new();
         let mut rows = 0;
-        match csv.read_record(&mut record) {
-            Ok(true) => {
-                let found: Vec<&str> = record
-                    .iter()
-                    .map(|f| f.trim_start_matches('\u{feff}').trim())
-                    .collect();
-                if found != expected {
-                    problems.add(
-                        1,
-                        format!(
-                            "bad header: expected {:?}, found {:?}",
-                            expected.join(","),
-                            found.join(",")
-                        ),
-                    );
-                    return 0;
-                }
-            }
-            Ok(false) => {
-                problems.add(
-                    1,
-                    format!("the file is empty; expected the header {:?}", expected.join(",")),
-                );
-                return 0;
-            }
-            Err(error) => {
-                problems.add(1, format!("unreadable CSV: {error}"));
-                return 0;
-            }
-        }
         loop {
-            let line = record.position().map_or(0, |p| p.line()) + 1;
+            let line = record.position().map_or(1, |p| p.line()) + 1;
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = record.position().map_or(line, |p| p.line());
                     rows += 1;
-                    if record.len() != expected.len() {
+                    if record.len() != header.len() {
                         problems.add(
                             line,
                             format!(
                                 "expected {} fields ({}), found {}",
-                                expected.len(),
-                                expected.join(","),
+                                header.len(),
+                                header.join(","),
                                 record.len()
                             ),
                         );
@@ -846,6 +852,27 @@ impl Reader {
             }
         }
         rows
+    }
+
+    /// Streams the records of a file whose header must be exactly `expected`.
+    fn records(
+        &mut self,
+        csv: &mut csv::Reader<std::fs::File>,
+        expected: &[&str],
+        problems: &mut FileProblems,
+        each: impl FnMut(&mut Self, &csv::StringRecord, u64, &mut FileProblems),
+    ) -> u64 {
+        let accept = |found: &[String]| {
+            if found == expected {
+                Ok(())
+            } else {
+                Err(format!("{:?}", expected.join(",")))
+            }
+        };
+        match Self::header(csv, problems, accept) {
+            Some(header) => self.rows(csv, &header, problems, each),
+            None => 0,
+        }
     }
 
     /// The member index of `id` among `target` entities, adding it when new.
@@ -1032,274 +1059,187 @@ impl Reader {
             unreachable!("listed as a behavior")
         };
         // The header names the attributes in any order after entity_id,date,count.
-        let mut record = csv::StringRecord::new();
-        let header: Vec<String> = match csv.read_record(&mut record) {
-            Ok(true) => record
-                .iter()
-                .map(|f| f.trim_start_matches('\u{feff}').trim().to_string())
-                .collect(),
-            _ => Vec::new(),
-        };
         let mut declared: Vec<&str> = attributes.iter().map(|a| a.code.as_str()).collect();
         declared.sort();
-        let mut named: Vec<&str> = header.iter().skip(3).map(String::as_str).collect();
-        named.sort();
-        if header.len() < 3 || header[..3] != ["entity_id", "date", "count"] || named != declared {
+        let accept = |found: &[String]| {
+            let mut named: Vec<&str> = found.iter().skip(3).map(String::as_str).collect();
+            named.sort();
+            if found.len() >= 3 && found[..3] == ["entity_id", "date", "count"] && named == declared {
+                return Ok(());
+            }
             let expected: Vec<&str> = ["entity_id", "date", "count"]
                 .into_iter()
                 .chain(attributes.iter().map(|a| a.code.as_str()))
                 .collect();
-            problems.add(
-                1,
-                format!(
-                    "bad header: expected {:?} (attributes in any order), found {:?}",
-                    expected.join(","),
-                    header.join(",")
-                ),
-            );
+            Err(format!("{:?} (attributes in any order)", expected.join(",")))
+        };
+        let Some(header) = Self::header(csv, problems, accept) else {
             return 0;
-        }
+        };
         // Column position of each catalog attribute.
         let positions: Vec<usize> = attributes
             .iter()
             .map(|a| 3 + header[3..].iter().position(|h| *h == a.code).expect("checked"))
             .collect();
-        let width = header.len();
         let table = behavior_table(code);
         let mut names = vec!["event_date".to_string(), "entity_idx".into(), "count".into()];
         names.extend(attributes.iter().map(|a| a.code.clone()));
         let attributes = attributes.clone();
-        let mut rows = 0;
-        loop {
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Err(error) => {
-                    problems.add(
-                        record.position().map_or(0, |p| p.line()),
-                        format!("unreadable CSV: {error}"),
-                    );
-                    if !matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) {
-                        break;
+        self.rows(csv, &header, problems, |reader, record, line, problems| {
+            let before = problems.kept.len() + problems.more as usize;
+            let date = parse_date(&record[1])
+                .map_err(|reason| problems.add(line, format!("bad date: {reason}")))
+                .ok();
+            let count = record[2]
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| problems.add(line, format!("count {:?} is not a whole number ≥ 0", &record[2])))
+                .ok();
+            let mut cells = Vec::with_capacity(attributes.len());
+            for (attribute, position) in attributes.iter().zip(&positions) {
+                let text = record[*position].trim();
+                let cell = if text.is_empty() {
+                    Some(match attribute.data_type {
+                        DataType::Number => Cell::Real(None),
+                        _ => Cell::Text(None),
+                    })
+                } else {
+                    match attribute.data_type {
+                        DataType::Number => parse_number(text)
+                            .map(|x| Cell::Real(Some(x)))
+                            .map_err(|reason| problems.add(line, format!("{}: {reason}", attribute.code)))
+                            .ok(),
+                        _ if attribute.values.iter().any(|v| v == text) => {
+                            Some(Cell::Text(Some(text.into())))
+                        }
+                        _ => {
+                            problems.add(
+                                line,
+                                format!(
+                                    "{}: {text:?} is not one of the declared values ({})",
+                                    attribute.code,
+                                    attribute.values.join(", ")
+                                ),
+                            );
+                            None
+                        }
                     }
-                }
-                Ok(true) => {
-                    rows += 1;
-                    let line = record.position().map_or(0, |p| p.line());
-                    if rows % PROGRESS_EVERY == 0 {
-                        (self.progress)(&ImportProgress {
-                            file: problems.file.clone(),
-                            rows,
-                            done: false,
-                        });
-                    }
-                    if record.len() != width {
-                        problems.add(
-                            line,
-                            format!(
-                                "expected {width} fields ({}), found {}",
-                                header.join(","),
-                                record.len()
-                            ),
-                        );
-                        continue;
-                    }
-                    let before = problems.kept.len() + problems.more as usize;
-                    let date = parse_date(&record[1])
-                        .map_err(|reason| problems.add(line, format!("bad date: {reason}")))
-                        .ok();
-                    let count = record[2]
-                        .trim()
-                        .parse::<u32>()
-                        .map_err(|_| {
-                            problems.add(line, format!("count {:?} is not a whole number ≥ 0", &record[2]))
-                        })
-                        .ok();
-                    let mut cells = Vec::with_capacity(attributes.len());
-                    for (attribute, position) in attributes.iter().zip(&positions) {
-                        let text = record[*position].trim();
-                        let cell = if text.is_empty() {
-                            Some(match attribute.data_type {
-                                DataType::Number => Cell::Real(None),
-                                _ => Cell::Text(None),
-                            })
-                        } else {
-                            match attribute.data_type {
-                                DataType::Number => parse_number(text)
-                                    .map(|x| Cell::Real(Some(x)))
-                                    .map_err(|reason| {
-                                        problems.add(line, format!("{}: {reason}", attribute.code))
-                                    })
-                                    .ok(),
-                                _ if attribute.values.iter().any(|v| v == text) => {
-                                    Some(Cell::Text(Some(text.into())))
-                                }
-                                _ => {
-                                    problems.add(
-                                        line,
-                                        format!(
-                                            "{}: {text:?} is not one of the declared values ({})",
-                                            attribute.code,
-                                            attribute.values.join(", ")
-                                        ),
-                                    );
-                                    None
-                                }
-                            }
-                        };
-                        cells.extend(cell);
-                    }
-                    let idx = self.entity(tag.target_object, &record[0], line, problems);
-                    if problems.kept.len() + problems.more as usize > before {
-                        continue;
-                    }
-                    let (Some(date), Some(count), Some(idx)) = (date, count, idx) else {
-                        continue;
-                    };
-                    self.open_partition(&tag, date);
-                    *self
-                        .outcome
-                        .partitions
-                        .get_mut(&(tag.code.clone(), date))
-                        .expect("opened") += 1;
-                    let buffer = self.buffers.entry(table.clone()).or_insert_with(|| Buffer {
-                        names: names.clone(),
-                        columns: std::iter::once(Column::Date(Vec::new()))
-                            .chain([Column::Int(Vec::new()), Column::Int(Vec::new())])
-                            .chain(attributes.iter().map(|a| match a.data_type {
-                                DataType::Number => Column::Real(Vec::new()),
-                                _ => Column::Text(Vec::new()),
-                            }))
-                            .collect(),
-                    });
-                    push(&mut buffer.columns[0], Cell::Date(date));
-                    push(&mut buffer.columns[1], Cell::Int(idx as i64));
-                    push(&mut buffer.columns[2], Cell::Int(count as i64));
-                    for (column, cell) in buffer.columns[3..].iter_mut().zip(cells) {
-                        push(column, cell);
-                    }
-                    if buffer.columns[0].len() >= BATCH_ROWS {
-                        self.flush(&table);
-                    }
-                }
+                };
+                cells.extend(cell);
             }
-        }
-        rows
+            let idx = reader.entity(tag.target_object, &record[0], line, problems);
+            if problems.kept.len() + problems.more as usize > before {
+                return;
+            }
+            let (Some(date), Some(count), Some(idx)) = (date, count, idx) else {
+                return;
+            };
+            reader.open_partition(&tag, date);
+            *reader
+                .outcome
+                .partitions
+                .get_mut(&(tag.code.clone(), date))
+                .expect("opened") += 1;
+            let buffer = reader.buffers.entry(table.clone()).or_insert_with(|| Buffer {
+                names: names.clone(),
+                columns: std::iter::once(Column::Date(Vec::new()))
+                    .chain([Column::Int(Vec::new()), Column::Int(Vec::new())])
+                    .chain(attributes.iter().map(|a| match a.data_type {
+                        DataType::Number => Column::Real(Vec::new()),
+                        _ => Column::Text(Vec::new()),
+                    }))
+                    .collect(),
+            });
+            push(&mut buffer.columns[0], Cell::Date(date));
+            push(&mut buffer.columns[1], Cell::Int(idx as i64));
+            push(&mut buffer.columns[2], Cell::Int(count as i64));
+            for (column, cell) in buffer.columns[3..].iter_mut().zip(cells) {
+                push(column, cell);
+            }
+            if buffer.columns[0].len() >= BATCH_ROWS {
+                reader.flush(&table);
+            }
+        })
     }
 
     fn scopes(&mut self, csv: &mut csv::Reader<std::fs::File>, problems: &mut FileProblems) -> u64 {
         // An optional third column names the target object (users by default).
-        let mut record = csv::StringRecord::new();
-        let header: Vec<String> = match csv.read_record(&mut record) {
-            Ok(true) => record
-                .iter()
-                .map(|f| f.trim_start_matches('\u{feff}').trim().to_string())
-                .collect(),
-            _ => Vec::new(),
+        let accept = |found: &[String]| {
+            if found == ["scope", "entity_id"] || found == ["scope", "entity_id", "target_object"] {
+                Ok(())
+            } else {
+                Err("\"scope,entity_id\" or \"scope,entity_id,target_object\"".to_string())
+            }
         };
-        let with_target = header == ["scope", "entity_id", "target_object"];
-        if header != ["scope", "entity_id"] && !with_target {
-            problems.add(
-                1,
-                format!(
-                    "bad header: expected \"scope,entity_id\" or \"scope,entity_id,target_object\", found {:?}",
-                    header.join(",")
-                ),
-            );
+        let Some(header) = Self::header(csv, problems, accept) else {
             return 0;
-        }
-        let width = header.len();
-        let mut rows = 0;
+        };
+        let with_target = header.len() == 3;
         let mut seen: HashMap<(String, TargetObject), RoaringBitmap> = HashMap::new();
-        loop {
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Err(error) => {
+        self.rows(csv, &header, problems, |reader, record, line, problems| {
+            let scope = record[0].trim().to_string();
+            let scope_ok = match scope.split_once(':') {
+                Some(("merchant" | "store", id)) => validate_entity_id(id)
+                    .map_err(|reason| problems.add(line, format!("scope {scope:?}: the ID {reason}")))
+                    .is_ok(),
+                _ => {
                     problems.add(
-                        record.position().map_or(0, |p| p.line()),
-                        format!("unreadable CSV: {error}"),
+                        line,
+                        format!("scope {scope:?} is not merchant:<id> or store:<id>"),
                     );
-                    break;
+                    false
                 }
-                Ok(true) => {
-                    rows += 1;
-                    let line = record.position().map_or(0, |p| p.line());
-                    if record.len() != width {
+            };
+            let target = if with_target {
+                match TargetObject::parse(record[2].trim()) {
+                    Some(t) => Some(t),
+                    None => {
                         problems.add(
                             line,
-                            format!(
-                                "expected {width} fields ({}), found {}",
-                                header.join(","),
-                                record.len()
-                            ),
+                            format!("target_object {:?} is not user, merchant or store", &record[2]),
                         );
-                        continue;
-                    }
-                    let scope = record[0].trim().to_string();
-                    let scope_ok = match scope.split_once(':') {
-                        Some(("merchant" | "store", id)) => validate_entity_id(id)
-                            .map_err(|reason| problems.add(line, format!("scope {scope:?}: the ID {reason}")))
-                            .is_ok(),
-                        _ => {
-                            problems.add(
-                                line,
-                                format!("scope {scope:?} is not merchant:<id> or store:<id>"),
-                            );
-                            false
-                        }
-                    };
-                    let target = if with_target {
-                        match TargetObject::parse(record[2].trim()) {
-                            Some(t) => Some(t),
-                            None => {
-                                problems.add(
-                                    line,
-                                    format!("target_object {:?} is not user, merchant or store", &record[2]),
-                                );
-                                None
-                            }
-                        }
-                    } else {
-                        Some(TargetObject::User)
-                    };
-                    let Some(target) = target else { continue };
-                    let idx = self.entity(target, &record[1], line, problems);
-                    let (true, Some(idx)) = (scope_ok, idx) else {
-                        continue;
-                    };
-                    if !problems.is_empty() {
-                        continue;
-                    }
-                    if !seen.entry((scope.clone(), target)).or_default().insert(idx) {
-                        continue;
-                    }
-                    if self.scopes_seen.insert((scope.clone(), target)) {
-                        self.flush("audience_scopes");
-                        self.send(Write::DeleteScope {
-                            scope: scope.clone(),
-                            target,
-                        });
-                    }
-                    let buffer = self
-                        .buffers
-                        .entry("audience_scopes".into())
-                        .or_insert_with(|| Buffer {
-                            names: vec!["scope".into(), "target_object".into(), "entity_idx".into()],
-                            columns: vec![
-                                Column::Text(Vec::new()),
-                                Column::Text(Vec::new()),
-                                Column::Int(Vec::new()),
-                            ],
-                        });
-                    push(&mut buffer.columns[0], Cell::Text(Some(scope)));
-                    push(&mut buffer.columns[1], Cell::Text(Some(target.as_str().into())));
-                    push(&mut buffer.columns[2], Cell::Int(idx as i64));
-                    if buffer.columns[0].len() >= BATCH_ROWS {
-                        self.flush("audience_scopes");
+                        None
                     }
                 }
+            } else {
+                Some(TargetObject::User)
+            };
+            let Some(target) = target else { return };
+            let idx = reader.entity(target, &record[1], line, problems);
+            let (true, Some(idx)) = (scope_ok, idx) else {
+                return;
+            };
+            if !problems.is_empty() {
+                return;
             }
-        }
-        rows
+            if !seen.entry((scope.clone(), target)).or_default().insert(idx) {
+                return;
+            }
+            if reader.scopes_seen.insert((scope.clone(), target)) {
+                reader.flush("audience_scopes");
+                reader.send(Write::DeleteScope {
+                    scope: scope.clone(),
+                    target,
+                });
+            }
+            let buffer = reader
+                .buffers
+                .entry("audience_scopes".into())
+                .or_insert_with(|| Buffer {
+                    names: vec!["scope".into(), "target_object".into(), "entity_idx".into()],
+                    columns: vec![
+                        Column::Text(Vec::new()),
+                        Column::Text(Vec::new()),
+                        Column::Int(Vec::new()),
+                    ],
+                });
+            push(&mut buffer.columns[0], Cell::Text(Some(scope)));
+            push(&mut buffer.columns[1], Cell::Text(Some(target.as_str().into())));
+            push(&mut buffer.columns[2], Cell::Int(idx as i64));
+            if buffer.columns[0].len() >= BATCH_ROWS {
+                reader.flush("audience_scopes");
+            }
+        })
     }
 
     /// `ready.csv` (`tag,date`): partitions that are ready even without rows.

@@ -193,23 +193,14 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                     let mut stored = snapshots_of!(tx, &tag.code);
                     for date in &tag.ready_dates {
                         let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
-                        if let Some(partition) = previous
-                            .filter(|p| p.versions.get(&(tag.code.clone(), *date)) == Some(&version))
-                            .and_then(|p| p.index.profiles.get(&tag.code)?.partitions.get(date))
+                        let kept = unchanged(previous, &tag.code, *date, version)
+                            .and_then(|p| p.index.profiles.get(&tag.code)?.partitions.get(date));
+                        let stored = stored.remove(date);
+                        if let Some(partition) =
+                            prebuilt(kept, stored, version, snapshot::decode_partition, &mut stats)
                         {
-                            partitions.insert(*date, partition.clone());
-                            stats.reused += 1;
+                            partitions.insert(*date, partition);
                             continue;
-                        }
-                        if let Some((_, payload)) = stored.remove(date).filter(|(v, _)| *v == version) {
-                            match snapshot::decode_partition(&payload) {
-                                Ok(partition) => {
-                                    partitions.insert(*date, partition);
-                                    stats.from_snapshots += 1;
-                                    continue;
-                                }
-                                Err(error) => tracing::warn!(%error, tag = tag.code, %date, "rebuilding a partition"),
-                            }
                         }
                         let rows = sqlx::query(&sql)
                             .bind(date.format("%Y-%m-%d").to_string())
@@ -264,23 +255,12 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                     let mut stored = snapshots_of!(tx, &tag.code);
                     for date in &tag.ready_dates {
                         let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
-                        if let Some(block) = previous
-                            .filter(|p| p.versions.get(&(tag.code.clone(), *date)) == Some(&version))
-                            .and_then(|p| p.index.behaviors.get(&tag.code)?.days.get(date))
-                        {
-                            days.insert(*date, block.clone());
-                            stats.reused += 1;
+                        let kept = unchanged(previous, &tag.code, *date, version)
+                            .and_then(|p| p.index.behaviors.get(&tag.code)?.days.get(date));
+                        let stored = stored.remove(date);
+                        if let Some(block) = prebuilt(kept, stored, version, snapshot::decode_day, &mut stats) {
+                            days.insert(*date, block);
                             continue;
-                        }
-                        if let Some((_, payload)) = stored.remove(date).filter(|(v, _)| *v == version) {
-                            match snapshot::decode_day(&payload) {
-                                Ok(block) => {
-                                    days.insert(*date, block);
-                                    stats.from_snapshots += 1;
-                                    continue;
-                                }
-                                Err(error) => tracing::warn!(%error, tag = tag.code, %date, "rebuilding a day"),
-                            }
                         }
                         let rows = sqlx::query(&sql)
                             .bind(date.format("%Y-%m-%d").to_string())
@@ -332,6 +312,42 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         stats,
         load_time: started.elapsed(),
     })
+}
+
+/// The previous index, if it holds `tag`'s partition of `date` from the same import.
+fn unchanged<'p>(
+    previous: Option<&'p LoadedIndex>,
+    tag: &str,
+    date: NaiveDate,
+    version: i64,
+) -> Option<&'p LoadedIndex> {
+    previous.filter(|p| p.versions.get(&(tag.to_string(), date)) == Some(&version))
+}
+
+/// A partition that need not be built: `kept` from the previous index, else
+/// its stored snapshot of the same import (a corrupt one is rebuilt).
+fn prebuilt<T: Clone>(
+    kept: Option<&T>,
+    stored: Option<(i64, Vec<u8>)>,
+    version: i64,
+    decode: fn(&[u8]) -> std::io::Result<T>,
+    stats: &mut LoadStats,
+) -> Option<T> {
+    if let Some(kept) = kept {
+        stats.reused += 1;
+        return Some(kept.clone());
+    }
+    let (_, payload) = stored.filter(|(v, _)| *v == version)?;
+    match decode(&payload) {
+        Ok(built) => {
+            stats.from_snapshots += 1;
+            Some(built)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "rebuilding a partition whose snapshot is unreadable");
+            None
+        }
+    }
 }
 
 /// Stores newly built partitions; a failure only costs a rebuild next time.

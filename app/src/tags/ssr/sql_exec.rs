@@ -23,11 +23,12 @@ macro_rules! bind_all {
 
 /// The member indexes a statement compiled with `Output::Indexes` returns.
 pub async fn member_indexes(db: &Db, sql: &CompiledSql) -> sqlx::Result<Vec<u32>> {
+    // Member indexes are INTEGER columns: read them as BIGINT on both backends.
+    let text = sql
+        .text
+        .replacen("SELECT e.idx", "SELECT CAST(e.idx AS BIGINT)", 1);
     let rows: Vec<(i64,)> = match db {
         Db::Sqlite(pool) => {
-            let text = sql
-                .text
-                .replacen("SELECT e.idx", "SELECT CAST(e.idx AS BIGINT)", 1);
             bind_all!(sqlx::query_as(&text), &sql.params, |d: &chrono::NaiveDate| d
                 .format("%Y-%m-%d")
                 .to_string())
@@ -35,9 +36,6 @@ pub async fn member_indexes(db: &Db, sql: &CompiledSql) -> sqlx::Result<Vec<u32>
             .await?
         }
         Db::Postgres(pool) => {
-            let text = sql
-                .text
-                .replacen("SELECT e.idx", "SELECT CAST(e.idx AS BIGINT)", 1);
             bind_all!(sqlx::query_as(&text), &sql.params, |d: &chrono::NaiveDate| *d)
                 .fetch_all(pool)
                 .await?

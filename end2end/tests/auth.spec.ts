@@ -6,9 +6,14 @@ test("a wrong password shows an error and stays on the login page", async ({ pag
   await hydrated(page);
   await page.getByLabel("Username").fill(accounts.operator.username);
   await page.getByLabel("Password").fill("not-the-password");
+  const answer = page.waitForResponse((response) => response.url().includes("/api/") && response.request().method() === "POST");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Wrong username or password.");
   await expect(page).toHaveURL(/\/login/);
+  // An expected failure is a client error, not a server error.
+  const status = (await answer).status();
+  expect(status).toBeGreaterThanOrEqual(400);
+  expect(status).toBeLessThan(500);
 });
 
 test("an anonymous visitor is sent to the login page and back after signing in", async ({ page }) => {

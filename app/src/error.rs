@@ -22,9 +22,15 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     RateLimited(String),
+    /// Several fields of a form at fault at once; each is shown beside its field.
+    #[error("{}", .0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<FieldError>),
     /// A rule with problems; each names its place in the rule.
     #[error("The rule has {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     InvalidRule(Vec<segment_core::validate::Problem>),
+    /// The segment cannot serve lookups now (stale, expired, no snapshot yet).
+    #[error("{message}")]
+    Refused { reason: Refusal, message: String },
     /// A dependency is not ready yet (the tag index loading, say).
     #[error("{0}")]
     Unavailable(String),
@@ -50,6 +56,7 @@ impl AppError {
                 field: Some(field),
                 message,
             } if field == name => Some(message.clone()),
+            Self::InvalidFields(fields) => fields.iter().find(|f| f.field == name).map(|f| f.message.clone()),
             _ => None,
         }
     }
@@ -57,13 +64,14 @@ impl AppError {
     /// A stable machine-readable code, used by the HTTP API's error body.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Validation { .. } => "validation",
+            Self::Validation { .. } | Self::InvalidFields(_) => "validation",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidRule(_) => "invalid_rule",
+            Self::Refused { reason, .. } => reason.code(),
             Self::Unavailable(_) => "unavailable",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
@@ -73,17 +81,44 @@ impl AppError {
     pub fn status(&self) -> http::StatusCode {
         use http::StatusCode;
         match self {
-            Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } | Self::InvalidFields(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::InvalidRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Refused { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// Why a segment refuses membership lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    Stale,
+    Expired,
+    NotReady,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Stale => "stale",
+            Self::Expired => "expired",
+            Self::NotReady => "not_ready",
+        }
+    }
+}
+
+/// One field's problem in a form or request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
 }
 
 impl FromServerFnError for AppError {

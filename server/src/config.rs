@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app::infra::mail::MailSettings;
+use app::segments::ssr::worker::WorkerSettings;
 use leptos::config::{LeptosOptions, get_configuration};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/segments.db?mode=rwc";
@@ -20,6 +22,20 @@ pub struct Config {
     pub demo_data_dir: PathBuf,
     /// Users in the demo dataset `serve --demo` writes (`DEMO_USERS`, default 100,000).
     pub demo_users: u32,
+    /// Materialization workers (`MATERIALIZE_WORKERS`, default 2), their lease
+    /// (`RUN_LEASE_MS`, 30 s) and first retry delay (`RUN_RETRY_BASE_MS`, 2 s).
+    pub workers: WorkerSettings,
+    /// How often the scheduler looks for due daily runs, expiry and staleness (`SCHEDULER_TICK_MS`, 1 s).
+    pub scheduler_tick: Duration,
+    /// Notification mail: `SMTP_URL` (unset: kept in the outbox) and `MAIL_FROM`.
+    pub mail: MailSettings,
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 impl Config {
@@ -45,6 +61,19 @@ impl Config {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(crate::demo_data::DEFAULT_USERS),
+            workers: WorkerSettings {
+                workers: env_number("MATERIALIZE_WORKERS", 2usize).max(1),
+                lease: Duration::from_millis(env_number("RUN_LEASE_MS", 30_000)),
+                retry_base: Duration::from_millis(env_number("RUN_RETRY_BASE_MS", 2_000)),
+                ..WorkerSettings::default()
+            },
+            scheduler_tick: Duration::from_millis(env_number("SCHEDULER_TICK_MS", 1_000)),
+            mail: MailSettings {
+                smtp_url: std::env::var("SMTP_URL").ok().filter(|v| !v.is_empty()),
+                from: std::env::var("MAIL_FROM")
+                    .unwrap_or_else(|_| "Segment Targeting <segments@segment-targeting.example>".into()),
+                poll: Duration::from_secs(1),
+            },
         })
     }
 }

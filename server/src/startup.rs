@@ -49,7 +49,11 @@ impl Application {
         state.secure_cookies = config.secure_cookies;
         // Imports made by `server import` against the same database show up
         // within one poll interval, without a restart.
-        state.tag_index.spawn_refresher(db, config.tag_index_poll);
+        state.tag_index.spawn_refresher(db.clone(), config.tag_index_poll);
+        // Runs left by a stopped server are claimed again once their lease expires.
+        app::segments::ssr::worker::spawn_workers(state.clone(), config.workers.clone());
+        app::segments::ssr::schedule::spawn_scheduler(state.clone(), config.scheduler_tick);
+        app::infra::mail::spawn_mailer(db, config.mail.clone()).context("configuring SMTP_URL")?;
 
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await

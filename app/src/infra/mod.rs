@@ -2,6 +2,7 @@
 //! the application state and the request principal.
 
 pub mod db;
+pub mod mail;
 pub mod state;
 
 use leptos::prelude::use_context;

@@ -5,6 +5,7 @@ use leptos::config::LeptosOptions;
 
 use super::db::Db;
 use crate::auth::ssr::LoginLimiter;
+use crate::segments::ssr::records::SnapshotCache;
 use crate::tags::ssr::index::TagIndexHandle;
 
 /// Everything a request handler or server function needs, cheap to clone.
@@ -15,6 +16,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// The engine's tag index, refreshed after each import.
     pub tag_index: TagIndexHandle,
+    /// Segment snapshots read by membership lookups.
+    pub snapshots: SnapshotCache,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -26,6 +29,7 @@ impl AppState {
             db,
             login_limiter: Arc::new(LoginLimiter::default()),
             tag_index: TagIndexHandle::default(),
+            snapshots: SnapshotCache::default(),
             secure_cookies: false,
         }
     }

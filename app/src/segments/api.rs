@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{Estimate, EstimateRequest};
+use super::*;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -15,6 +15,41 @@ pub async fn estimate_segment(request: EstimateRequest) -> Result<Estimate, AppE
         async {
             let principal = principal()?;
             super::ssr::estimate(&app_state()?, &principal, &request).await
+        }
+        .await,
+    )
+}
+
+/// Creates a segment (and its combined segment) as Generating.
+#[server]
+pub async fn create_segment(request: CreateSegmentRequest) -> Result<Created, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::create(&app_state()?, &principal, &request).await
+        }
+        .await,
+    )
+}
+
+/// One page of the caller's segments.
+#[server]
+pub async fn list_segments(query: ListQuery) -> Result<SegmentPage, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::list(&app_state()?.db, &principal, &query).await
+        }
+        .await,
+    )
+}
+
+#[server]
+pub async fn get_segment(id: i64) -> Result<SegmentDetail, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::detail(&app_state()?.db, &principal, id).await
         }
         .await,
     )

@@ -29,9 +29,18 @@ pub struct ErrorDetail {
     /// The request field at fault, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `validation` of several fields: each field with its message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
     /// For `invalid_rule`: every problem with its place in the rule.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<RuleProblem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,6 +54,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let field = match &self.0 {
             AppError::Validation { field, .. } => field.clone(),
+            AppError::InvalidFields(fields) => fields.first().map(|f| f.field.clone()),
             _ => None,
         };
         let status =
@@ -54,6 +64,16 @@ impl IntoResponse for ApiError {
                 code: self.0.code().to_string(),
                 message: self.0.to_string(),
                 field,
+                fields: match &self.0 {
+                    AppError::InvalidFields(fields) => fields
+                        .iter()
+                        .map(|f| FieldProblem {
+                            field: f.field.clone(),
+                            message: f.message.clone(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 problems: match &self.0 {
                     AppError::InvalidRule(problems) => problems
                         .iter()

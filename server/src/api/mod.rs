@@ -20,6 +20,9 @@ pub fn router() -> Router<AppState> {
         .route("/groups", get(groups::list).post(groups::create))
         .route("/groups/{id}", patch(groups::rename).delete(groups::delete))
         .route("/tags", get(tags::search))
+        .route("/segments", get(segments::list).post(segments::create))
         .route("/segments/estimate", post(segments::estimate))
+        .route("/segments/{id}", get(segments::detail))
+        .route("/segments/{id}/members/{entity_id}", get(segments::member))
         .fallback(error::not_found)
 }

@@ -6,10 +6,12 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Segment Targeting API", description = "Segments for campaign delivery: groups, segments, membership lookups."),
     paths(super::health::health, super::groups::list, super::groups::create, super::groups::rename, super::groups::delete,
-          super::tags::search, super::segments::estimate),
+          super::tags::search, super::segments::estimate, super::segments::create, super::segments::list,
+          super::segments::detail, super::segments::member),
     modifiers(&BearerAuth),
     tags((name = "system"), (name = "groups", description = "Segment groups"),
-         (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"))
+         (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"),
+         (name = "delivery", description = "Membership lookups for campaign delivery"))
 )]
 pub struct ApiDoc;
 

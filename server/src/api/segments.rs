@@ -1,7 +1,13 @@
+use app::error::AppError;
 use app::infra::AppState;
-use app::segments::{EstimateRequest, ssr as segments};
+use app::segments::{
+    CreateSegmentRequest, Created, EstimateRequest, ListQuery, MemberAnswer, SegmentDetail, SegmentPage,
+    ssr as segments,
+};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -92,4 +98,230 @@ pub async fn estimate(
         time_zone: estimate.time_zone,
         engine_micros: estimate.engine_micros,
     }))
+}
+
+/// `POST /api/v1/segments`: the name, the basic information and the definition.
+#[derive(ToSchema)]
+#[schema(example = json!({"name": "High-value F&B users", "group_id": null, "target_object": "user",
+    "update_frequency": "daily", "daily_run_time": "06:00",
+    "usage_scenarios": ["message_ad_delivery", "reward_distribution"],
+    "time_zone": "Asia/Shanghai", "expires_at": "2027-01-31T23:59:59+08:00",
+    "time_sensitive": false, "notification_email": "ops@example.com",
+    "definition": {"method": "tag_filter", "rule": {"groups": [{"conditions": [
+        {"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"},
+         "op": "in", "values": ["Shenzhen"]}]}]},
+        "combination": {"segment_id": 41, "operation": "intersection", "name": "F&B ∩ Autumn promo"}}}))]
+#[allow(dead_code)]
+pub struct CreateBody {
+    /// 1–100 characters.
+    name: String,
+    /// One of the caller's groups.
+    group_id: Option<i64>,
+    /// `user`, `merchant` or `store`
+    target_object: String,
+    /// `one_time` or `daily`
+    update_frequency: String,
+    /// `HH:MM` local time of the daily run (daily only).
+    daily_run_time: Option<String>,
+    /// Any of `insight_analysis`, `message_ad_delivery`, `reward_distribution`, `leads_distribution` (at least one).
+    usage_scenarios: Vec<String>,
+    /// IANA time zone the run time, Expires At and dynamic windows are read in.
+    time_zone: String,
+    /// RFC 3339 (`2027-01-31T23:59:59+08:00`) or local `YYYY-MM-DD HH:MM[:SS]` in `time_zone`; in the future.
+    expires_at: String,
+    /// Daily only: refuse lookups while newer tag data is ready than the latest run used.
+    time_sensitive: Option<bool>,
+    /// Mailed when the segment becomes Active and when a run fails.
+    notification_email: Option<String>,
+    /// `{"method": "tag_filter", "rule", "combination"?: {"segment_id", "operation", "name", "basic"?}}` or
+    /// `{"method": "segment_set", "left", "right", "operation"}` (`intersection`, `union`, `difference`: left minus right).
+    /// The combined segment of a tag filter is `this op segment_id` and copies every basic field but
+    /// the name unless `basic` gives its own.
+    definition: serde_json::Value,
+}
+
+/// The created segment (Generating), and the combined one if asked for.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreatedBody {
+    id: i64,
+    /// `generating`
+    status: String,
+    combined_id: Option<i64>,
+}
+
+/// Create a segment: validated, stored as `generating`, materialized by the workers.
+/// Merchant and store principals' segments are restricted to their audience.
+#[utoipa::path(post, path = "/api/v1/segments", tag = "segments", security(("bearer" = [])),
+    request_body = CreateBody,
+    responses((status = 202, body = CreatedBody),
+              (status = 400, body = ErrorBody, description = "Field problems; `fields` lists each"),
+              (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "The rule has problems; `problems` lists each with its path"),
+              (status = 503, body = ErrorBody, description = "The tag index is still loading")))]
+pub async fn create(
+    Auth(principal): Auth,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<CreateSegmentRequest>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let created = segments::create(&state, &principal, &request).await?;
+    Ok((StatusCode::ACCEPTED, Json(created)))
+}
+
+/// A segment as listed.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SegmentSummary {
+    id: i64,
+    name: String,
+    /// `tag_filter`, `segment_set`, …
+    method: String,
+    target_object: String,
+    group_id: Option<i64>,
+    group_name: Option<String>,
+    owner_scope: String,
+    /// `generating`, `active`, `failed`, `stale`, `expired`
+    status: String,
+    /// While generating: `queued`, `waiting`, `evaluating`, `storing`, `retrying`.
+    phase: Option<String>,
+    size: Option<i64>,
+    /// The data date of the current snapshot.
+    data_date: Option<String>,
+    update_frequency: String,
+    daily_run_time: Option<String>,
+    time_zone: String,
+    /// Unix ms
+    expires_at: i64,
+    /// Unix ms
+    updated_at: i64,
+    /// The last failure's reason.
+    error: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SegmentPageBody {
+    rows: Vec<SegmentSummary>,
+    /// Matching segments on every page.
+    total: i64,
+    page: u32,
+    page_size: u32,
+}
+
+/// The list's filters, sorting and paging.
+#[derive(utoipa::IntoParams)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// Part of the name, or an ID.
+    q: Option<String>,
+    group_id: Option<i64>,
+    /// `generating`, `active`, `failed`, `stale`, `expired`
+    status: Option<String>,
+    /// `tag_filter`, `segment_set`, …
+    method: Option<String>,
+    /// `user`, `merchant`, `store`
+    target_object: Option<String>,
+    /// `id`, `name`, `size`, `expires_at`, `updated_at` (default)
+    sort: Option<String>,
+    /// Ascending (default: descending).
+    asc: Option<bool>,
+    /// 1-based (default 1).
+    page: Option<u32>,
+    /// 1–200 (default 20).
+    page_size: Option<u32>,
+}
+
+/// The caller's segments (every segment for platform principals).
+#[utoipa::path(get, path = "/api/v1/segments", tag = "segments", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = SegmentPageBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    Auth(principal): Auth,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<SegmentPage>, ApiError> {
+    let Query(query) = query.map_err(|rejection| AppError::Validation {
+        field: None,
+        message: format!("Invalid query: {}", rejection.body_text()),
+    })?;
+    Ok(Json(segments::list(&state.db, &principal, &query).await?))
+}
+
+/// A run of a segment.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RunBody {
+    id: i64,
+    /// `create` or `daily:YYYY-MM-DD`
+    run_key: String,
+    /// `queued`, `running`, `succeeded`, `failed`
+    status: String,
+    phase: String,
+    attempts: i64,
+    size: Option<i64>,
+    data_date: Option<String>,
+    as_of: Option<String>,
+    error: Option<String>,
+    queued_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    evaluate_ms: Option<i64>,
+    total_ms: Option<i64>,
+}
+
+/// A segment with its definition and its last 30 runs (the summary's fields too).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SegmentDetailBody {
+    id: i64,
+    name: String,
+    status: String,
+    size: Option<i64>,
+    data_date: Option<String>,
+    error: Option<String>,
+    definition: serde_json::Value,
+    usage_scenarios: Vec<String>,
+    time_sensitive: bool,
+    notification_email: Option<String>,
+    created_by: String,
+    created_at: i64,
+    runs: Vec<RunBody>,
+}
+
+/// One segment. Another scope's segment answers 404.
+#[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = SegmentDetailBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn detail(
+    Auth(principal): Auth,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<SegmentDetail>, ApiError> {
+    Ok(Json(segments::detail(&state.db, &principal, id).await?))
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct MemberBody {
+    member: bool,
+    /// Whether the ID is in the target object's population at all.
+    known: bool,
+    /// The data date of the snapshot answered from.
+    data_date: Option<String>,
+}
+
+/// Whether an entity is in the segment's current snapshot. Refused with 409
+/// `stale` (time-sensitive, newer data ready), `expired` or `not_ready`.
+#[utoipa::path(get, path = "/api/v1/segments/{id}/members/{entity_id}", tag = "delivery", security(("bearer" = [])),
+    params(("id" = i64, Path), ("entity_id" = String, Path)),
+    responses((status = 200, body = MemberBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`stale`, `expired` or `not_ready`")))]
+pub async fn member(
+    Auth(principal): Auth,
+    State(state): State<AppState>,
+    Path((id, entity_id)): Path<(i64, String)>,
+) -> Result<Json<MemberAnswer>, ApiError> {
+    Ok(Json(
+        segments::check_member(&state, &principal, id, &entity_id).await?,
+    ))
 }

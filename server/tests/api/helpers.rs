@@ -129,10 +129,22 @@ impl TestApp {
     }
 
     pub async fn spawn_with_url(backend: Backend, database_url: String) -> TestApp {
+        Self::spawn_configured(backend, database_url, |_| {}).await
+    }
+
+    /// Spawns the app on `database_url` with `configure` applied to the test configuration.
+    pub async fn spawn_configured(
+        backend: Backend,
+        database_url: String,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config::from_env().unwrap();
         config.database_url = database_url.clone();
         config.leptos_options.site_addr = "127.0.0.1:0".parse().unwrap();
         config.tag_index_poll = std::time::Duration::from_millis(100);
+        config.scheduler_tick = std::time::Duration::from_millis(100);
+        config.workers.poll = std::time::Duration::from_millis(50);
+        configure(&mut config);
         let application = Application::build(config, Options::default())
             .await
             .expect("build the app");

@@ -8,5 +8,6 @@ mod auth;
 mod cli;
 mod differential;
 mod groups;
+mod segments;
 mod system;
 mod warehouse;

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn write(dir: &Path, file: &str, text: &str) {
+pub fn write(dir: &Path, file: &str, text: &str) {
     let path = dir.join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
 
-const CATALOG: &str = r#"{"timezone": "Asia/Shanghai", "tags": [
+pub const CATALOG: &str = r#"{"timezone": "Asia/Shanghai", "tags": [
   {"code": "city_cross_border_ride", "name": "Cities enabled for cross-border ride codes", "description": "Ride code city",
    "category": "Travel", "target_object": "user", "kind": "profile", "data_type": "enum",
    "values": ["Shenzhen", "Guangzhou", "Shanghai"]},
@@ -30,7 +30,7 @@ const CATALOG: &str = r#"{"timezone": "Asia/Shanghai", "tags": [
 ]}"#;
 
 /// Four users; U1–U3 in merchant M1's audience, U4 only in M2's.
-fn small_dataset() -> PathBuf {
+pub fn small_dataset() -> PathBuf {
     let dir = temp_dir("small");
     write(&dir, "catalog.json", CATALOG);
     write(&dir, "entities/user.csv", "entity_id\nU1\nU2\nU3\nU4\n");

@@ -1,0 +1,508 @@
+//! Materialization: workers claim queued runs with a lease, keep the lease
+//! alive while they work, and store the member bitmap with the run. A run
+//! whose worker died is claimed again once its lease expires; a worker that
+//! lost its lease cannot store anything, so one run never yields two
+//! snapshots. Failures retry with backoff and end with a readable reason.
+
+use std::time::{Duration, Instant};
+
+use roaring::RoaringBitmap;
+use segment_core::time::{parse_date, today_in};
+use segment_core::validate::{Context, validate};
+
+use super::newest_ready_date;
+use super::records::{self, SegmentRecord};
+use crate::auth::Scope;
+use crate::error::AppError;
+use crate::infra::db::{Backend, Db};
+use crate::infra::{AppState, now_ms};
+use crate::segments::{Definition, SetOperation, local_time};
+use crate::with_db;
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub workers: usize,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    /// First retry delay; doubled on every further attempt.
+    pub retry_base: Duration,
+    /// Attempts before a run fails for good.
+    pub max_attempts: i64,
+    /// How often an idle worker looks for work.
+    pub poll: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(30),
+            retry_base: Duration::from_secs(2),
+            max_attempts: 3,
+            poll: Duration::from_millis(200),
+        }
+    }
+}
+
+/// A run this worker holds the lease of.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub segment_id: i64,
+    pub run_key: String,
+    pub attempts: i64,
+    pub owner: String,
+}
+
+/// What a run produced.
+struct Output {
+    members: RoaringBitmap,
+    as_of: Option<String>,
+    data_date: Option<String>,
+    ready_date: Option<String>,
+    inputs: Option<String>,
+    evaluate_ms: i64,
+}
+
+enum RunError {
+    /// An input is not ready: try again shortly, without using an attempt.
+    Wait(String),
+    /// Transient: retried with backoff until the attempts run out.
+    Retry(String),
+    /// Final: retrying cannot help.
+    Fail(String),
+}
+
+impl From<AppError> for RunError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Internal => RunError::Retry("A database error interrupted the run.".into()),
+            other => RunError::Retry(other.to_string()),
+        }
+    }
+}
+
+/// Starts the worker pool; each worker claims and runs one run at a time.
+pub fn spawn_workers(state: AppState, settings: WorkerSettings) {
+    for n in 0..settings.workers {
+        let state = state.clone();
+        let settings = settings.clone();
+        let owner = format!("{}-{}-{n}", std::process::id(), rand::random::<u32>());
+        tokio::spawn(async move {
+            loop {
+                match claim(&state.db, &owner, settings.lease, now_ms()).await {
+                    Ok(Some(claimed)) => process(&state, &settings, claimed).await,
+                    Ok(None) => tokio::time::sleep(settings.poll).await,
+                    Err(error) => {
+                        tracing::error!(%error, "claiming a run failed");
+                        tokio::time::sleep(settings.poll * 10).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Claims the oldest runnable run: queued and due, or running under an
+/// expired lease (its worker died).
+pub async fn claim(db: &Db, owner: &str, lease: Duration, now: i64) -> Result<Option<Claimed>, AppError> {
+    let lock = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        // SQLite runs one write at a time; the statement is atomic.
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE segment_runs SET status = 'running', phase = 'evaluating', lease_owner = $1,
+            lease_expires_at = $2, attempts = attempts + 1, started_at = COALESCE(started_at, $3)
+         WHERE id = (SELECT id FROM segment_runs
+                     WHERE (status = 'queued' AND not_before <= $3)
+                        OR (status = 'running' AND lease_expires_at < $3)
+                     ORDER BY not_before, id LIMIT 1 {lock})
+           AND (status = 'queued' OR lease_expires_at < $3)
+         RETURNING id, segment_id, run_key, CAST(attempts AS BIGINT)"
+    );
+    let row: Option<(i64, i64, String, i64)> = with_db!(db, pool => {
+        sqlx::query_as(&sql)
+            .bind(owner)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(row.map(|(id, segment_id, run_key, attempts)| Claimed {
+        id,
+        segment_id,
+        run_key,
+        attempts,
+        owner: owner.to_string(),
+    }))
+}
+
+/// Runs a claimed run to its end (success, retry, wait or failure).
+pub async fn process(state: &AppState, settings: &WorkerSettings, claimed: Claimed) {
+    let started = Instant::now();
+    if claimed.attempts > settings.max_attempts {
+        let reason = format!(
+            "The run was interrupted {} times (the server stopped while it ran) and was given up.",
+            settings.max_attempts
+        );
+        finish(state, &claimed, Err(RunError::Fail(reason)), settings, started).await;
+        return;
+    }
+    let heartbeat = tokio::spawn(heartbeat(state.db.clone(), claimed.clone(), settings.lease));
+    let outcome = execute(state, &claimed).await;
+    heartbeat.abort();
+    finish(state, &claimed, outcome, settings, started).await;
+}
+
+/// Extends the lease every third of its length while the run works.
+async fn heartbeat(db: Db, claimed: Claimed, lease: Duration) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let extended = with_db!(&db, pool => {
+            sqlx::query("UPDATE segment_runs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'running'")
+                .bind(now_ms() + lease.as_millis() as i64)
+                .bind(claimed.id)
+                .bind(&claimed.owner)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        });
+        match extended {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, run = claimed.id, "heartbeat failed"),
+        }
+    }
+}
+
+async fn set_phase(db: &Db, claimed: &Claimed, phase: &str) -> Result<(), AppError> {
+    with_db!(db, pool => {
+        sqlx::query("UPDATE segment_runs SET phase = $1 WHERE id = $2 AND lease_owner = $3")
+            .bind(phase)
+            .bind(claimed.id)
+            .bind(&claimed.owner)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError> {
+    let Some(record) = records::load_any(&state.db, claimed.segment_id).await? else {
+        return Err(RunError::Fail("The segment was deleted.".into()));
+    };
+    let owner = record.owner()?;
+    let definition = record.definition()?;
+    match definition {
+        Definition::TagFilter { rule, .. } => {
+            let loaded = state
+                .tag_index
+                .current()
+                .ok_or_else(|| RunError::Wait("The tag index is loading.".into()))?;
+            let tz = record.time_zone();
+            let as_of = match claimed.run_key.strip_prefix("daily:") {
+                Some(date) => parse_date(date).map_err(RunError::Fail)?,
+                None => today_in(tz, chrono::Utc::now()),
+            };
+            let plan = validate(
+                &rule,
+                &Context {
+                    catalog: &loaded.catalog,
+                    target: record.target()?,
+                    time_zone: tz,
+                    as_of,
+                },
+            )
+            .map_err(|problems| {
+                RunError::Fail(format!(
+                    "The rule no longer fits the tag data: {}",
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            })?;
+            let audience = owner.audience_scopes();
+            let evaluating = Instant::now();
+            let members = loaded
+                .index
+                .evaluate(&plan, audience.as_deref())
+                .map_err(|error| {
+                    RunError::Retry(format!("The engine could not evaluate the rule: {error}"))
+                })?;
+            Ok(Output {
+                members,
+                as_of: Some(as_of.to_string()),
+                data_date: plan.data_date.map(|d| d.to_string()),
+                ready_date: newest_ready_date(&loaded.catalog, &rule).map(|d| d.to_string()),
+                inputs: None,
+                evaluate_ms: evaluating.elapsed().as_millis() as i64,
+            })
+        }
+        Definition::SegmentSet {
+            left,
+            right,
+            operation,
+        } => {
+            let (left_members, left_run, left_record) = input(state, left).await?;
+            let (right_members, right_run, right_record) = input(state, right).await?;
+            let evaluating = Instant::now();
+            let mut members = match operation {
+                SetOperation::Intersection => left_members & right_members,
+                SetOperation::Union => left_members | right_members,
+                SetOperation::Difference => left_members - right_members,
+            };
+            if !matches!(owner, Scope::Platform) {
+                // Inputs are the owner's own, already scoped; kept as a guard.
+                let loaded = state
+                    .tag_index
+                    .current()
+                    .ok_or_else(|| RunError::Wait("The tag index is loading.".into()))?;
+                members &= loaded
+                    .index
+                    .audience(&owner.audience_scopes().unwrap_or_default(), record.target()?);
+            }
+            let inputs = serde_json::json!({
+                "left": {"segment_id": left, "run_id": left_run},
+                "right": {"segment_id": right, "run_id": right_run},
+            });
+            Ok(Output {
+                members,
+                as_of: None,
+                data_date: left_record.data_date.clone().max(right_record.data_date.clone()),
+                ready_date: None,
+                inputs: Some(inputs.to_string()),
+                evaluate_ms: evaluating.elapsed().as_millis() as i64,
+            })
+        }
+    }
+}
+
+/// An input segment's current snapshot, or why the run cannot use it yet.
+async fn input(state: &AppState, id: i64) -> Result<(RoaringBitmap, i64, SegmentRecord), RunError> {
+    let Some(record) = records::load_any(&state.db, id).await? else {
+        return Err(RunError::Fail(format!("Input segment {id} was deleted.")));
+    };
+    let Some(run_id) = record.current_run_id else {
+        return match record.status.as_str() {
+            "generating" => Err(RunError::Wait(format!(
+                "Waiting for segment {id} to become Active."
+            ))),
+            status => Err(RunError::Fail(format!(
+                "Input segment {id} is {status}{}",
+                record
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_else(|| ".".into())
+            ))),
+        };
+    };
+    let members = records::run_members(&state.db, run_id)
+        .await?
+        .ok_or_else(|| RunError::Retry(format!("The snapshot of segment {id} could not be read.")))?;
+    Ok((members, run_id, record))
+}
+
+/// Records the outcome, guarded by the lease: a worker that lost it changes nothing.
+async fn finish(
+    state: &AppState,
+    claimed: &Claimed,
+    outcome: Result<Output, RunError>,
+    settings: &WorkerSettings,
+    started: Instant,
+) {
+    let result = match outcome {
+        Ok(output) => complete(state, claimed, output, started).await,
+        Err(RunError::Wait(reason)) => {
+            requeue(
+                &state.db,
+                claimed,
+                "waiting",
+                &reason,
+                Duration::from_millis(500),
+                true,
+            )
+            .await
+        }
+        Err(RunError::Retry(reason)) if claimed.attempts < settings.max_attempts => {
+            let delay = settings.retry_base * 2u32.pow((claimed.attempts - 1).clamp(0, 10) as u32);
+            tracing::warn!(run = claimed.id, attempt = claimed.attempts, %reason, ?delay, "run will be retried");
+            requeue(&state.db, claimed, "retrying", &reason, delay, false).await
+        }
+        Err(RunError::Retry(reason) | RunError::Fail(reason)) => fail(&state.db, claimed, &reason).await,
+    };
+    if let Err(error) = result {
+        // The lease runs out and another worker picks the run up.
+        tracing::error!(%error, run = claimed.id, "recording a run's outcome failed");
+    }
+}
+
+async fn requeue(
+    db: &Db,
+    claimed: &Claimed,
+    phase: &str,
+    reason: &str,
+    delay: Duration,
+    refund_attempt: bool,
+) -> Result<(), AppError> {
+    with_db!(db, pool => {
+        sqlx::query(
+            "UPDATE segment_runs SET status = 'queued', phase = $1, error = $2, not_before = $3,
+                attempts = attempts - $4, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = $5 AND lease_owner = $6 AND status = 'running'",
+        )
+        .bind(phase)
+        .bind(reason)
+        .bind(now_ms() + delay.as_millis() as i64)
+        .bind(i32::from(refund_attempt))
+        .bind(claimed.id)
+        .bind(&claimed.owner)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// Runs kept per segment (the current snapshot is always kept).
+pub const KEPT_RUNS: i64 = 30;
+
+async fn complete(
+    state: &AppState,
+    claimed: &Claimed,
+    output: Output,
+    started: Instant,
+) -> Result<(), AppError> {
+    set_phase(&state.db, claimed, "storing").await?;
+    let mut bytes = Vec::with_capacity(output.members.serialized_size());
+    output
+        .members
+        .serialize_into(&mut bytes)
+        .map_err(anyhow::Error::from)?;
+    let size = output.members.len() as i64;
+    let now = now_ms();
+    let stored = with_db!(&state.db, pool => {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE segment_runs SET status = 'succeeded', phase = 'done', members = $1, size = $2,
+                as_of = $3, data_date = $4, ready_date = $5, inputs = $6, error = NULL, finished_at = $7,
+                evaluate_ms = $8, total_ms = $9, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = $10 AND lease_owner = $11 AND status = 'running'",
+        )
+        .bind(&bytes)
+        .bind(size)
+        .bind(&output.as_of)
+        .bind(&output.data_date)
+        .bind(&output.ready_date)
+        .bind(&output.inputs)
+        .bind(now)
+        .bind(output.evaluate_ms)
+        .bind(started.elapsed().as_millis() as i64)
+        .bind(claimed.id)
+        .bind(&claimed.owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            None
+        } else {
+            let (name, email, first, time_zone): (String, Option<String>, bool, String) = sqlx::query_as(
+                "SELECT name, notification_email, current_run_id IS NULL, time_zone FROM segments WHERE id = $1",
+            )
+            .bind(claimed.segment_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE segments SET status = CASE WHEN expires_at <= $1 THEN 'expired' ELSE 'active' END,
+                    size = $2, data_date = $3, current_run_id = $4, error = NULL, updated_at = $1
+                 WHERE id = $5",
+            )
+            .bind(now)
+            .bind(size)
+            .bind(&output.data_date)
+            .bind(claimed.id)
+            .bind(claimed.segment_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM segment_runs WHERE segment_id = $1 AND id <> $2 AND status IN ('succeeded', 'failed')
+                   AND id NOT IN (SELECT id FROM segment_runs WHERE segment_id = $1
+                                  AND status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT $3)",
+            )
+            .bind(claimed.segment_id)
+            .bind(claimed.id)
+            .bind(KEPT_RUNS)
+            .execute(&mut *tx)
+            .await?;
+            if let (Some(email), true) = (&email, first) {
+                let subject = format!("Segment {} \"{name}\" is Active", claimed.segment_id);
+                let body = format!(
+                    "Segment {} \"{name}\" is Active with {size} members (data date {}).\nGenerated at {} ({time_zone}).\n",
+                    claimed.segment_id,
+                    output.data_date.as_deref().unwrap_or("n/a"),
+                    local_time(now, &time_zone),
+                );
+                crate::infra::mail::enqueue!(tx, email, &subject, &body, claimed.segment_id, now);
+            }
+            tx.commit().await?;
+            Some(size)
+        }
+    });
+    match stored {
+        Some(size) => tracing::info!(
+            run = claimed.id,
+            segment = claimed.segment_id,
+            size,
+            "run succeeded"
+        ),
+        None => tracing::warn!(
+            run = claimed.id,
+            "lease lost before storing; the result was discarded"
+        ),
+    }
+    Ok(())
+}
+
+async fn fail(db: &Db, claimed: &Claimed, reason: &str) -> Result<(), AppError> {
+    let now = now_ms();
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE segment_runs SET status = 'failed', phase = 'failed', error = $1, finished_at = $2,
+                lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = $3 AND lease_owner = $4 AND status = 'running'",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(claimed.id)
+        .bind(&claimed.owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 1 {
+            // A segment with an earlier snapshot keeps serving it; the error is shown beside it.
+            let found: Option<(String, Option<String>)> = sqlx::query_as(
+                "UPDATE segments SET status = CASE WHEN current_run_id IS NULL AND status <> 'expired' THEN 'failed' ELSE status END,
+                    error = $1, updated_at = $2
+                 WHERE id = $3 RETURNING name, notification_email",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(claimed.segment_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((name, Some(email))) = found {
+                let subject = format!("Segment {} \"{name}\" failed", claimed.segment_id);
+                let body = format!("A run of segment {} \"{name}\" failed: {reason}\n", claimed.segment_id);
+                crate::infra::mail::enqueue!(tx, &email, &subject, &body, claimed.segment_id, now);
+            }
+        }
+        tx.commit().await?;
+    });
+    tracing::warn!(run = claimed.id, segment = claimed.segment_id, %reason, "run failed");
+    Ok(())
+}

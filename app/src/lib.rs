@@ -59,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/segments"/> }/>
                     <Route path=path!("segments") view=segments::pages::SegmentListPage/>
                     <Route path=path!("segments/groups") view=groups::pages::ManageGroupsPage/>
+                    <Route path=path!("segments/new") view=segments::pages::NewSegmentPage/>
+                    <Route path=path!("segments/new/tag-filter") view=segments::pages::CreateTagFilterPage/>
                     <Route path=path!("admin/users") view=auth::pages::UsersPage/>
                     <Route path=path!("admin/tokens") view=auth::pages::TokensPage/>
                 </ParentRoute>

@@ -28,12 +28,15 @@ pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoVi
 
 /// The message shown beside a form field, if the error concerns it.
 #[component]
-pub fn FieldError(#[prop(into)] error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+pub fn FieldError(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(into)] field: String,
+) -> impl IntoView {
     move || {
         error
             .get()
-            .and_then(|error| error.for_field(field))
-            .map(|message| view! { <span class="field-error" data-field=field>{message}</span> })
+            .and_then(|error| error.for_field(&field))
+            .map(|message| view! { <span class="field-error" data-field=field.clone()>{message}</span> })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Server functions of segment creation and management.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 use super::*;
 use crate::error::AppError;
@@ -9,7 +10,8 @@ use crate::error::AppError;
 use crate::infra::{app_state, principal, respond};
 
 /// The size and SQL of a rule, evaluated by the engine within the caller's audience.
-#[server]
+// Rules are nested, tagged JSON: sent as JSON, not as a form.
+#[server(input = Json)]
 pub async fn estimate_segment(request: EstimateRequest) -> Result<Estimate, AppError> {
     respond(
         async {
@@ -21,7 +23,8 @@ pub async fn estimate_segment(request: EstimateRequest) -> Result<Estimate, AppE
 }
 
 /// Creates a segment (and its combined segment) as Generating.
-#[server]
+// Rules are nested, tagged JSON: sent as JSON, not as a form.
+#[server(input = Json)]
 pub async fn create_segment(request: CreateSegmentRequest) -> Result<Created, AppError> {
     respond(
         async {
@@ -33,7 +36,8 @@ pub async fn create_segment(request: CreateSegmentRequest) -> Result<Created, Ap
 }
 
 /// One page of the caller's segments.
-#[server]
+// Rules are nested, tagged JSON: sent as JSON, not as a form.
+#[server(input = Json)]
 pub async fn list_segments(query: ListQuery) -> Result<SegmentPage, AppError> {
     respond(
         async {
@@ -44,7 +48,8 @@ pub async fn list_segments(query: ListQuery) -> Result<SegmentPage, AppError> {
     )
 }
 
-#[server]
+// Rules are nested, tagged JSON: sent as JSON, not as a form.
+#[server(input = Json)]
 pub async fn get_segment(id: i64) -> Result<SegmentDetail, AppError> {
     respond(
         async {

@@ -1,6 +1,7 @@
 //! Segments: the list, creation and management.
 
 pub mod api;
+pub mod components;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -220,9 +220,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         cases.len(),
         args.runs
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_duckdb.py");
+    // scripts/bench runs from the repository root.
+    let script = Path::new("scripts/bench_duckdb.py");
     let output = Command::new(&args.python)
-        .arg(&script)
+        .arg(script)
         .arg(&sqlite_path)
         .arg(work.join("duckdb"))
         .arg(&queries_path)

@@ -1,3 +1,7 @@
+mod create;
 mod list;
+mod new;
 
+pub use create::CreateTagFilterPage;
 pub use list::SegmentListPage;
+pub use new::NewSegmentPage;

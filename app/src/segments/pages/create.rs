@@ -1,0 +1,436 @@
+//! Segment Targeting › + Create Segment › Tag Filtering: basic information,
+//! the rule-group editor with the tag list, the live estimate and SQL, the
+//! optional segment combination, and the confirmation before creating.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+use segment_core::TargetObject;
+use segment_core::catalog::TagDef;
+use segment_core::validate::Problem;
+
+use crate::components::widgets::{ErrorBanner, FieldError};
+use crate::error::AppError;
+use crate::groups::api::list_groups;
+use crate::segments::api::{create_segment, estimate_segment, list_segments};
+use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::rule_editor::{RuleEditor, RuleState, TagList};
+use crate::segments::*;
+use crate::tags::api::search_tags;
+
+/// Expires At's first suggestion: 30 days from now, at 23:59 in the zone.
+fn default_expiry(zone: &str) -> String {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    let day = segment_core::time::today_in(tz, chrono::Utc::now()) + chrono::Duration::days(30);
+    format!("{day}T23:59")
+}
+
+fn estimate_request(form: &BasicForm, rule: segment_core::rule::Rule) -> EstimateRequest {
+    EstimateRequest {
+        target_object: form.target_object.get_untracked(),
+        rule,
+        time_zone: Some(form.time_zone.get_untracked()),
+        as_of: None,
+    }
+}
+
+#[component]
+pub fn CreateTagFilterPage() -> impl IntoView {
+    let form = BasicForm::new();
+    let combined = BasicForm::new();
+    let rule = RuleState::new();
+    let navigate = use_navigate();
+
+    // The editor is interactive only once hydrated: its lists load in the browser.
+    let groups = LocalResource::new(list_groups);
+    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
+    let tags = LocalResource::new(move || search_tags(Some(form.target_object.get()), String::new()));
+    let catalog: Signal<Vec<TagDef>> =
+        Signal::derive(move || tags.get().and_then(Result::ok).unwrap_or_default());
+
+    // Another target object offers other tags: start the rule over, and the
+    // combined segment follows the first's target.
+    Effect::new(move |previous: Option<TargetObject>| {
+        let target = form.target_object.get();
+        if previous.is_some_and(|p| p != target) {
+            rule.clear();
+        }
+        combined.target_object.set(target);
+        target
+    });
+    // Suggested in the browser only, so server and client render alike.
+    Effect::new(move |_| {
+        if form.expires_at.get_untracked().is_empty() {
+            form.expires_at
+                .set(default_expiry(&form.time_zone.get_untracked()));
+        }
+    });
+
+    // The live estimate: debounced, and an answer is shown only if no newer
+    // edit happened meanwhile.
+    let estimate = RwSignal::new(None::<Result<Estimate, AppError>>);
+    let estimating = RwSignal::new(false);
+    let sequence = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let current = rule.rule();
+        form.time_zone.track();
+        form.target_object.track();
+        let n = sequence.get_value() + 1;
+        sequence.set_value(n);
+        estimating.set(true);
+        let request = estimate_request(&form, current);
+        set_timeout(
+            move || {
+                if sequence.get_value() != n {
+                    return;
+                }
+                spawn_local(async move {
+                    let answer = estimate_segment(request).await;
+                    if sequence.get_value() == n {
+                        estimate.set(Some(answer));
+                        estimating.set(false);
+                    }
+                });
+            },
+            Duration::from_millis(300),
+        );
+    });
+
+    let create_error = RwSignal::new(None::<AppError>);
+    let problems = Signal::derive(move || {
+        let from = |error: Option<AppError>| match error {
+            Some(AppError::InvalidRule(problems)) => Some(problems),
+            _ => None,
+        };
+        from(estimate.get().and_then(Result::err))
+            .or_else(|| from(create_error.get()))
+            .unwrap_or_default()
+    });
+
+    // Segment combination.
+    let combination_open = RwSignal::new(false);
+    let selected = RwSignal::new(None::<SegmentRow>);
+    let operation = RwSignal::new(SetOperation::Intersection);
+    let picking = RwSignal::new(false);
+
+    let build_request = move || CreateSegmentRequest {
+        name: form.name.get_untracked(),
+        basic: form.basic(),
+        definition: Definition::TagFilter {
+            rule: untrack(|| rule.rule()),
+            combination: selected.get_untracked().map(|segment| Combination {
+                segment_id: segment.id,
+                operation: operation.get_untracked(),
+                name: combined.name.get_untracked(),
+                basic: Some(combined.basic()),
+            }),
+        },
+    };
+
+    // Create: check the fields here first, then confirm with a fresh estimate.
+    let confirming = RwSignal::new(None::<Estimate>);
+    let preparing = RwSignal::new(false);
+    let on_create = move |_| {
+        let request = build_request();
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut fields = validate_basic(&request.name, &request.basic, now, "")
+            .err()
+            .unwrap_or_default();
+        if let Definition::TagFilter {
+            combination: Some(combination),
+            ..
+        } = &request.definition
+            && let Err(more) = validate_basic(
+                &combination.name,
+                combination.basic.as_ref().unwrap_or(&request.basic),
+                now,
+                "combination.",
+            )
+        {
+            fields.extend(more);
+        }
+        if !fields.is_empty() {
+            create_error.set(Some(AppError::InvalidFields(fields)));
+            return;
+        }
+        create_error.set(None);
+        preparing.set(true);
+        let Definition::TagFilter { rule: current, .. } = request.definition else {
+            return;
+        };
+        let estimate_req = estimate_request(&form, current);
+        spawn_local(async move {
+            match estimate_segment(estimate_req).await {
+                Ok(answer) => confirming.set(Some(answer)),
+                Err(error) => create_error.set(Some(error)),
+            }
+            preparing.set(false);
+        });
+    };
+    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
+        Some(Err(error)) => {
+            confirming.set(None);
+            create_error.set(Some(error));
+        }
+        None => {}
+    });
+    let banner = Signal::derive(move || {
+        create_error
+            .get()
+            .filter(|e| !matches!(e, AppError::InvalidFields(_) | AppError::InvalidRule(_)))
+    });
+    let field_summary = move || match create_error.get() {
+        Some(AppError::InvalidFields(fields)) => Some(view! {
+            <div class="banner banner-error" role="alert" data-testid="form-errors">
+                {format!("Please correct {} field{} below.", fields.len(), if fields.len() == 1 { "" } else { "s" })}
+            </div>
+        }),
+        Some(AppError::InvalidRule(problems)) => Some(view! {
+            <div class="banner banner-error" role="alert" data-testid="form-errors">
+                {format!("The rule has {} problem{}; see the conditions marked below.", problems.len(), if problems.len() == 1 { "" } else { "s" })}
+            </div>
+        }),
+        _ => None,
+    };
+
+    view! {
+        <Title text="Create Segment · Tag Filtering"/>
+        <nav class="breadcrumb">
+            <a href="/segments">"Segment Targeting"</a>
+            <span>" › "</span>
+            <a href="/segments/new">"Create Segment"</a>
+            <span>" › "</span>
+            <span>"Tag Filtering"</span>
+        </nav>
+        <div class="page-header">
+            <h1>"Create Segment: Tag Filtering"</h1>
+        </div>
+        <div class="create-layout">
+            <div class="create-main">
+                <section class="panel">
+                    <h2>"Basic Information"</h2>
+                    <BasicFields form error=create_error groups=group_list prefix=""/>
+                </section>
+                <section class="panel">
+                    <h2>"Tag Rules"</h2>
+                    <p class="muted small">
+                        "Conditions within a rule group must all match (AND); an entity matching any rule group is selected (OR)."
+                    </p>
+                    <RuleEditor state=rule catalog problems time_zone=Signal::derive(move || form.time_zone.get())/>
+                </section>
+                <section class="panel">
+                    <details>
+                        <summary><h2 class="inline">"Tag List"</h2>" — search the catalog and add tags to a rule group"</summary>
+                        <TagList state=rule catalog/>
+                    </details>
+                </section>
+                <section class="panel" data-testid="combination">
+                    <details prop:open=move || combination_open.get() on:toggle=move |ev| {
+                        let details: web_sys::HtmlDetailsElement = event_target(&ev);
+                        combination_open.set(details.open());
+                    }>
+                        <summary><h2 class="inline">"Segment Combination"</h2>" — combine this segment with an existing one (optional)"</summary>
+                        <div class="combination">
+                            <div class="combination-pick">
+                                <span class="label">"Segment B"</span>
+                                {move || match selected.get() {
+                                    Some(segment) => view! {
+                                        <span data-testid="selected-segment">
+                                            <strong>{format!("#{} {}", segment.id, segment.name)}</strong>
+                                            <span class="muted">{format!(" · {} members", segment.size.unwrap_or(0))}</span>
+                                        </span>
+                                        <button type="button" class="btn btn-link" on:click=move |_| selected.set(None)>"Clear"</button>
+                                    }.into_any(),
+                                    None => view! { <span class="muted">"none selected"</span> }.into_any(),
+                                }}
+                                <button type="button" class="btn" on:click=move |_| picking.set(true)>"Select Segment"</button>
+                                <FieldError error=create_error field="combination.segment_id"/>
+                            </div>
+                            <div class="radio-row" role="radiogroup" aria-label="Combination method">
+                                {SetOperation::ALL.into_iter().map(|op| view! {
+                                    <label>
+                                        <input type="radio" name="operation" value=op.as_str()
+                                            prop:checked=move || operation.get() == op
+                                            on:change=move |_| operation.set(op)/>
+                                        {op.label()}
+                                    </label>
+                                }).collect_view()}
+                                <span class="muted small">"A is the segment above, B the selected one."</span>
+                            </div>
+                            <div class="combination-head">
+                                <h3>"Combined segment"</h3>
+                                <button type="button" class="btn" on:click=move |_| combined.copy_from(&form)>"Copy from Above Fields"</button>
+                            </div>
+                            <BasicFields form=combined error=create_error groups=group_list prefix="combination." target_locked=true/>
+                        </div>
+                    </details>
+                </section>
+                {field_summary}
+                <ErrorBanner error=banner/>
+                <div class="form-actions sticky-actions">
+                    <button type="button" class="btn btn-primary" data-testid="create" disabled=move || preparing.get() on:click=on_create>
+                        {move || if preparing.get() { "Estimating…" } else { "Create" }}
+                    </button>
+                    <a class="btn" href="/segments">"Cancel"</a>
+                </div>
+            </div>
+            <aside class="create-side">
+                <EstimatePanel estimate estimating/>
+            </aside>
+        </div>
+        {move || picking.get().then(|| view! {
+            <SegmentPicker
+                target=form.target_object.get_untracked()
+                on_pick=Callback::new(move |row: SegmentRow| { selected.set(Some(row)); picking.set(false); })
+                on_cancel=Callback::new(move |_| picking.set(false))
+            />
+        })}
+        {move || confirming.get().map(|answer| {
+            let combined_name = selected.get_untracked().map(|s| (s, combined.name.get_untracked(), operation.get_untracked()));
+            view! {
+                <div class="modal-backdrop">
+                    <div class="modal modal-wide" role="dialog" aria-modal="true" aria-label="Confirm segment" data-testid="confirm">
+                        <h2>"Create this segment?"</h2>
+                        <p>
+                            "Estimated size: " <strong data-testid="confirm-size">{answer.size.to_string()}</strong>
+                            {format!(" {} · data date {} · T = {} ({})",
+                                form.target_object.get_untracked().label().to_lowercase(),
+                                answer.data_date.map(|d| d.to_string()).unwrap_or_else(|| "n/a".into()),
+                                answer.as_of, answer.time_zone)}
+                        </p>
+                        {combined_name.map(|(segment, name, op)| view! {
+                            <p>{format!("Also creates \"{name}\": this segment {} #{} {}.", op.label(), segment.id, segment.name)}</p>
+                        })}
+                        <p class="muted small">"Review the SQL generated from your rules:"</p>
+                        <pre class="sql" data-testid="confirm-sql">{answer.sql.clone()}</pre>
+                        <div class="modal-actions">
+                            <button class="btn" on:click=move |_| confirming.set(None)>"Back to editing"</button>
+                            <button class="btn btn-primary" data-testid="confirm-create" disabled=move || create.pending().get()
+                                on:click=move |_| { create.dispatch(build_request()); }>
+                                "Confirm and create"
+                            </button>
+                        </div>
+                    </div>
+                </div>
+            }
+        })}
+    }
+}
+
+#[component]
+fn EstimatePanel(
+    estimate: RwSignal<Option<Result<Estimate, AppError>>>,
+    estimating: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <section class="panel estimate" data-testid="estimate">
+            <h2>"Estimated size"
+                <Show when=move || estimating.get()><span class="muted small">" updating…"</span></Show>
+            </h2>
+            {move || match estimate.get() {
+                None => view! { <p class="muted">"Add conditions to see the size."</p> }.into_any(),
+                Some(Ok(answer)) => view! {
+                    <div class="estimate-size" data-testid="estimate-size">{format_count(answer.size)}</div>
+                    <p class="muted small">
+                        {format!("data date {} · T = {} ({}) · engine {} µs",
+                            answer.data_date.map(|d| d.to_string()).unwrap_or_else(|| "n/a".into()),
+                            answer.as_of, answer.time_zone, answer.engine_micros)}
+                    </p>
+                    <h3>"SQL"</h3>
+                    <pre class="sql" data-testid="estimate-sql">{answer.sql}</pre>
+                }.into_any(),
+                Some(Err(AppError::InvalidRule(problems))) => view! {
+                    <div class="estimate-size muted">"—"</div>
+                    <p class="field-error">{problem_summary(&problems)}</p>
+                }.into_any(),
+                Some(Err(error)) => view! { <p class="field-error">{error.to_string()}</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn problem_summary(problems: &[Problem]) -> String {
+    match problems {
+        [only] => format!("Fix the rule: {}", only.message),
+        many => format!("Fix the {} problems marked in the rule.", many.len()),
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn format_count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A searchable list of Active segments of one target object.
+#[component]
+fn SegmentPicker(
+    target: TargetObject,
+    on_pick: Callback<SegmentRow>,
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let query = RwSignal::new(String::new());
+    let rows = Resource::new(
+        move || query.get(),
+        move |q| {
+            list_segments(ListQuery {
+                q: Some(q),
+                status: Some(SegmentStatus::Active),
+                target_object: Some(target),
+                page_size: Some(50),
+                ..Default::default()
+            })
+        },
+    );
+    view! {
+        <div class="modal-backdrop">
+            <div class="modal modal-wide" role="dialog" aria-modal="true" aria-label="Select segment" data-testid="segment-picker">
+                <h2>{format!("Select an Active segment of {}", target.label().to_lowercase())}</h2>
+                <input type="search" class="search" placeholder="Search by name or ID" aria-label="Search segments"
+                    on:input=move |ev| query.set(event_target_value(&ev))/>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || rows.get().map(|result| match result {
+                        Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
+                        Ok(page) if page.rows.is_empty() => view! { <p class="empty">"No Active segments match."</p> }.into_any(),
+                        Ok(page) => view! {
+                            <div class="table-scroll">
+                                <table class="data-table compact">
+                                    <thead><tr><th>"ID"</th><th>"Name"</th><th>"Method"</th><th class="num">"Size"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {page.rows.into_iter().map(|row| {
+                                            let pick = row.clone();
+                                            view! {
+                                                <tr>
+                                                    <td class="num">{row.id}</td>
+                                                    <td>{row.name.clone()}</td>
+                                                    <td>{method_label(&row.method)}</td>
+                                                    <td class="num">{format_count(row.size.unwrap_or(0) as u64)}</td>
+                                                    <td><button class="btn btn-small btn-primary" on:click=move |_| on_pick.run(pick.clone())>"Select"</button></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                    })}
+                </Transition>
+                <div class="modal-actions">
+                    <button class="btn" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                </div>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,42 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// + Create Segment: the creation methods of the guide.
+#[component]
+pub fn NewSegmentPage() -> impl IntoView {
+    view! {
+        <Title text="Create Segment"/>
+        <nav class="breadcrumb">
+            <a href="/segments">"Segment Targeting"</a>
+            <span>" › "</span>
+            <span>"Create Segment"</span>
+        </nav>
+        <div class="page-header"><h1>"Create Segment"</h1></div>
+        <div class="method-cards">
+            <a class="method-card" href="/segments/new/tag-filter" data-testid="method-tag-filter">
+                <h2>"Tag Filtering"</h2>
+                <p>"Select entities by profile tags (attributes) and behavior tags (actions), in rule groups, with a live size estimate and the generated SQL. Optionally combine the result with an existing segment."</p>
+            </a>
+            <div class="method-card unavailable">
+                <h2>"Custom List"</h2>
+                <p>"Upload a CSV of IDs."</p>
+                <span class="muted small">"Not available yet"</span>
+            </div>
+            <div class="method-card unavailable">
+                <h2>"Algorithm"</h2>
+                <p>"Expand a seed segment with similar entities (lookalike)."</p>
+                <span class="muted small">"Not available yet"</span>
+            </div>
+            <div class="method-card unavailable">
+                <h2>"Segment Sets"</h2>
+                <p>"Intersection, union or difference of two segments."</p>
+                <span class="muted small">"Not available yet (use Segment Combination on the Tag Filtering page)"</span>
+            </div>
+            <div class="method-card unavailable">
+                <h2>"Warehouse Table"</h2>
+                <p>"Read the IDs of a warehouse table column."</p>
+                <span class="muted small">"Not available yet"</span>
+            </div>
+        </div>
+    }
+}

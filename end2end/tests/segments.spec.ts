@@ -1,0 +1,176 @@
+import { test, expect, Page, Locator } from "@playwright/test";
+import { accounts, hydrated, login, uniqueName } from "./helpers";
+
+/** Opens + Create Segment › Tag Filtering from the list. */
+async function openTagFiltering(page: Page) {
+  await page.getByTestId("create-segment").click();
+  await page.getByTestId("method-tag-filter").click();
+  await expect(page).toHaveURL(/\/segments\/new\/tag-filter$/);
+  await hydrated(page);
+}
+
+/** Adds `tag` to rule group `group` (0-based) with the group's drop-down (Method 1). */
+async function addTag(page: Page, group: number, tag: string): Promise<Locator> {
+  const rule = page.getByTestId("rule-group").nth(group);
+  await rule.getByTestId("add-tag").selectOption(tag);
+  const condition = rule.locator(`[data-testid=condition][data-tag="${tag}"]`);
+  await expect(condition).toHaveCount(1);
+  return condition;
+}
+
+/** Waits for the live estimate to settle on a number different from `previous`. */
+async function estimateAfter(page: Page, previous: string | null): Promise<string> {
+  const size = page.getByTestId("estimate-size");
+  await expect(page.getByTestId("estimate")).not.toContainText("updating");
+  if (previous !== null) {
+    await expect(size).not.toHaveText(previous);
+  }
+  await expect(size).toHaveText(/^[\d,]+$/);
+  await expect(page.getByTestId("estimate")).not.toContainText("updating");
+  return (await size.textContent())!;
+}
+
+function row(page: Page, name: string) {
+  return page.locator(`tbody tr[data-segment="${name}"]`);
+}
+
+test("a tag-filter segment with two rule groups: live estimate and SQL, confirm, Generating → Active with the estimated size", async ({ page }) => {
+  const name = uniqueName("Shenzhen or F&B");
+  await login(page, accounts.operator);
+  await openTagFiltering(page);
+  await page.locator("input[name=name]").fill(name);
+
+  const ride = await addTag(page, 0, "city_cross_border_ride");
+  await ride.getByTestId("values").getByLabel("Shenzhen").check();
+  const first = await estimateAfter(page, null);
+  const sql = page.getByTestId("estimate-sql");
+  await expect(sql).toContainText("city_cross_border_ride");
+  await expect(sql).not.toContainText("behavior_trade");
+
+  // A second group (OR) with a behavior condition and an attribute filter.
+  await page.getByTestId("add-group").click();
+  await expect(page.locator(".rule-or")).toHaveCount(1);
+  const trade = await addTag(page, 1, "trade");
+  await expect(trade.getByTestId("resolved-window")).toHaveText(/= \d{4}-\d{2}-\d{2} → \d{4}-\d{2}-\d{2} \(Asia\/Shanghai\)/);
+  await trade.getByTestId("window from").fill("-30");
+  await trade.getByTestId("add-attribute").selectOption("industry_l1");
+  await trade.getByTestId("attribute values").getByLabel("Food & Beverages").check();
+  await trade.getByTestId("count").fill("2");
+  const both = await estimateAfter(page, first);
+  expect(Number(both.replace(/,/g, ""))).toBeGreaterThan(Number(first.replace(/,/g, "")));
+  await expect(sql).toContainText("behavior_trade");
+  await expect(sql).toContainText("Food & Beverages");
+
+  // A problem is shown at its condition, and the estimate recovers once fixed.
+  await trade.getByTestId("count").fill("-1");
+  await expect(trade.getByTestId("condition-error")).toBeVisible();
+  await trade.getByTestId("count").fill("2");
+  await expect(trade.getByTestId("condition-error")).toHaveCount(0);
+  await expect(page.getByTestId("estimate-size")).toHaveText(both);
+
+  await page.getByTestId("create").click();
+  const confirm = page.getByTestId("confirm");
+  await expect(confirm.getByTestId("confirm-size")).toHaveText(both.replace(/,/g, ""));
+  await expect(confirm.getByTestId("confirm-sql")).toContainText("behavior_trade");
+  await confirm.getByTestId("confirm-create").click();
+
+  await expect(page).toHaveURL(/\/segments\?created=\d+$/);
+  const created = row(page, name);
+  await expect(created).toHaveCount(1);
+  await expect(created.locator(".status")).toHaveText(/Generating|Active/);
+  await expect(created.locator(".status")).toHaveText("Active");
+  await expect(created.locator("td.size")).toHaveText(both);
+  await expect(created).toContainText("Tag Filtering");
+});
+
+test("Segment Combination with Copy from Above Fields creates both segments, each Active with the right size", async ({ page }) => {
+  const base = uniqueName("Guangzhou riders");
+  const name = uniqueName("Shenzhen riders");
+  const combinedName = uniqueName("Either city");
+  await login(page, accounts.admin);
+
+  // Segment B, through the API with the browser's session (a same-origin request).
+  const origin = new URL(page.url()).origin;
+  const guangzhou = {
+    groups: [{ conditions: [{ type: "profile", tag: "city_cross_border_ride", date: { mode: "latest" }, op: "in", values: ["Guangzhou"] }] }],
+  };
+  const created = await page.request.post("/api/v1/segments", {
+    headers: { Origin: origin },
+    data: {
+      name: base, target_object: "user", update_frequency: "one_time", usage_scenarios: ["insight_analysis"],
+      time_zone: "Asia/Shanghai", expires_at: "2030-12-31 23:59", definition: { method: "tag_filter", rule: guangzhou },
+    },
+  });
+  expect(created.status()).toBe(202);
+  await page.reload();
+  await hydrated(page);
+  await expect(row(page, base).locator(".status")).toHaveText("Active");
+  const baseSize = Number((await row(page, base).locator("td.size").textContent())!.replace(/,/g, ""));
+
+  await openTagFiltering(page);
+  await page.locator("input[name=name]").fill(name);
+  await page.locator("input[name=notification_email]").fill("ops@example.com");
+  const ride = await addTag(page, 0, "city_cross_border_ride");
+  await ride.getByTestId("values").getByLabel("Shenzhen").check();
+  const size = Number((await estimateAfter(page, null)).replace(/,/g, ""));
+
+  const combination = page.getByTestId("combination");
+  await combination.locator("summary").click();
+  await combination.getByRole("button", { name: "Select Segment" }).click();
+  const picker = page.getByTestId("segment-picker");
+  await picker.getByLabel("Search segments").fill(base);
+  await picker.locator("tbody tr", { hasText: base }).getByRole("button", { name: "Select" }).click();
+  await expect(combination.getByTestId("selected-segment")).toContainText(base);
+  await combination.getByLabel("Union (A or B)").check();
+  await combination.getByRole("button", { name: "Copy from Above Fields" }).click();
+  await expect(page.locator("input[name='combination.notification_email']")).toHaveValue("ops@example.com");
+  await expect(page.locator("input[name='combination.name']")).toHaveValue("");
+  await page.locator("input[name='combination.name']").fill(combinedName);
+
+  await page.getByTestId("create").click();
+  const confirm = page.getByTestId("confirm");
+  await expect(confirm).toContainText(`Also creates "${combinedName}"`);
+  await confirm.getByTestId("confirm-create").click();
+  await expect(page).toHaveURL(/\/segments\?created=\d+$/);
+
+  await expect(row(page, name).locator(".status")).toHaveText("Active");
+  await expect(row(page, combinedName).locator(".status")).toHaveText("Active");
+  await expect(row(page, name).locator("td.size")).toHaveText(size.toLocaleString("en-US"));
+  // A rider has one latest city: the two segments are disjoint.
+  await expect(row(page, combinedName).locator("td.size")).toHaveText((size + baseSize).toLocaleString("en-US"));
+  await expect(row(page, combinedName)).toContainText("Segment Sets");
+});
+
+test("a validation error is shown beside its field and the form keeps everything entered", async ({ page }) => {
+  const name = uniqueName("Blacklisted");
+  await login(page, accounts.merchant);
+  await openTagFiltering(page);
+  await page.locator("input[name=name]").fill(name);
+  await page.locator("input[name=notification_email]").fill("not-an-address");
+  await page.locator("input[name=expires_at]").fill("2020-01-01T00:00");
+  // Method 2: the searchable tag list adds the tag to the chosen group.
+  await page.locator("summary", { hasText: "Tag List" }).click();
+  const tagList = page.getByTestId("tag-list");
+  await tagList.getByLabel("Search tags").fill("blacklist risk");
+  await expect(tagList.locator("tbody tr")).toHaveCount(1);
+  await expect(tagList.locator("tbody tr")).toContainText("Boolean");
+  await tagList.locator("tbody tr").getByRole("button", { name: "Add" }).click();
+  const blacklist = page.getByTestId("rule-group").nth(0).locator("[data-testid=condition][data-tag=v2_is_black_list]");
+  await expect(blacklist).toHaveCount(1);
+  await blacklist.getByTestId("values").getByLabel("No").check();
+  await estimateAfter(page, null);
+
+  await page.getByTestId("create").click();
+  await expect(page.locator("[data-field=expires_at]")).toContainText("must be in the future");
+  await expect(page.locator("[data-field=notification_email]")).toContainText("is not an email address");
+  await expect(page.getByTestId("form-errors")).toContainText("2 fields");
+  await expect(page.locator("input[name=name]")).toHaveValue(name);
+  await expect(blacklist.getByTestId("values").getByLabel("No")).toBeChecked();
+
+  // Fixed, it goes through.
+  await page.locator("input[name=notification_email]").fill("");
+  await page.locator("input[name=expires_at]").fill("2030-06-30T12:00");
+  await page.getByTestId("create").click();
+  await page.getByTestId("confirm").getByTestId("confirm-create").click();
+  await expect(row(page, name).locator(".status")).toHaveText("Active");
+});

@@ -144,6 +144,7 @@ impl TestApp {
         config.tag_index_poll = std::time::Duration::from_millis(100);
         config.scheduler_tick = std::time::Duration::from_millis(100);
         config.workers.poll = std::time::Duration::from_millis(50);
+        config.workers.retry_base = std::time::Duration::from_millis(200);
         configure(&mut config);
         let application = Application::build(config, Options::default())
             .await

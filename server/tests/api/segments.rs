@@ -231,6 +231,71 @@ both_backends! {
         assert_eq!(status, 400, "{answer}");
     }
 
+    async fn the_list_searches_filters_sorts_and_pages_on_the_server(app: TestApp) {
+        import_small(&app).await;
+        let token = app.token("platform").await;
+        wait_for_index(&app, &token).await;
+        let mut ids = Vec::new();
+        for name in ["Charlie", "alpha", "Bravo"] {
+            let created = create(&app, &token, request(name, shenzhen())).await;
+            settled(&app, &token, &created["id"]).await;
+            ids.push(created["id"].as_i64().unwrap());
+        }
+        let names = |body: &Value| -> Vec<String> {
+            body["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_string()).collect()
+        };
+        let (_, page) = send(app.get("/api/v1/segments?sort=name&asc=true&page_size=2", &token)).await;
+        assert_eq!((names(&page), page["total"].as_i64()), (vec!["alpha".to_string(), "Bravo".to_string()], Some(3)));
+        let (_, page) = send(app.get("/api/v1/segments?sort=name&asc=true&page_size=2&page=2", &token)).await;
+        assert_eq!(names(&page), ["Charlie"]);
+        let (_, page) = send(app.get("/api/v1/segments", &token)).await;
+        assert_eq!(names(&page), ["Bravo", "alpha", "Charlie"], "newest update first by default");
+        let (_, page) = send(app.get(&format!("/api/v1/segments?q={}", ids[1]), &token)).await;
+        assert_eq!(names(&page), ["alpha"], "search by ID");
+        let (_, page) = send(app.get("/api/v1/segments?q=RAV", &token)).await;
+        assert_eq!(names(&page), ["Bravo"], "search by part of the name, any case");
+        let (_, page) = send(app.get("/api/v1/segments?method=segment_set", &token)).await;
+        assert_eq!(page["total"], 0);
+        let (_, page) = send(app.get("/api/v1/segments?target_object=merchant", &token)).await;
+        assert_eq!(page["total"], 0);
+        let (_, page) = send(app.get("/api/v1/segments?status=active&target_object=user&method=tag_filter", &token)).await;
+        assert_eq!(page["total"], 3);
+        let (status, body) = send(app.get("/api/v1/segments?status=sleeping", &token)).await;
+        assert_eq!(status, 400, "{body}");
+    }
+
+    async fn a_run_that_keeps_failing_is_retried_with_backoff_and_then_fails_with_its_reason(app: TestApp) {
+        import_small(&app).await;
+        let token = app.token("platform").await;
+        wait_for_index(&app, &token).await;
+        let input = create(&app, &token, request("Input", shenzhen())).await;
+        settled(&app, &token, &input["id"]).await;
+        // Its stored snapshot becomes unreadable: every attempt of a set over it fails.
+        app::with_db!(&app.db, pool => {
+            sqlx::query("UPDATE segment_runs SET members = $1 WHERE segment_id = $2")
+                .bind(vec![1u8, 2, 3])
+                .bind(input["id"].as_i64().unwrap())
+                .execute(pool).await.unwrap();
+        });
+        let mut body = request("Set over a broken input", shenzhen());
+        body["definition"] = json!({"method": "segment_set", "left": input["id"], "right": input["id"], "operation": "union"});
+        let created = create(&app, &token, body).await;
+        let mut detail = Value::Null;
+        for _ in 0..200 {
+            detail = send(app.get(&format!("/api/v1/segments/{}", created["id"]), &token)).await.1;
+            if detail["status"] != "generating" { break; }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(detail["status"], "failed", "{detail}");
+        let run = &detail["runs"][0];
+        assert_eq!(run["attempts"], 3, "{detail}");
+        assert_eq!(run["status"], "failed");
+        assert!(detail["error"].as_str().unwrap().contains("database error"), "{detail}");
+        // Two backoff delays from the tests' 200 ms base, doubling: 200 + 400 ms at least.
+        let took = run["finished_at"].as_i64().unwrap() - run["queued_at"].as_i64().unwrap();
+        assert!(took >= 600, "retried after {took} ms");
+    }
+
     async fn a_run_interrupted_by_a_stopped_server_is_finished_after_restart(app: TestApp) {
         // The database a server left behind when it stopped mid-run.
         let database_url = fresh_database_url(app.backend).await;
@@ -366,7 +431,7 @@ both_backends! {
         let mut listed = Value::Null;
         for _ in 0..50 {
             listed = send(app.get("/api/v1/segments?status=stale", &token)).await.1;
-            if listed["total"] == 1 { break; }
+            if listed["rows"].as_array().is_some_and(|rows| rows.len() == 1) { break; }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(listed["rows"][0]["id"], created["id"], "{listed}");

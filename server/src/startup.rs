@@ -53,6 +53,7 @@ impl Application {
         // Runs left by a stopped server are claimed again once their lease expires.
         app::segments::ssr::worker::spawn_workers(state.clone(), config.workers.clone());
         app::segments::ssr::schedule::spawn_scheduler(state.clone(), config.scheduler_tick);
+        app::segments::ssr::exports::spawn_exporter(state.clone(), config.scheduler_tick);
         app::infra::mail::spawn_mailer(db, config.mail.clone()).context("configuring SMTP_URL")?;
 
         let listener = TcpListener::bind(config.leptos_options.site_addr)

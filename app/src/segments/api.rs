@@ -59,3 +59,84 @@ pub async fn get_segment(id: i64) -> Result<SegmentDetail, AppError> {
         .await,
     )
 }
+
+/// What uses a segment: bound delivery tasks and dependent segments.
+#[server(input = Json)]
+pub async fn segment_used_by(id: i64) -> Result<UsedBy, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::manage::used_by(&app_state()?.db, &principal, id).await
+        }
+        .await,
+    )
+}
+
+/// Starts an export of the segment's current snapshot.
+#[server(input = Json)]
+pub async fn export_segment(id: i64) -> Result<ExportView, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::exports::request(&app_state()?.db, &principal, id).await
+        }
+        .await,
+    )
+}
+
+#[server(input = Json)]
+pub async fn list_exports() -> Result<Vec<ExportView>, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::exports::list(&app_state()?.db, &principal).await
+        }
+        .await,
+    )
+}
+
+/// Moves Expires At (read in the segment's time zone).
+#[server(input = Json)]
+pub async fn extend_segment(id: i64, expires_at: String) -> Result<SegmentRow, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::manage::extend(&app_state()?.db, &principal, id, &expires_at).await
+        }
+        .await,
+    )
+}
+
+#[server(input = Json)]
+pub async fn delete_segment(id: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::manage::delete(&app_state()?.db, &principal, id).await
+        }
+        .await,
+    )
+}
+
+#[server(input = Json)]
+pub async fn deleted_segments() -> Result<Vec<DeletedSegment>, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::manage::deleted_records(&app_state()?.db, &principal).await
+        }
+        .await,
+    )
+}
+
+/// Included, excluded or unknown for each ID, with the rule explained.
+#[server(input = Json)]
+pub async fn verify_segment(id: i64, ids: Vec<String>) -> Result<VerifyAnswer, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::manage::verify(&app_state()?, &principal, id, &ids).await
+        }
+        .await,
+    )
+}

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod components;
+pub mod describe;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -331,6 +332,9 @@ pub struct RunView {
     pub finished_at: Option<i64>,
     pub evaluate_ms: Option<i64>,
     pub total_ms: Option<i64>,
+    /// Members new since the previous snapshot, and members gone.
+    pub entered: Option<i64>,
+    pub exited: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -654,4 +658,122 @@ mod tests {
             assert!(validate_email(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// A delivery task bound to a segment until `ends_at` (Unix ms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Binding {
+    pub segment_id: i64,
+    pub task_id: String,
+    pub name: String,
+    pub ends_at: i64,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/segments/{id}/bindings`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewBinding {
+    pub task_id: String,
+    pub name: String,
+    /// RFC 3339, or local `YYYY-MM-DD HH:MM[:SS]` in the segment's zone.
+    pub ends_at: String,
+}
+
+/// What uses a segment: it cannot be deleted while anything does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsedBy {
+    pub bindings: Vec<Binding>,
+    /// (id, name) of segments computed from this one.
+    pub dependents: Vec<(i64, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportView {
+    pub id: i64,
+    pub segment_id: i64,
+    pub segment_name: String,
+    pub run_id: i64,
+    /// `queued`, `running`, `done`, `failed`
+    pub status: String,
+    pub rows_total: i64,
+    pub rows_done: i64,
+    pub bytes: Option<i64>,
+    pub error: Option<String>,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedSegment {
+    pub id: i64,
+    pub name: String,
+    pub method: String,
+    pub target_object: String,
+    pub size: Option<i64>,
+    pub deleted_by: String,
+    pub deleted_at: i64,
+}
+
+/// `POST /api/v1/segments/{id}/members/check`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckRequest {
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckAnswer {
+    pub members: Vec<String>,
+    pub non_members: Vec<String>,
+    /// IDs not in the target object's population.
+    pub unknown: Vec<String>,
+    pub data_date: Option<String>,
+}
+
+pub const MAX_CHECK_IDS: usize = 10_000;
+pub const MAX_VERIFY_IDS: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Included,
+    Excluded,
+    Unknown,
+}
+
+/// One condition of a tag-filter rule, explained for one entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConditionCheck {
+    /// The condition as a sentence.
+    pub condition: String,
+    /// The entity's value(s) the condition reads, as shown to the user.
+    pub actual: String,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupCheck {
+    pub matched: bool,
+    pub conditions: Vec<ConditionCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRow {
+    pub entity_id: String,
+    pub verdict: Verdict,
+    /// For tag-filter segments: each rule group and condition, evaluated for this entity.
+    pub groups: Vec<GroupCheck>,
+    /// Outside the owner's audience: excluded whatever the rule says.
+    #[serde(default)]
+    pub outside_audience: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyAnswer {
+    pub segment_id: i64,
+    pub data_date: Option<String>,
+    /// T of the snapshot's run, the date the explanation is evaluated at.
+    pub as_of: Option<String>,
+    pub rows: Vec<VerifyRow>,
 }

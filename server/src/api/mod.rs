@@ -5,13 +5,14 @@ pub mod error;
 mod extract;
 mod groups;
 mod health;
+mod manage;
 pub mod openapi;
 mod segments;
 mod tags;
 
 use app::infra::AppState;
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,7 +23,17 @@ pub fn router() -> Router<AppState> {
         .route("/tags", get(tags::search))
         .route("/segments", get(segments::list).post(segments::create))
         .route("/segments/estimate", post(segments::estimate))
-        .route("/segments/{id}", get(segments::detail))
+        .route("/segments/{id}", get(segments::detail).delete(manage::delete))
         .route("/segments/{id}/members/{entity_id}", get(segments::member))
+        .route("/segments/{id}/members/check", post(manage::check))
+        .route("/segments/{id}/bindings", post(manage::bind))
+        .route("/segments/{id}/bindings/{task_id}", delete(manage::unbind))
+        .route("/segments/{id}/extend", post(manage::extend))
+        .route("/segments/{id}/verify", post(manage::verify))
+        .route("/segments/{id}/exports", post(manage::request_export))
+        .route("/deleted-segments", get(manage::deleted))
+        .route("/exports", get(manage::list_exports))
+        .route("/exports/{id}", get(manage::get_export))
+        .route("/exports/{id}/download", get(manage::download))
         .fallback(error::not_found)
 }

@@ -1,5 +1,7 @@
 //! Segment services shared by the server functions and the HTTP API.
 
+pub mod exports;
+pub mod manage;
 pub mod records;
 pub mod schedule;
 pub mod worker;
@@ -16,8 +18,8 @@ use segment_core::time::{parse_date, parse_tz, today_in};
 use segment_core::validate::{Context, validate};
 
 use super::*;
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult, FieldError, Refusal};
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult, FieldError};
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
 use crate::with_db;
@@ -407,65 +409,12 @@ pub async fn check_member(
     id: i64,
     entity_id: &str,
 ) -> AppResult<MemberAnswer> {
-    let record = records::load_segment(&state.db, principal, id).await?;
-    let now = now_ms();
-    let refused = |reason: Refusal, message: String| AppError::Refused { reason, message };
-    if record.status_at(now) == SegmentStatus::Expired {
-        return Err(refused(
-            Refusal::Expired,
-            format!(
-                "Segment {id} expired at {} ({}).",
-                local_time(record.expires_at, &record.time_zone),
-                record.time_zone
-            ),
-        ));
-    }
-    let Some(run_id) = record.current_run_id else {
-        return Err(refused(
-            Refusal::NotReady,
-            format!(
-                "Segment {id} has no members yet: it is {}.",
-                record.status_at(now).label().to_lowercase()
-            ),
-        ));
-    };
-    let ready_date: Option<String> = with_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT ready_date FROM segment_runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(pool)
-            .await?
-            .flatten()
-    });
-    // Decided against the loaded catalog, not only the sweeper's last pass.
-    if record.status == SegmentStatus::Stale.as_str()
-        || state
-            .tag_index
-            .current()
-            .is_some_and(|loaded| is_stale(&record, ready_date.as_deref(), &loaded.catalog))
-    {
-        return Err(refused(
-            Refusal::Stale,
-            format!(
-                "Segment {id} is time-sensitive and newer data is ready than its latest run used; it serves again after a fresh run."
-            ),
-        ));
-    }
-    let members = state.snapshots.get(&state.db, run_id).await?;
-    let idx: Option<i64> = with_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id = $2")
-            .bind(&record.target_object)
-            .bind(entity_id)
-            .fetch_optional(pool)
-            .await?
-    });
+    let (record, _, members) = manage::servable(state, principal, id).await?;
+    let known = manage::entity_indexes(&state.db, &record.target_object, &[entity_id.to_string()]).await?;
+    let idx = known.get(entity_id).copied();
     Ok(MemberAnswer {
-        member: idx.is_some_and(|idx| members.contains(idx as u32)),
+        member: idx.is_some_and(|idx| members.contains(idx)),
         known: idx.is_some(),
         data_date: record.data_date.clone(),
     })
-}
-
-/// Scope guard used by the service functions that take an owner scope.
-pub fn owner_audience(owner: &Scope) -> Option<Vec<String>> {
-    owner.audience_scopes()
 }

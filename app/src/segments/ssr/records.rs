@@ -241,13 +241,15 @@ type RunTuple = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
+    Option<i64>,
 );
 
 pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
     let rows: Vec<RunTuple> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, run_key, status, phase, CAST(attempts AS BIGINT), size, data_date, as_of, error,
-                    queued_at, started_at, finished_at, evaluate_ms, total_ms
+                    queued_at, started_at, finished_at, evaluate_ms, total_ms, entered, exited
              FROM segment_runs WHERE segment_id = $1 ORDER BY id DESC LIMIT 30",
         )
         .bind(segment_id)
@@ -272,6 +274,8 @@ pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
                 finished_at,
                 evaluate_ms,
                 total_ms,
+                entered,
+                exited,
             )| RunView {
                 id,
                 run_key,
@@ -287,6 +291,8 @@ pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
                 finished_at,
                 evaluate_ms,
                 total_ms,
+                entered,
+                exited,
             },
         )
         .collect())

@@ -384,13 +384,32 @@ async fn complete(
         .serialize_into(&mut bytes)
         .map_err(anyhow::Error::from)?;
     let size = output.members.len() as i64;
+    // How membership moved since the snapshot this run replaces.
+    let previous_run: Option<i64> = with_db!(&state.db, pool => {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT current_run_id FROM segments WHERE id = $1")
+            .bind(claimed.segment_id)
+            .fetch_optional(pool)
+            .await?
+            .flatten()
+    });
+    let (entered, exited) = match previous_run {
+        Some(run) => {
+            let previous = state.snapshots.get(&state.db, run).await?;
+            (
+                (&output.members - previous.as_ref()).len() as i64,
+                (previous.as_ref() - &output.members).len() as i64,
+            )
+        }
+        None => (size, 0),
+    };
     let now = now_ms();
     let stored = with_db!(&state.db, pool => {
         let mut tx = pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE segment_runs SET status = 'succeeded', phase = 'done', members = $1, size = $2,
                 as_of = $3, data_date = $4, ready_date = $5, inputs = $6, error = NULL, finished_at = $7,
-                evaluate_ms = $8, total_ms = $9, lease_owner = NULL, lease_expires_at = NULL
+                evaluate_ms = $8, total_ms = $9, lease_owner = NULL, lease_expires_at = NULL,
+                entered = $12, exited = $13
              WHERE id = $10 AND lease_owner = $11 AND status = 'running'",
         )
         .bind(&bytes)
@@ -404,6 +423,8 @@ async fn complete(
         .bind(started.elapsed().as_millis() as i64)
         .bind(claimed.id)
         .bind(&claimed.owner)
+        .bind(entered)
+        .bind(exited)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -430,6 +451,7 @@ async fn complete(
             .await?;
             sqlx::query(
                 "DELETE FROM segment_runs WHERE segment_id = $1 AND id <> $2 AND status IN ('succeeded', 'failed')
+                   AND id NOT IN (SELECT run_id FROM segment_exports)
                    AND id NOT IN (SELECT id FROM segment_runs WHERE segment_id = $1
                                   AND status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT $3)",
             )

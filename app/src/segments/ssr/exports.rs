@@ -1,0 +1,298 @@
+//! Exports: a record per request pins the segment's snapshot; the exporter
+//! counts its rows and bytes (with progress), and downloads stream the CSV
+//! from the snapshot in windows of the entity dictionary, in constant memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use roaring::RoaringBitmap;
+
+use super::records;
+use crate::auth::{Principal, Scope};
+use crate::error::{AppError, AppResult};
+use crate::infra::db::Db;
+use crate::infra::{AppState, now_ms};
+use crate::segments::ExportView;
+use crate::with_db;
+
+/// Member indexes read per dictionary window.
+const WINDOW: u32 = 1 << 16;
+
+type ExportRow = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+);
+
+const SELECT_EXPORTS: &str =
+    "SELECT x.id, x.segment_id, s.name, x.run_id, x.status, x.rows_total, x.rows_done, x.bytes,
+        x.error, x.requested_by, x.requested_at, x.finished_at
+     FROM segment_exports x JOIN segments s ON s.id = x.segment_id";
+
+fn to_view(row: ExportRow) -> ExportView {
+    let (
+        id,
+        segment_id,
+        segment_name,
+        run_id,
+        status,
+        rows_total,
+        rows_done,
+        bytes,
+        error,
+        requested_by,
+        requested_at,
+        finished_at,
+    ) = row;
+    ExportView {
+        id,
+        segment_id,
+        segment_name,
+        run_id,
+        status,
+        rows_total,
+        rows_done,
+        bytes,
+        error,
+        requested_by,
+        requested_at,
+        finished_at,
+    }
+}
+
+/// Records an export of the segment's current snapshot.
+pub async fn request(db: &Db, principal: &Principal, segment_id: i64) -> AppResult<ExportView> {
+    let record = records::load_segment(db, principal, segment_id).await?;
+    let Some(run_id) = record.current_run_id else {
+        return Err(AppError::Conflict(format!(
+            "Segment {segment_id} has no members to export yet."
+        )));
+    };
+    let id = with_db!(db, pool => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO segment_exports (segment_id, run_id, owner_scope, status, rows_total, requested_by, requested_at)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
+        )
+        .bind(segment_id)
+        .bind(run_id)
+        .bind(&record.owner_scope)
+        .bind(record.size.unwrap_or(0))
+        .bind(principal.display_name())
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await?
+    });
+    get(db, principal, id).await
+}
+
+pub async fn get(db: &Db, principal: &Principal, id: i64) -> AppResult<ExportView> {
+    let not_found = || AppError::NotFound("The export".into());
+    let owner: Option<String> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT owner_scope FROM segment_exports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let owner = Scope::parse(&owner.ok_or_else(not_found)?).map_err(|_| not_found())?;
+    if !principal.scope.can_see(&owner) {
+        return Err(not_found());
+    }
+    let row: ExportRow = with_db!(db, pool => {
+        sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE x.id = $1"))
+            .bind(id)
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(to_view(row))
+}
+
+pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<ExportView>> {
+    let rows: Vec<ExportRow> = if principal.scope.is_platform() {
+        with_db!(db, pool => {
+            sqlx::query_as(&format!("{SELECT_EXPORTS} ORDER BY x.id DESC LIMIT 500")).fetch_all(pool).await?
+        })
+    } else {
+        with_db!(db, pool => {
+            sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE x.owner_scope = $1 ORDER BY x.id DESC LIMIT 500"))
+                .bind(principal.scope.to_string())
+                .fetch_all(pool)
+                .await?
+        })
+    };
+    Ok(rows.into_iter().map(to_view).collect())
+}
+
+/// A finished export's CSV source: the pinned snapshot and its target object.
+pub struct Download {
+    pub file_name: String,
+    pub target_object: String,
+    pub members: Arc<RoaringBitmap>,
+}
+
+pub async fn download(state: &AppState, principal: &Principal, id: i64) -> AppResult<Download> {
+    let export = get(&state.db, principal, id).await?;
+    if export.status != "done" {
+        return Err(AppError::Conflict(format!(
+            "Export {id} is {}; download it once it is done.",
+            export.status
+        )));
+    }
+    let target: String = with_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT target_object FROM segments WHERE id = $1")
+            .bind(export.segment_id)
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(Download {
+        file_name: format!("segment-{}-export-{id}.csv", export.segment_id),
+        target_object: target,
+        members: state.snapshots.get(&state.db, export.run_id).await?,
+    })
+}
+
+/// The CSV text of the members in the dictionary window starting at
+/// `start`, and where the next non-empty window starts (`None`: done). The
+/// first chunk carries the `entity_id` header.
+pub async fn csv_chunk(
+    db: &Db,
+    target: &str,
+    members: &RoaringBitmap,
+    start: Option<u32>,
+) -> AppResult<(Vec<u8>, Option<u32>)> {
+    let mut out = Vec::new();
+    let start = match start {
+        None => {
+            out.extend_from_slice(b"entity_id\n");
+            match members.min() {
+                Some(first) => first - first % WINDOW,
+                None => return Ok((out, None)),
+            }
+        }
+        Some(start) => start,
+    };
+    let end = start.saturating_add(WINDOW);
+    let rows: Vec<(i64, String)> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT CAST(idx AS BIGINT), entity_id FROM entities
+             WHERE target_object = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        )
+        .bind(target)
+        .bind(i64::from(start))
+        .bind(i64::from(end))
+        .fetch_all(pool)
+        .await?
+    });
+    {
+        let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
+        for (idx, entity_id) in rows {
+            if members.contains(idx as u32) {
+                writer.write_record([entity_id]).map_err(anyhow::Error::from)?;
+            }
+        }
+        writer.flush().map_err(anyhow::Error::from)?;
+    }
+    // The next window holding a member, skipping empty stretches.
+    let next = members
+        .range(end..)
+        .next()
+        .map(|idx| idx - idx % WINDOW)
+        .filter(|_| end > start);
+    Ok((out, next))
+}
+
+/// Runs queued exports one at a time: counts rows and bytes with progress.
+pub fn spawn_exporter(state: AppState, poll: Duration) {
+    tokio::spawn(async move {
+        // An export interrupted by a stop starts over.
+        let reset = with_db!(&state.db, pool => {
+            sqlx::query("UPDATE segment_exports SET status = 'queued', rows_done = 0 WHERE status = 'running'")
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        });
+        if let Err(error) = reset {
+            tracing::error!(%error, "resetting interrupted exports failed");
+        }
+        loop {
+            match run_next(&state).await {
+                Ok(true) => {}
+                Ok(false) => tokio::time::sleep(poll).await,
+                Err(error) => {
+                    tracing::error!(%error, "an export pass failed");
+                    tokio::time::sleep(poll * 10).await;
+                }
+            }
+        }
+    });
+}
+
+async fn run_next(state: &AppState) -> AppResult<bool> {
+    let claimed: Option<(i64, i64, i64)> = with_db!(&state.db, pool => {
+        sqlx::query_as(
+            "UPDATE segment_exports SET status = 'running'
+             WHERE id = (SELECT id FROM segment_exports WHERE status = 'queued' ORDER BY id LIMIT 1)
+             RETURNING id, segment_id, run_id",
+        )
+        .fetch_optional(pool)
+        .await?
+    });
+    let Some((id, segment_id, run_id)) = claimed else {
+        return Ok(false);
+    };
+    let result = count_export(state, id, segment_id, run_id).await;
+    let (status, bytes, error) = match result {
+        Ok(bytes) => ("done", Some(bytes), None),
+        Err(error) => ("failed", None, Some(error.to_string())),
+    };
+    with_db!(&state.db, pool => {
+        sqlx::query("UPDATE segment_exports SET status = $1, bytes = $2, error = $3, finished_at = $4 WHERE id = $5")
+            .bind(status)
+            .bind(bytes)
+            .bind(error)
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(true)
+}
+
+async fn count_export(state: &AppState, id: i64, segment_id: i64, run_id: i64) -> AppResult<i64> {
+    let target: String = with_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT target_object FROM segments WHERE id = $1")
+            .bind(segment_id)
+            .fetch_one(pool)
+            .await?
+    });
+    let members = state.snapshots.get(&state.db, run_id).await?;
+    let mut bytes = 0i64;
+    let mut rows = 0i64;
+    let mut next = None;
+    let mut first = true;
+    while first || next.is_some() {
+        let (chunk, following) = csv_chunk(&state.db, &target, &members, next).await?;
+        bytes += chunk.len() as i64;
+        rows += chunk.iter().filter(|b| **b == b'\n').count() as i64 - i64::from(first);
+        first = false;
+        next = following;
+        with_db!(&state.db, pool => {
+            sqlx::query("UPDATE segment_exports SET rows_done = $1 WHERE id = $2")
+                .bind(rows)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+    }
+    Ok(bytes)
+}

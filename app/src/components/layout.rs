@@ -83,6 +83,9 @@ fn SideNav() -> impl IntoView {
             <div class="nav-section">"Segments"</div>
             <div class="nav-subsection">"Segment Management"</div>
             <A href="/segments" attr:class=move || nav_class(current("/segments"))>"Segment Targeting"</A>
+            <A href="/verify" attr:class=move || nav_class(current("/verify"))>"Segment Verification"</A>
+            <A href="/exports" attr:class=move || nav_class(current("/exports"))>"Export Records"</A>
+            <A href="/deleted" attr:class=move || nav_class(current("/deleted"))>"Deleted Records"</A>
             <Suspense fallback=|| ()>
                 <Show when=is_admin>
                     <div class="nav-section">"Administration"</div>

@@ -1,5 +1,6 @@
 //! Building blocks of the segment pages.
 
+pub mod actions;
 pub mod basic_form;
 pub mod draft;
 pub mod rule_editor;

@@ -12,6 +12,7 @@ use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, format_utc};
 use crate::groups::api::list_groups;
 use crate::segments::api::list_segments;
+use crate::segments::components::actions::RowActions;
 use crate::segments::components::status::StatusBadge;
 use crate::segments::*;
 
@@ -148,7 +149,7 @@ pub fn SegmentListPage() -> impl IntoView {
                                         view! {
                                             <tr class:highlight=highlight data-segment=row.name.clone() data-id=row.id>
                                                 <td class="num">{row.id}</td>
-                                                <td class="name">{row.name.clone()}</td>
+                                                <td class="name"><a href=format!("/segments/{}", row.id)>{row.name.clone()}</a></td>
                                                 <td>{method_label(&row.method)}</td>
                                                 <td>{row.target_object.label()}</td>
                                                 <td>{row.group_name.clone().unwrap_or_else(|| "—".into())}</td>
@@ -157,7 +158,9 @@ pub fn SegmentListPage() -> impl IntoView {
                                                 <td>{frequency}</td>
                                                 <td title=row.time_zone.clone()>{row.expires_local()}<span class="muted small">{format!(" {}", row.time_zone)}</span></td>
                                                 <td>{format_utc(row.updated_at)}</td>
-                                                <td class="actions muted">{row.error.clone().map(|e| view! { <span class="field-error small" title=e.clone()>"Failed: see reason"</span> })}</td>
+                                                <td class="actions">
+                                                    <RowActions row=row.clone() on_change=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+                                                </td>
                                             </tr>
                                         }
                                     }).collect_view().into_any()

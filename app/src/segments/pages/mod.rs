@@ -1,7 +1,13 @@
 mod create;
+mod detail;
 mod list;
 mod new;
+mod records;
+mod verify;
 
 pub use create::CreateTagFilterPage;
+pub use detail::SegmentDetailPage;
 pub use list::SegmentListPage;
 pub use new::NewSegmentPage;
+pub use records::{DeletedRecordsPage, ExportRecordsPage};
+pub use verify::VerifyPage;

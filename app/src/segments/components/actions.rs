@@ -1,0 +1,99 @@
+//! The actions of a segment row: Export, Extend Validity, Delete, Verify.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::components::widgets::{ErrorBanner, FieldError};
+use crate::error::AppError;
+use crate::segments::SegmentRow;
+use crate::segments::api::{delete_segment, export_segment, extend_segment};
+
+/// `epoch_ms` as the `datetime-local` value in `zone`.
+fn local_input(epoch_ms: i64, zone: &str) -> String {
+    crate::segments::local_time(epoch_ms, zone).replacen(' ', "T", 1)
+}
+
+#[component]
+pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
+    let navigate = use_navigate();
+    let id = row.id;
+    let extending = RwSignal::new(false);
+    let deleting = RwSignal::new(false);
+    let new_expiry = RwSignal::new(local_input(row.expires_at, &row.time_zone));
+    let error = RwSignal::new(None::<AppError>);
+    let export = Action::new(move |_: &()| export_segment(id));
+    let extend = Action::new(move |value: &String| extend_segment(id, value.clone()));
+    let delete = Action::new(move |_: &()| delete_segment(id));
+    let has_snapshot = row.size.is_some();
+    let to_exports = navigate.clone();
+    Effect::new(move |_| match export.value().get() {
+        Some(Ok(_)) => to_exports("/exports", Default::default()),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match extend.value().get() {
+        Some(Ok(_)) => {
+            extending.set(false);
+            on_change.run(());
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => {
+            deleting.set(false);
+            on_change.run(());
+        }
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let name = row.name.clone();
+    let zone = row.time_zone.clone();
+    let expires = row.expires_local();
+    view! {
+        <span class="row-actions">
+            <button class="btn btn-link" disabled=!has_snapshot title="Export the current members as CSV"
+                on:click=move |_| { error.set(None); export.dispatch(()); }>"Export"</button>
+            <button class="btn btn-link" on:click=move |_| { error.set(None); extending.set(true); }>"Extend Validity"</button>
+            <a class="btn btn-link" href=format!("/verify?segment={id}")>"Verify"</a>
+            <button class="btn btn-link danger" on:click=move |_| { error.set(None); deleting.set(true); }>"Delete"</button>
+        </span>
+        <Show when=move || error.get().is_some() && !extending.get() && !deleting.get()>
+            <ErrorBanner error/>
+        </Show>
+        <Show when=move || extending.get()>
+            <div class="modal-backdrop">
+                <div class="modal" role="dialog" aria-modal="true" aria-label="Extend validity">
+                    <h2>"Extend validity"</h2>
+                    <p>{format!("Segment {id} \"{}\" expires at {} ({}).", name.clone(), expires.clone(), zone.clone())}</p>
+                    <label class="field">
+                        <span>{format!("New expiry ({})", zone.clone())}</span>
+                        <input type="datetime-local" name="expires_at" prop:value=move || new_expiry.get()
+                            on:input=move |ev| new_expiry.set(event_target_value(&ev))/>
+                        <FieldError error field="expires_at"/>
+                    </label>
+                    <ErrorBanner error=Signal::derive(move || error.get().filter(|e| e.for_field("expires_at").is_none()))/>
+                    <div class="modal-actions">
+                        <button class="btn" on:click=move |_| extending.set(false)>"Cancel"</button>
+                        <button class="btn btn-primary" disabled=move || extend.pending().get()
+                            on:click=move |_| { error.set(None); extend.dispatch(new_expiry.get_untracked()); }>"Extend"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+        <Show when=move || deleting.get()>
+            <div class="modal-backdrop">
+                <div class="modal" role="dialog" aria-modal="true" aria-label="Delete segment">
+                    <h2>"Delete segment"</h2>
+                    <p>"Delete segment " <strong>{id}</strong> " " <strong>{format!("\"{}\"", row.name.clone())}</strong> "? It moves to Deleted Records and stops serving lookups."</p>
+                    <ErrorBanner error/>
+                    <div class="modal-actions">
+                        <button class="btn" on:click=move |_| deleting.set(false)>"Cancel"</button>
+                        <button class="btn btn-danger" disabled=move || delete.pending().get()
+                            on:click=move |_| { error.set(None); delete.dispatch(()); }>"Delete"</button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}

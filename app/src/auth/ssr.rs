@@ -463,24 +463,32 @@ pub async fn revoke_token(db: &Db, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// How stale a token's "last used" may be.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
 async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<Principal>> {
     let hash = secret_hash(secret);
-    let row: Option<(i64, String, String)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id, name, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+    let row: Option<(i64, String, String, Option<i64>)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT id, name, scope, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(&hash)
             .fetch_optional(pool)
             .await?
     });
-    let Some((id, name, scope)) = row else {
+    let Some((id, name, scope, last_used_at)) = row else {
         return Ok(None);
     };
-    with_db!(db, pool => {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(id)
-            .execute(pool)
-            .await?;
-    });
+    // Recorded to the minute: a write on every request would serialize
+    // delivery lookups behind the database's writer.
+    let now = now_ms();
+    if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
+        with_db!(db, pool => {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+    }
     let scope = parse_stored_scope(&scope)?;
     Ok(Some(Principal {
         subject: Subject::Token { id, name },

@@ -5,7 +5,7 @@ use leptos::config::LeptosOptions;
 
 use super::db::Db;
 use crate::auth::ssr::LoginLimiter;
-use crate::segments::ssr::records::SnapshotCache;
+use crate::segments::ssr::records::{ServingCache, SnapshotCache};
 use crate::tags::ssr::index::TagIndexHandle;
 
 /// Everything a request handler or server function needs, cheap to clone.
@@ -18,6 +18,8 @@ pub struct AppState {
     pub tag_index: TagIndexHandle,
     /// Segment snapshots read by membership lookups.
     pub snapshots: SnapshotCache,
+    /// Segments as membership lookups read them.
+    pub serving: ServingCache,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -30,6 +32,7 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             tag_index: TagIndexHandle::default(),
             snapshots: SnapshotCache::default(),
+            serving: ServingCache::default(),
             secure_cookies: false,
         }
     }

@@ -14,7 +14,7 @@ use segment_core::time::{format_epoch, parse_date};
 use segment_core::validate::{Context, validate};
 
 use super::is_stale;
-use super::records::{self, SegmentRecord};
+use super::records::{self, SegmentRecord, Serving};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult, Refusal};
 use crate::infra::db::{Backend, Db};
@@ -27,8 +27,13 @@ pub async fn servable(
     state: &AppState,
     principal: &Principal,
     id: i64,
-) -> AppResult<(SegmentRecord, i64, Arc<RoaringBitmap>)> {
-    let record = records::load_segment(&state.db, principal, id).await?;
+) -> AppResult<(Arc<Serving>, i64, Arc<RoaringBitmap>)> {
+    let not_found = || AppError::NotFound("The segment".into());
+    let serving = state.serving.get(&state.db, id).await?.ok_or_else(not_found)?;
+    let record = &serving.record;
+    if !principal.scope.can_see(&record.owner()?) {
+        return Err(not_found());
+    }
     let now = now_ms();
     let refused = |reason: Refusal, message: String| AppError::Refused { reason, message };
     if record.status_at(now) == SegmentStatus::Expired {
@@ -50,13 +55,12 @@ pub async fn servable(
             ),
         ));
     };
-    let ready_date = run_ready_date(&state.db, run_id).await?;
     // Decided against the loaded catalog, not only the sweeper's last pass.
     if record.status == SegmentStatus::Stale.as_str()
         || state
             .tag_index
             .current()
-            .is_some_and(|loaded| is_stale(&record, ready_date.as_deref(), &loaded.catalog))
+            .is_some_and(|loaded| is_stale(record, serving.ready_date.as_deref(), &loaded.catalog))
     {
         return Err(refused(
             Refusal::Stale,
@@ -66,17 +70,19 @@ pub async fn servable(
         ));
     }
     let members = state.snapshots.get(&state.db, run_id).await?;
-    Ok((record, run_id, members))
+    Ok((serving.clone(), run_id, members))
 }
 
-async fn run_ready_date(db: &Db, run_id: i64) -> AppResult<Option<String>> {
-    Ok(with_db!(db, pool => {
-        sqlx::query_scalar::<_, Option<String>>("SELECT ready_date FROM segment_runs WHERE id = $1")
-            .bind(run_id)
+/// The member index of one external ID.
+pub async fn entity_index(db: &Db, target: &str, entity_id: &str) -> AppResult<Option<u32>> {
+    let idx: Option<i64> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id = $2")
+            .bind(target)
+            .bind(entity_id)
             .fetch_optional(pool)
             .await?
-            .flatten()
-    }))
+    });
+    Ok(idx.map(|idx| idx as u32))
 }
 
 /// Member indexes of the given external IDs (absent: not in the population).
@@ -126,7 +132,8 @@ pub async fn check_members(
     id: i64,
     request: &CheckRequest,
 ) -> AppResult<CheckAnswer> {
-    let (record, _, members) = servable(state, principal, id).await?;
+    let (serving, _, members) = servable(state, principal, id).await?;
+    let record = &serving.record;
     let ids = clean_ids(&request.ids, MAX_CHECK_IDS)?;
     let known = entity_indexes(&state.db, &record.target_object, &ids).await?;
     let mut answer = CheckAnswer {

@@ -409,9 +409,9 @@ pub async fn check_member(
     id: i64,
     entity_id: &str,
 ) -> AppResult<MemberAnswer> {
-    let (record, _, members) = manage::servable(state, principal, id).await?;
-    let known = manage::entity_indexes(&state.db, &record.target_object, &[entity_id.to_string()]).await?;
-    let idx = known.get(entity_id).copied();
+    let (serving, _, members) = manage::servable(state, principal, id).await?;
+    let record = &serving.record;
+    let idx = manage::entity_index(&state.db, &record.target_object, entity_id).await?;
     Ok(MemberAnswer {
         member: idx.is_some_and(|idx| members.contains(idx)),
         known: idx.is_some(),

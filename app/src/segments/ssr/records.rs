@@ -358,3 +358,64 @@ impl SnapshotCache {
         Ok(members)
     }
 }
+
+/// What a lookup needs of a segment, kept while the segment row is unchanged.
+#[derive(Debug)]
+pub struct Serving {
+    pub record: SegmentRecord,
+    /// The newest ready date the current snapshot's run used.
+    pub ready_date: Option<String>,
+}
+
+/// (updated_at, current run, status): any change to a segment that matters
+/// to lookups changes one of these.
+type ServingVersion = (i64, Option<i64>, String);
+
+/// Segments as lookups read them, revalidated by one primary-key read.
+#[derive(Debug, Clone, Default)]
+pub struct ServingCache {
+    segments: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<i64, (ServingVersion, std::sync::Arc<Serving>)>>,
+    >,
+}
+
+impl ServingCache {
+    /// The segment (not deleted) as of now, or `None`.
+    pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<std::sync::Arc<Serving>>> {
+        let version: Option<ServingVersion> = with_db!(db, pool => {
+            sqlx::query_as("SELECT updated_at, current_run_id, status FROM segments WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        if let Some((cached, serving)) = self.segments.lock().expect("serving cache lock").get(&id)
+            && *cached == version
+        {
+            return Ok(Some(serving.clone()));
+        }
+        let Some(record) = load_any(db, id).await? else {
+            return Ok(None);
+        };
+        let ready_date = match record.current_run_id {
+            Some(run) => with_db!(db, pool => {
+                sqlx::query_scalar::<_, Option<String>>("SELECT ready_date FROM segment_runs WHERE id = $1")
+                    .bind(run)
+                    .fetch_optional(pool)
+                    .await?
+                    .flatten()
+            }),
+            None => None,
+        };
+        let fresh = (record.updated_at, record.current_run_id, record.status.clone());
+        let serving = std::sync::Arc::new(Serving { record, ready_date });
+        let mut segments = self.segments.lock().expect("serving cache lock");
+        if segments.len() >= 10_000 {
+            segments.clear();
+        }
+        segments.insert(id, (fresh, serving.clone()));
+        Ok(Some(serving))
+    }
+}

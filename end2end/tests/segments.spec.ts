@@ -174,3 +174,48 @@ test("a validation error is shown beside its field and the form keeps everything
   await page.getByTestId("confirm").getByTestId("confirm-create").click();
   await expect(row(page, name).locator(".status")).toHaveText("Active");
 });
+
+test("a segment set of two Active segments becomes Active with the size of the operation", async ({ page }) => {
+  const a = uniqueName("Macau riders");
+  const b = uniqueName("Hong Kong riders");
+  const name = uniqueName("Macau or Hong Kong");
+  await login(page, accounts.operator);
+  const origin = new URL(page.url()).origin;
+  for (const [segment, city] of [[a, "Macau"], [b, "Hong Kong"]]) {
+    const response = await page.request.post("/api/v1/segments", {
+      headers: { Origin: origin },
+      data: {
+        name: segment, target_object: "user", update_frequency: "one_time", usage_scenarios: ["insight_analysis"],
+        time_zone: "Asia/Shanghai", expires_at: "2030-12-31 23:59",
+        definition: { method: "tag_filter", rule: { groups: [{ conditions: [
+          { type: "profile", tag: "city_cross_border_ride", date: { mode: "latest" }, op: "in", values: [city] }] }] } },
+      },
+    });
+    expect(response.status()).toBe(202);
+  }
+  await page.reload();
+  await hydrated(page);
+  const sizeOf = async (segment: string) => {
+    await expect(row(page, segment).locator(".status")).toHaveText("Active");
+    return Number((await row(page, segment).locator("td.size").textContent())!.replace(/,/g, ""));
+  };
+  const total = (await sizeOf(a)) + (await sizeOf(b));
+
+  await page.getByTestId("create-segment").click();
+  await page.getByTestId("method-segment-set").click();
+  await expect(page).toHaveURL(/\/segments\/new\/segment-set$/);
+  await hydrated(page);
+  await page.locator("input[name=name]").fill(name);
+  for (const [label, segment] of [["Segment A", a], ["Segment B", b]]) {
+    const select = page.getByLabel(label);
+    const option = select.locator("option", { hasText: segment });
+    await expect(option).toHaveCount(1);
+    await select.selectOption((await option.getAttribute("value"))!);
+  }
+  await page.getByLabel("Union (A or B)").check();
+  await page.getByTestId("create").click();
+  await expect(page).toHaveURL(/\/segments\?created=\d+$/);
+  await expect(row(page, name).locator(".status")).toHaveText("Active");
+  await expect(row(page, name).locator("td.size")).toHaveText(total.toLocaleString("en-US"));
+  await expect(row(page, name)).toContainText("Segment Sets");
+});

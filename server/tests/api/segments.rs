@@ -296,6 +296,63 @@ both_backends! {
         assert!(took >= 600, "retried after {took} ms");
     }
 
+    async fn a_daily_set_recomputes_after_its_inputs_in_dependency_order(app: TestApp) {
+        import_small(&app).await;
+        let token = app.token("platform").await;
+        wait_for_index(&app, &token).await;
+        let daily = |name: &str, rule: Value| {
+            let mut body = request(name, rule);
+            body["update_frequency"] = json!("daily");
+            body["daily_run_time"] = json!("06:00");
+            body
+        };
+        let a = create(&app, &token, daily("A", shenzhen())).await["id"].as_i64().unwrap();
+        let b = create(&app, &token, daily("B", two_groups())).await["id"].as_i64().unwrap();
+        settled(&app, &token, &json!(a)).await;
+        settled(&app, &token, &json!(b)).await;
+        let mut body = daily("A or B", shenzhen());
+        body["definition"] = json!({"method": "segment_set", "left": a, "right": b, "operation": "union"});
+        let set = create(&app, &token, body).await["id"].as_i64().unwrap();
+        assert_eq!(settled(&app, &token, &json!(set)).await["size"], 3);
+
+        // Both inputs' daily runs fall due together; the set runs after both, on their new snapshots.
+        app::with_db!(&app.db, pool => {
+            sqlx::query("UPDATE segments SET next_run_at = 0 WHERE id IN ($1, $2)").bind(a).bind(b)
+                .execute(pool).await.unwrap();
+        });
+        let runs_of = |id: i64| {
+            let app_url = app.url(&format!("/api/v1/segments/{id}"));
+            let client = app.client.clone();
+            let token = token.clone();
+            async move {
+                let detail: Value = client.get(app_url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+                detail["runs"].as_array().unwrap().clone()
+            }
+        };
+        let mut set_runs = Vec::new();
+        for _ in 0..100 {
+            set_runs = runs_of(set).await;
+            let done = set_runs.iter().filter(|r| r["run_key"].as_str().unwrap().starts_with("after:") && r["status"] == "succeeded").count();
+            let pending = set_runs.iter().any(|r| r["status"] == "queued" || r["status"] == "running");
+            if done >= 1 && !pending { break; }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let a_daily = runs_of(a).await.into_iter().find(|r| r["run_key"].as_str().unwrap().starts_with("daily:")).expect("A ran daily");
+        let b_daily = runs_of(b).await.into_iter().find(|r| r["run_key"].as_str().unwrap().starts_with("daily:")).expect("B ran daily");
+        let latest = set_runs.iter().find(|r| r["status"] == "succeeded").unwrap();
+        assert!(latest["run_key"].as_str().unwrap().starts_with("after:"), "{set_runs:?}");
+        assert!(latest["started_at"].as_i64() >= a_daily["finished_at"].as_i64(), "{latest} before {a_daily}");
+        assert!(latest["started_at"].as_i64() >= b_daily["finished_at"].as_i64(), "{latest} before {b_daily}");
+        // The set records which input snapshots it used: the inputs' new runs.
+        let inputs: Value = app::with_db!(&app.db, pool => {
+            let text: String = sqlx::query_scalar("SELECT inputs FROM segment_runs WHERE id = $1")
+                .bind(latest["id"].as_i64().unwrap()).fetch_one(pool).await.unwrap();
+            serde_json::from_str(&text).unwrap()
+        });
+        assert_eq!(inputs["left"]["run_id"], a_daily["id"]);
+        assert_eq!(inputs["right"]["run_id"], b_daily["id"]);
+    }
+
     async fn a_run_interrupted_by_a_stopped_server_is_finished_after_restart(app: TestApp) {
         // The database a server left behind when it stopped mid-run.
         let database_url = fresh_database_url(app.backend).await;

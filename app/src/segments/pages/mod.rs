@@ -3,6 +3,7 @@ mod detail;
 mod list;
 mod new;
 mod records;
+mod segment_set;
 mod verify;
 
 pub use create::CreateTagFilterPage;
@@ -10,4 +11,5 @@ pub use detail::SegmentDetailPage;
 pub use list::SegmentListPage;
 pub use new::NewSegmentPage;
 pub use records::{DeletedRecordsPage, ExportRecordsPage};
+pub use segment_set::CreateSegmentSetPage;
 pub use verify::VerifyPage;

@@ -27,11 +27,10 @@ pub fn NewSegmentPage() -> impl IntoView {
                 <p>"Expand a seed segment with similar entities (lookalike)."</p>
                 <span class="muted small">"Not available yet"</span>
             </div>
-            <div class="method-card unavailable">
+            <a class="method-card" href="/segments/new/segment-set" data-testid="method-segment-set">
                 <h2>"Segment Sets"</h2>
-                <p>"Intersection, union or difference of two segments."</p>
-                <span class="muted small">"Not available yet (use Segment Combination on the Tag Filtering page)"</span>
-            </div>
+                <p>"Combine two Active segments of the same target object: intersection, union or difference. Daily sets are recomputed after their inputs."</p>
+            </a>
             <div class="method-card unavailable">
                 <h2>"Warehouse Table"</h2>
                 <p>"Read the IDs of a warehouse table column."</p>

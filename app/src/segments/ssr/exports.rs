@@ -236,6 +236,15 @@ pub fn spawn_exporter(state: AppState, poll: Duration) {
 }
 
 async fn run_next(state: &AppState) -> AppResult<bool> {
+    // A read first, so an idle poll takes no write lock.
+    let queued: Option<i64> = with_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT id FROM segment_exports WHERE status = 'queued' LIMIT 1")
+            .fetch_optional(pool)
+            .await?
+    });
+    if queued.is_none() {
+        return Ok(false);
+    }
     let claimed: Option<(i64, i64, i64)> = with_db!(&state.db, pool => {
         sqlx::query_as(
             "UPDATE segment_exports SET status = 'running'

@@ -116,7 +116,19 @@ pub async fn tick(db: &Db, catalog: Option<&Catalog>, now_ms: i64) -> AppResult<
             report.enqueued.push((id, key));
         }
     }
-    report.expired = with_db!(db, pool => {
+    // A read first, so a pass with nothing to expire takes no write lock.
+    let expiring: Option<i64> = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM segments WHERE deleted_at IS NULL AND status <> 'expired' AND expires_at <= $1 LIMIT 1",
+        )
+        .bind(now_ms)
+        .fetch_optional(pool)
+        .await?
+    });
+    report.expired = if expiring.is_none() {
+        0
+    } else {
+        with_db!(db, pool => {
         sqlx::query(
             "UPDATE segments SET status = 'expired', updated_at = $1
              WHERE deleted_at IS NULL AND status <> 'expired' AND expires_at <= $1",
@@ -125,7 +137,8 @@ pub async fn tick(db: &Db, catalog: Option<&Catalog>, now_ms: i64) -> AppResult<
         .execute(pool)
         .await?
         .rows_affected()
-    });
+        })
+    };
     if let Some(catalog) = catalog {
         mark_staleness(db, catalog, now_ms, &mut report).await?;
     }

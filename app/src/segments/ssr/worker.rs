@@ -121,6 +121,20 @@ pub async fn claim(db: &Db, owner: &str, lease: Duration, now: i64) -> Result<Op
            AND (status = 'queued' OR lease_expires_at < $3)
          RETURNING id, segment_id, run_key, CAST(attempts AS BIGINT)"
     );
+    // A read first: an idle poll must not take the database's write lock
+    // (on SQLite that would stall every request now and then).
+    let runnable: Option<i64> = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM segment_runs WHERE (status = 'queued' AND not_before <= $1)
+                OR (status = 'running' AND lease_expires_at < $1) LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(pool)
+        .await?
+    });
+    if runnable.is_none() {
+        return Ok(None);
+    }
     let row: Option<(i64, i64, String, i64)> = with_db!(db, pool => {
         sqlx::query_as(&sql)
             .bind(owner)
@@ -301,6 +315,20 @@ async fn input(state: &AppState, id: i64) -> Result<(RoaringBitmap, i64, Segment
             ))),
         };
     };
+    // Dependency order: a set computed while an input is being refreshed would
+    // use the snapshot about to be replaced.
+    let refreshing: Option<i64> = with_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT id FROM segment_runs WHERE segment_id = $1 AND status IN ('queued', 'running') LIMIT 1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(AppError::from)?
+    });
+    if refreshing.is_some() {
+        return Err(RunError::Wait(format!(
+            "Waiting for the run of segment {id} in progress."
+        )));
+    }
     let members = records::run_members(&state.db, run_id)
         .await?
         .ok_or_else(|| RunError::Retry(format!("The snapshot of segment {id} could not be read.")))?;
@@ -474,6 +502,9 @@ async fn complete(
             Some(size)
         }
     });
+    if stored.is_some() && claimed.run_key != "create" {
+        enqueue_dependents(&state.db, claimed).await?;
+    }
     match stored {
         Some(size) => tracing::info!(
             run = claimed.id,
@@ -526,5 +557,41 @@ async fn fail(db: &Db, claimed: &Claimed, reason: &str) -> Result<(), AppError> 
         tx.commit().await?;
     });
     tracing::warn!(run = claimed.id, segment = claimed.segment_id, %reason, "run failed");
+    Ok(())
+}
+
+/// After a refresh of a segment, the daily sets computed from it run again
+/// (they wait for any other input still refreshing).
+async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> {
+    let key = format!("after:{}", claimed.id);
+    for (dependent, _) in super::manage::dependents(db, claimed.segment_id).await? {
+        let frequency: Option<String> = with_db!(db, pool => {
+            sqlx::query_scalar("SELECT update_frequency FROM segments WHERE id = $1 AND status <> 'expired'")
+                .bind(dependent)
+                .fetch_optional(pool)
+                .await?
+        });
+        if frequency.as_deref() != Some("daily") {
+            continue;
+        }
+        let now = now_ms();
+        with_db!(db, pool => {
+            sqlx::query(
+                "INSERT INTO segment_runs (segment_id, run_key, status, not_before, queued_at)
+                 VALUES ($1, $2, 'queued', $3, $3) ON CONFLICT (segment_id, run_key) DO NOTHING",
+            )
+            .bind(dependent)
+            .bind(&key)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        tracing::info!(
+            segment = dependent,
+            input = claimed.segment_id,
+            "dependent set enqueued"
+        );
+    }
     Ok(())
 }

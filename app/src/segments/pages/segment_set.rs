@@ -1,4 +1,4 @@
-//! + Create Segment › Segment Sets: two Active segments of one target object
+//! Create Segment › Segment Sets: two Active segments of one target object
 //! combined by intersection, union or difference.
 
 use leptos::prelude::*;

@@ -371,12 +371,12 @@ pub struct Serving {
 /// to lookups changes one of these.
 type ServingVersion = (i64, Option<i64>, String);
 
+type ServingMap = std::collections::HashMap<i64, (ServingVersion, std::sync::Arc<Serving>)>;
+
 /// Segments as lookups read them, revalidated by one primary-key read.
 #[derive(Debug, Clone, Default)]
 pub struct ServingCache {
-    segments: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<i64, (ServingVersion, std::sync::Arc<Serving>)>>,
-    >,
+    segments: std::sync::Arc<std::sync::Mutex<ServingMap>>,
 }
 
 impl ServingCache {

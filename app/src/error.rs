@@ -31,6 +31,9 @@ pub enum AppError {
     /// The segment cannot serve lookups now (stale, expired, no snapshot yet).
     #[error("{message}")]
     Refused { reason: Refusal, message: String },
+    /// A body over its size limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// A dependency is not ready yet (the tag index loading, say).
     #[error("{0}")]
     Unavailable(String),
@@ -72,6 +75,7 @@ impl AppError {
             Self::RateLimited(_) => "rate_limited",
             Self::InvalidRule(_) => "invalid_rule",
             Self::Refused { reason, .. } => reason.code(),
+            Self::TooLarge(_) => "too_large",
             Self::Unavailable(_) => "unavailable",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
@@ -89,6 +93,7 @@ impl AppError {
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::InvalidRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { .. } => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,6 +6,7 @@
 pub mod catalog;
 #[cfg(feature = "engine")]
 pub mod engine;
+pub mod id_list;
 pub mod ids;
 pub mod plan;
 pub mod rule;

@@ -27,6 +27,8 @@ pub struct Config {
     pub workers: WorkerSettings,
     /// How often the scheduler looks for due daily runs, expiry and staleness (`SCHEDULER_TICK_MS`, 1 s).
     pub scheduler_tick: Duration,
+    /// The largest uploaded ID list (`UPLOAD_MAX_MB`, default 512).
+    pub upload_max_bytes: u64,
     /// Notification mail: `SMTP_URL` (unset: kept in the outbox) and `MAIL_FROM`.
     pub mail: MailSettings,
 }
@@ -68,6 +70,7 @@ impl Config {
                 ..WorkerSettings::default()
             },
             scheduler_tick: Duration::from_millis(env_number("SCHEDULER_TICK_MS", 1_000)),
+            upload_max_bytes: env_number("UPLOAD_MAX_MB", 512u64) << 20,
             mail: MailSettings {
                 smtp_url: std::env::var("SMTP_URL").ok().filter(|v| !v.is_empty()),
                 from: std::env::var("MAIL_FROM")

@@ -47,6 +47,7 @@ impl Application {
         }
         let mut state = AppState::new(config.leptos_options.clone(), db.clone());
         state.secure_cookies = config.secure_cookies;
+        state.upload_max_bytes = config.upload_max_bytes;
         // Imports made by `server import` against the same database show up
         // within one poll interval, without a restart.
         state.tag_index.spawn_refresher(db.clone(), config.tag_index_poll);

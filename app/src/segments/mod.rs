@@ -197,6 +197,8 @@ pub enum Definition {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         combination: Option<Combination>,
     },
+    /// The matched IDs of an upload (`POST /api/v1/uploads`).
+    CustomList { upload_id: i64 },
     /// `left` op `right`, over the two segments' latest snapshots.
     SegmentSet {
         left: i64,
@@ -209,6 +211,7 @@ impl Definition {
     pub fn method(&self) -> &'static str {
         match self {
             Self::TagFilter { .. } => "tag_filter",
+            Self::CustomList { .. } => "custom_list",
             Self::SegmentSet { .. } => "segment_set",
         }
     }
@@ -776,4 +779,42 @@ pub struct VerifyAnswer {
     /// T of the snapshot's run, the date the explanation is evaluated at.
     pub as_of: Option<String>,
     pub rows: Vec<VerifyRow>,
+}
+
+/// A line of an uploaded list that was not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedLine {
+    pub line: u64,
+    /// The ID, for IDs unknown to the population.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    pub reason: String,
+}
+
+/// Shown before anything is created from an uploaded list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadReport {
+    /// Data lines read (the header excluded).
+    pub rows: u64,
+    /// Well-formed, first occurrences.
+    pub valid: u64,
+    pub duplicates: u64,
+    pub invalid_count: u64,
+    /// The first invalid lines (at most 1,000), with their reasons.
+    pub invalid: Vec<RejectedLine>,
+    /// Valid IDs not in the target object's population.
+    pub unknown: u64,
+    /// The first unknown IDs (at most 1,000).
+    pub unknown_sample: Vec<RejectedLine>,
+    /// Members the segment will have (before the owner's audience).
+    pub matched: u64,
+}
+
+pub const REPORT_SAMPLE: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadAnswer {
+    pub upload_id: i64,
+    pub target_object: TargetObject,
+    pub report: UploadReport,
 }

@@ -9,6 +9,7 @@ mod manage;
 pub mod openapi;
 mod segments;
 mod tags;
+mod uploads;
 
 use app::infra::AppState;
 use axum::Router;
@@ -32,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/segments/{id}/verify", post(manage::verify))
         .route("/segments/{id}/exports", post(manage::request_export))
         .route("/deleted-segments", get(manage::deleted))
+        .route("/uploads", post(uploads::upload))
+        .route("/uploads/template.csv", get(uploads::template))
+        .route("/uploads/{id}", get(uploads::report))
+        .route("/uploads/{id}/report.csv", get(uploads::report_csv))
         .route("/exports", get(manage::list_exports))
         .route("/exports/{id}", get(manage::get_export))
         .route("/exports/{id}/download", get(manage::download))

@@ -10,12 +10,14 @@ use utoipa::{Modify, OpenApi};
           super::segments::detail, super::segments::member, super::manage::check, super::manage::bind,
           super::manage::unbind, super::manage::extend, super::manage::delete, super::manage::deleted,
           super::manage::request_export, super::manage::list_exports, super::manage::get_export,
-          super::manage::download, super::manage::verify),
+          super::manage::download, super::manage::verify, super::uploads::upload, super::uploads::report,
+          super::uploads::report_csv, super::uploads::template),
     modifiers(&BearerAuth),
     tags((name = "system"), (name = "groups", description = "Segment groups"),
          (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"),
          (name = "delivery", description = "Membership lookups and delivery-task bindings"),
-         (name = "exports", description = "CSV exports of segment snapshots"))
+         (name = "exports", description = "CSV exports of segment snapshots"),
+         (name = "uploads", description = "ID lists for custom-list segments"))
 )]
 pub struct ApiDoc;
 

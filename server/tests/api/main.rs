@@ -11,4 +11,5 @@ mod groups;
 mod manage;
 mod segments;
 mod system;
+mod uploads;
 mod warehouse;

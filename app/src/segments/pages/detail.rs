@@ -142,6 +142,13 @@ fn definition_view(detail: &SegmentDetail) -> AnyView {
             }
             .into_any()
         }
+        Definition::CustomList { upload_id } => view! {
+            <p data-testid="list-definition">
+                {format!("The IDs of upload {upload_id} found in the population. ")}
+                <a href=format!("/api/v1/uploads/{upload_id}/report.csv") rel="external">"Validation report (CSV)"</a>
+            </p>
+        }
+        .into_any(),
         Definition::SegmentSet {
             left,
             right,

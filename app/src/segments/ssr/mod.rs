@@ -4,6 +4,7 @@ pub mod exports;
 pub mod manage;
 pub mod records;
 pub mod schedule;
+pub mod uploads;
 pub mod worker;
 
 use std::time::Instant;
@@ -231,6 +232,30 @@ pub async fn create(
         Definition::TagFilter {
             combination: None, ..
         } => {}
+        Definition::CustomList { upload_id } => {
+            if basic.update_frequency != UpdateFrequency::OneTime {
+                problems.push(FieldError {
+                    field: "update_frequency".into(),
+                    message: "A custom list is uploaded once: choose One-time.".into(),
+                });
+            }
+            match uploads::load(db, principal, *upload_id).await {
+                Ok((target, _, _)) if target != basic.target_object => problems.push(FieldError {
+                    field: "definition.upload_id".into(),
+                    message: format!(
+                        "Upload {upload_id} lists {}; the segment targets {}.",
+                        target.label().to_lowercase(),
+                        basic.target_object.label().to_lowercase()
+                    ),
+                }),
+                Ok(_) => {}
+                Err(AppError::NotFound(_)) => problems.push(FieldError {
+                    field: "definition.upload_id".into(),
+                    message: format!("Upload {upload_id} was not found; upload the file again."),
+                }),
+                Err(other) => return Err(other),
+            }
+        }
         Definition::SegmentSet { left, right, .. } => {
             for (field, id) in [("definition.left", *left), ("definition.right", *right)] {
                 if let Err(message) = check_input(db, principal, id, basic.target_object, false, now).await? {

@@ -12,7 +12,6 @@ use segment_core::validate::{Context, validate};
 
 use super::newest_ready_date;
 use super::records::{self, SegmentRecord};
-use crate::auth::Scope;
 use crate::error::AppError;
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
@@ -256,6 +255,23 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 evaluate_ms: evaluating.elapsed().as_millis() as i64,
             })
         }
+        Definition::CustomList { upload_id } => {
+            let started = Instant::now();
+            let mut members = super::uploads::members_of(&state.db, upload_id)
+                .await?
+                .ok_or_else(|| RunError::Fail(format!("Upload {upload_id} no longer exists.")))?;
+            if let Some(scopes) = owner.audience_scopes() {
+                members &= audience(&state.db, &scopes, &record.target_object).await?;
+            }
+            Ok(Output {
+                members,
+                as_of: None,
+                data_date: None,
+                ready_date: None,
+                inputs: Some(serde_json::json!({"upload_id": upload_id}).to_string()),
+                evaluate_ms: started.elapsed().as_millis() as i64,
+            })
+        }
         Definition::SegmentSet {
             left,
             right,
@@ -269,15 +285,9 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 SetOperation::Union => left_members | right_members,
                 SetOperation::Difference => left_members - right_members,
             };
-            if !matches!(owner, Scope::Platform) {
+            if let Some(scopes) = owner.audience_scopes() {
                 // Inputs are the owner's own, already scoped; kept as a guard.
-                let loaded = state
-                    .tag_index
-                    .current()
-                    .ok_or_else(|| RunError::Wait("The tag index is loading.".into()))?;
-                members &= loaded
-                    .index
-                    .audience(&owner.audience_scopes().unwrap_or_default(), record.target()?);
+                members &= audience(&state.db, &scopes, &record.target_object).await?;
             }
             let inputs = serde_json::json!({
                 "left": {"segment_id": left, "run_id": left_run},
@@ -594,4 +604,21 @@ async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> 
         );
     }
     Ok(())
+}
+
+/// The union of the scopes' audiences, read from the warehouse (not the
+/// index, which may lag an import by a poll).
+async fn audience(db: &Db, scopes: &[String], target: &str) -> Result<RoaringBitmap, AppError> {
+    let mut members = RoaringBitmap::new();
+    for scope in scopes {
+        let rows: Vec<i64> = with_db!(db, pool => {
+            sqlx::query_scalar("SELECT CAST(entity_idx AS BIGINT) FROM audience_scopes WHERE scope = $1 AND target_object = $2")
+                .bind(scope)
+                .bind(target)
+                .fetch_all(pool)
+                .await?
+        });
+        members.extend(rows.into_iter().map(|idx| idx as u32));
+    }
+    Ok(members)
 }

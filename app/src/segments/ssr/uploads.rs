@@ -1,0 +1,216 @@
+//! Uploaded ID lists: parsed as they stream in (no whole-file buffering),
+//! validated line by line, matched to the target object's population in
+//! batches, and kept as a bitmap with their report until a custom-list
+//! segment is created from them.
+
+use roaring::RoaringBitmap;
+use segment_core::TargetObject;
+use segment_core::id_list::{IdListParser, Line};
+
+use super::manage::entity_indexes;
+use crate::auth::{Principal, Scope};
+use crate::error::{AppError, AppResult};
+use crate::infra::db::Db;
+use crate::infra::now_ms;
+use crate::segments::{REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
+use crate::with_db;
+
+/// IDs looked up per query.
+const BATCH: usize = 500;
+
+/// An upload being read.
+pub struct UploadBuilder {
+    db: Db,
+    target: TargetObject,
+    max_bytes: u64,
+    bytes: u64,
+    parser: IdListParser,
+    pending: Vec<(u64, String)>,
+    members: RoaringBitmap,
+    report: UploadReport,
+}
+
+impl UploadBuilder {
+    pub fn new(db: Db, target: TargetObject, max_bytes: u64) -> Self {
+        Self {
+            db,
+            target,
+            max_bytes,
+            bytes: 0,
+            parser: IdListParser::new(),
+            pending: Vec::new(),
+            members: RoaringBitmap::new(),
+            report: UploadReport::default(),
+        }
+    }
+
+    /// Reads the next piece of the file.
+    pub async fn feed(&mut self, chunk: &[u8]) -> AppResult<()> {
+        self.bytes += chunk.len() as u64;
+        if self.bytes > self.max_bytes {
+            return Err(AppError::TooLarge(format!(
+                "The file is larger than the {} MB limit; split it and upload the parts as separate lists.",
+                self.max_bytes / (1 << 20)
+            )));
+        }
+        let lines = self.parser.feed(chunk);
+        self.take(lines).await
+    }
+
+    async fn take(&mut self, lines: Vec<Line>) -> AppResult<()> {
+        for line in lines {
+            self.report.rows += 1;
+            match line {
+                Line::Id { line, id } => {
+                    self.report.valid += 1;
+                    self.pending.push((line, id));
+                }
+                Line::Duplicate { .. } => self.report.duplicates += 1,
+                Line::Invalid { line, reason } => {
+                    // The header line is not data.
+                    if line == 1 {
+                        self.report.rows -= 1;
+                    }
+                    self.report.invalid_count += 1;
+                    if self.report.invalid.len() < REPORT_SAMPLE {
+                        self.report.invalid.push(RejectedLine {
+                            line,
+                            entity_id: None,
+                            reason,
+                        });
+                    }
+                }
+            }
+            if self.pending.len() >= BATCH {
+                self.resolve().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn resolve(&mut self) -> AppResult<()> {
+        let batch = std::mem::take(&mut self.pending);
+        let ids: Vec<String> = batch.iter().map(|(_, id)| id.clone()).collect();
+        let found = entity_indexes(&self.db, self.target.as_str(), &ids).await?;
+        for (line, id) in batch {
+            match found.get(&id) {
+                Some(idx) => {
+                    self.members.insert(*idx);
+                }
+                None => {
+                    self.report.unknown += 1;
+                    if self.report.unknown_sample.len() < REPORT_SAMPLE {
+                        self.report.unknown_sample.push(RejectedLine {
+                            line,
+                            entity_id: Some(id),
+                            reason: format!("not a known {}", self.target.as_str()),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the file and stores the upload; answers its ID and report.
+    pub async fn finish(mut self, principal: &Principal) -> AppResult<UploadAnswer> {
+        let lines = self.parser.finish();
+        self.take(lines).await?;
+        self.resolve().await?;
+        if !self.parser.has_header() {
+            return Err(AppError::validation(
+                "file",
+                "The file is empty: it needs the header entity_id and one ID per line.",
+            ));
+        }
+        self.report.matched = self.members.len();
+        let mut bytes = Vec::with_capacity(self.members.serialized_size());
+        self.members
+            .serialize_into(&mut bytes)
+            .map_err(anyhow::Error::from)?;
+        let report = serde_json::to_string(&self.report).map_err(anyhow::Error::from)?;
+        let id = with_db!(&self.db, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO uploads (owner_scope, target_object, report, members, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(principal.scope.to_string())
+            .bind(self.target.as_str())
+            .bind(&report)
+            .bind(&bytes)
+            .bind(principal.display_name())
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await?
+        });
+        tracing::info!(
+            id,
+            rows = self.report.rows,
+            matched = self.report.matched,
+            "upload stored"
+        );
+        Ok(UploadAnswer {
+            upload_id: id,
+            target_object: self.target,
+            report: self.report,
+        })
+    }
+}
+
+/// An upload the principal may use: its target object, report and members.
+pub async fn load(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<(TargetObject, UploadReport, RoaringBitmap)> {
+    let row: Option<(String, String, String, Vec<u8>)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT owner_scope, target_object, report, members FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let not_found = || AppError::NotFound("The upload".into());
+    let (owner, target, report, members) = row.ok_or_else(not_found)?;
+    let owner = Scope::parse(&owner).map_err(|_| not_found())?;
+    if !principal.scope.can_see(&owner) {
+        return Err(not_found());
+    }
+    Ok((
+        TargetObject::parse(&target).ok_or_else(not_found)?,
+        serde_json::from_str(&report).map_err(anyhow::Error::from)?,
+        RoaringBitmap::deserialize_from(&members[..]).map_err(anyhow::Error::from)?,
+    ))
+}
+
+/// An upload's members, for the worker (the segment's creation checked the scope).
+pub async fn members_of(db: &Db, id: i64) -> AppResult<Option<RoaringBitmap>> {
+    let bytes: Option<Vec<u8>> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT members FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    bytes
+        .map(|bytes| RoaringBitmap::deserialize_from(&bytes[..]).map_err(|e| anyhow::anyhow!("{e}").into()))
+        .transpose()
+}
+
+/// The report as CSV: every rejected line kept in the report, with its reason.
+pub fn report_csv(report: &UploadReport) -> AppResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(["line", "entity_id", "problem"])
+        .map_err(anyhow::Error::from)?;
+    let mut rows: Vec<&RejectedLine> = report.invalid.iter().chain(&report.unknown_sample).collect();
+    rows.sort_by_key(|r| r.line);
+    for row in rows {
+        writer
+            .write_record([
+                row.line.to_string(),
+                row.entity_id.clone().unwrap_or_default(),
+                row.reason.clone(),
+            ])
+            .map_err(anyhow::Error::from)?;
+    }
+    writer.into_inner().map_err(|e| anyhow::anyhow!("{e}").into())
+}

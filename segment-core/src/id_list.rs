@@ -1,0 +1,221 @@
+//! Streaming parser of uploaded ID lists: a CSV with one `entity_id` column.
+//! Fed chunk by chunk (a chunk may end mid-line), it yields each data line's
+//! ID or the reason it is invalid, and drops duplicates, without keeping the
+//! file: only a 64-bit hash per distinct ID is remembered.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
+
+use crate::ids::validate_entity_id;
+
+/// What one data line of the file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Id { line: u64, id: String },
+    Invalid { line: u64, reason: String },
+    Duplicate { line: u64 },
+}
+
+#[derive(Debug, Default)]
+pub struct IdListParser {
+    partial: Vec<u8>,
+    line: u64,
+    header_seen: bool,
+    seen: HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+/// The longest line kept while waiting for its end; longer ones are invalid.
+const MAX_LINE: usize = 4096;
+
+impl IdListParser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Data lines completed by `chunk`.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Line> {
+        let mut out = Vec::new();
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            let (head, tail) = rest.split_at(end);
+            if self.partial.len() < MAX_LINE {
+                self.partial.extend_from_slice(&head[..head.len().min(MAX_LINE)]);
+            }
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, &mut out);
+            rest = &tail[1..];
+        }
+        if self.partial.len() < MAX_LINE {
+            let room = MAX_LINE - self.partial.len();
+            self.partial.extend_from_slice(&rest[..rest.len().min(room)]);
+        }
+        out
+    }
+
+    /// The last line, if the file does not end with a newline.
+    pub fn finish(&mut self) -> Vec<Line> {
+        let mut out = Vec::new();
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, &mut out);
+        }
+        out
+    }
+
+    /// Whether the `entity_id` header line has been read.
+    pub fn has_header(&self) -> bool {
+        self.header_seen
+    }
+
+    fn line(&mut self, raw: &[u8], out: &mut Vec<Line>) {
+        self.line += 1;
+        let line = self.line;
+        let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line == 1 {
+            raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+        }
+        let invalid = |reason: &str| Line::Invalid {
+            line,
+            reason: reason.to_string(),
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            out.push(invalid("is not UTF-8 text"));
+            return;
+        };
+        if !self.header_seen {
+            if text.trim().trim_matches('"') == "entity_id" {
+                self.header_seen = true;
+            } else {
+                out.push(invalid("the first line must be the header entity_id"));
+                self.header_seen = true;
+            }
+            return;
+        }
+        if raw.len() >= MAX_LINE {
+            out.push(invalid("is longer than 4096 bytes"));
+            return;
+        }
+        let id = match field(text) {
+            Ok(id) => id,
+            Err(reason) => {
+                out.push(invalid(reason));
+                return;
+            }
+        };
+        if let Err(reason) = validate_entity_id(&id) {
+            out.push(Line::Invalid {
+                line,
+                reason: format!("the ID {reason}"),
+            });
+            return;
+        }
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(id.as_bytes());
+        if self.seen.insert(hasher.finish()) {
+            out.push(Line::Id { line, id });
+        } else {
+            out.push(Line::Duplicate { line });
+        }
+    }
+}
+
+/// The single field of a line: trimmed, unquoted; more than one is an error.
+fn field(text: &str) -> Result<String, &'static str> {
+    let text = text.trim();
+    if let Some(inner) = text.strip_prefix('"') {
+        let Some(inner) = inner.strip_suffix('"') else {
+            return Err("has an unterminated quote");
+        };
+        let unescaped = inner.replace("\"\"", "\"");
+        if unescaped.contains('"') {
+            return Err("has a stray quote");
+        }
+        return Ok(unescaped.trim().to_string());
+    }
+    if text.contains(',') {
+        return Err("has more than one column (expected only entity_id)");
+    }
+    Ok(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse_in_chunks(text: &str, size: usize) -> Vec<Line> {
+        let mut parser = IdListParser::new();
+        let mut out = Vec::new();
+        for chunk in text.as_bytes().chunks(size.max(1)) {
+            out.extend(parser.feed(chunk));
+        }
+        out.extend(parser.finish());
+        out
+    }
+
+    #[test]
+    fn reports_each_bad_line_with_its_number_and_reason() {
+        let text = "\u{feff}entity_id\r\nU1\r\n\r\nU2,extra\nU 3\n\"U4\"\nU1\n\"U5\n";
+        let lines = parse_in_chunks(text, 3);
+        assert_eq!(
+            lines,
+            vec![
+                Line::Id {
+                    line: 2,
+                    id: "U1".into()
+                },
+                Line::Invalid {
+                    line: 3,
+                    reason: "the ID is empty".into()
+                },
+                Line::Invalid {
+                    line: 4,
+                    reason: "has more than one column (expected only entity_id)".into()
+                },
+                Line::Invalid {
+                    line: 5,
+                    reason: "the ID has characters other than letters, digits, '_', '.', ':' and '-'".into()
+                },
+                Line::Id {
+                    line: 6,
+                    id: "U4".into()
+                },
+                Line::Duplicate { line: 7 },
+                Line::Invalid {
+                    line: 8,
+                    reason: "has an unterminated quote".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_header_is_reported_on_line_one() {
+        let lines = parse_in_chunks("U1\nU2", 100);
+        assert_eq!(
+            lines,
+            vec![
+                Line::Invalid {
+                    line: 1,
+                    reason: "the first line must be the header entity_id".into()
+                },
+                Line::Id {
+                    line: 2,
+                    id: "U2".into()
+                },
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn chunk_boundaries_do_not_change_the_result(ids in proptest::collection::vec("[A-Za-z0-9]{1,8}", 0..40), size in 1usize..17) {
+            let text = format!("entity_id\n{}\n", ids.join("\n"));
+            prop_assert_eq!(parse_in_chunks(&text, size), parse_in_chunks(&text, text.len()));
+            let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+            let kept = parse_in_chunks(&text, size).into_iter().filter(|l| matches!(l, Line::Id { .. })).count();
+            prop_assert_eq!(kept, distinct.len());
+        }
+    }
+}

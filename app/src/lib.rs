@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/new") view=segments::pages::NewSegmentPage/>
                     <Route path=path!("segments/new/tag-filter") view=segments::pages::CreateTagFilterPage/>
                     <Route path=path!("segments/new/segment-set") view=segments::pages::CreateSegmentSetPage/>
+                    <Route path=path!("segments/new/custom-list") view=segments::pages::CreateCustomListPage/>
                     <Route path=path!("segments/:id") view=segments::pages::SegmentDetailPage/>
                     <Route path=path!("exports") view=segments::pages::ExportRecordsPage/>
                     <Route path=path!("deleted") view=segments::pages::DeletedRecordsPage/>

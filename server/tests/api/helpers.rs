@@ -159,6 +159,8 @@ impl TestApp {
             database_url,
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // A request that never completes fails its test instead of stalling the run.
+                .timeout(std::time::Duration::from_secs(90))
                 .build()
                 .unwrap(),
         }

@@ -95,6 +95,9 @@ pub fn BasicFields(
     groups: Signal<Vec<GroupView>>,
     prefix: &'static str,
     #[prop(optional)] target_locked: bool,
+    /// Offer only one-time updates (a custom list is uploaded once).
+    #[prop(optional)]
+    one_time_only: bool,
 ) -> impl IntoView {
     let field = move |name: &str| format!("{prefix}{name}");
     let id = move |name: &str| format!("{}{name}", prefix.replace('.', "-"));
@@ -153,6 +156,7 @@ pub fn BasicFields(
                     </label>
                     <label>
                         <input type="radio" name=field("update_frequency") value="daily"
+                            disabled=one_time_only
                             prop:checked=daily
                             on:change=move |_| form.update_frequency.set(UpdateFrequency::Daily)/>
                         "Daily at"
@@ -162,7 +166,9 @@ pub fn BasicFields(
                         prop:value=move || form.daily_run_time.get()
                         on:input=move |ev| form.daily_run_time.set(event_target_value(&ev))/>
                 </div>
+                {one_time_only.then(|| view! { <span class="muted small">"A custom list is uploaded once: one-time only."</span> })}
                 <FieldError error field=field("daily_run_time")/>
+                <FieldError error field=field("update_frequency")/>
             </div>
             <label class="field">
                 <span>"Time Zone *"</span>

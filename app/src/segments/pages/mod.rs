@@ -1,4 +1,5 @@
 mod create;
+mod custom_list;
 mod detail;
 mod list;
 mod new;
@@ -7,6 +8,7 @@ mod segment_set;
 mod verify;
 
 pub use create::CreateTagFilterPage;
+pub use custom_list::CreateCustomListPage;
 pub use detail::SegmentDetailPage;
 pub use list::SegmentListPage;
 pub use new::NewSegmentPage;

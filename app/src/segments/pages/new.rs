@@ -17,11 +17,10 @@ pub fn NewSegmentPage() -> impl IntoView {
                 <h2>"Tag Filtering"</h2>
                 <p>"Select entities by profile tags (attributes) and behavior tags (actions), in rule groups, with a live size estimate and the generated SQL. Optionally combine the result with an existing segment."</p>
             </a>
-            <div class="method-card unavailable">
+            <a class="method-card" href="/segments/new/custom-list" data-testid="method-custom-list">
                 <h2>"Custom List"</h2>
-                <p>"Upload a CSV of IDs."</p>
-                <span class="muted small">"Not available yet"</span>
-            </div>
+                <p>"Upload a CSV of IDs (customers from a CRM, a list of high-value users): every line is checked and reported before the segment is created."</p>
+            </a>
             <div class="method-card unavailable">
                 <h2>"Algorithm"</h2>
                 <p>"Expand a seed segment with similar entities (lookalike)."</p>

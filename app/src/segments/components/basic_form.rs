@@ -59,6 +59,19 @@ impl BasicForm {
         }
     }
 
+    /// Suggests Expires At (30 days ahead, 23:59 in the zone) if it is empty;
+    /// in the browser only, so server and client render alike.
+    pub fn suggest_expiry(&self) {
+        let form = *self;
+        Effect::new(move |_| {
+            if form.expires_at.get_untracked().is_empty() {
+                let tz: chrono_tz::Tz = form.time_zone.get_untracked().parse().unwrap_or(chrono_tz::UTC);
+                let day = segment_core::time::today_in(tz, chrono::Utc::now()) + chrono::Duration::days(30);
+                form.expires_at.set(format!("{day}T23:59"));
+            }
+        });
+    }
+
     /// Copies every field of `other` but the name.
     pub fn copy_from(&self, other: &BasicForm) {
         self.group_id.set(other.group_id.get_untracked());

@@ -21,13 +21,6 @@ use crate::segments::components::rule_editor::{RuleEditor, RuleState, TagList};
 use crate::segments::*;
 use crate::tags::api::search_tags;
 
-/// Expires At's first suggestion: 30 days from now, at 23:59 in the zone.
-fn default_expiry(zone: &str) -> String {
-    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
-    let day = segment_core::time::today_in(tz, chrono::Utc::now()) + chrono::Duration::days(30);
-    format!("{day}T23:59")
-}
-
 fn estimate_request(form: &BasicForm, rule: segment_core::rule::Rule) -> EstimateRequest {
     EstimateRequest {
         target_object: form.target_object.get_untracked(),
@@ -61,13 +54,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         combined.target_object.set(target);
         target
     });
-    // Suggested in the browser only, so server and client render alike.
-    Effect::new(move |_| {
-        if form.expires_at.get_untracked().is_empty() {
-            form.expires_at
-                .set(default_expiry(&form.time_zone.get_untracked()));
-        }
-    });
+    form.suggest_expiry();
 
     // The live estimate: debounced, and an answer is shown only if no newer
     // edit happened meanwhile.

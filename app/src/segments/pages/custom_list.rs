@@ -60,13 +60,7 @@ pub fn CreateCustomListPage() -> impl IntoView {
     let navigate = use_navigate();
     let groups = LocalResource::new(list_groups);
     let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
-    Effect::new(move |_| {
-        if form.expires_at.get_untracked().is_empty() {
-            let tz: chrono_tz::Tz = form.time_zone.get_untracked().parse().unwrap_or(chrono_tz::UTC);
-            let day = segment_core::time::today_in(tz, chrono::Utc::now()) + chrono::Duration::days(30);
-            form.expires_at.set(format!("{day}T23:59"));
-        }
-    });
+    form.suggest_expiry();
     let uploaded = RwSignal::new(None::<UploadAnswer>);
     let uploading = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);

@@ -40,13 +40,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
     let left = RwSignal::new(None::<i64>);
     let right = RwSignal::new(None::<i64>);
     let operation = RwSignal::new(SetOperation::Intersection);
-    Effect::new(move |_| {
-        if form.expires_at.get_untracked().is_empty() {
-            let tz: chrono_tz::Tz = form.time_zone.get_untracked().parse().unwrap_or(chrono_tz::UTC);
-            let day = segment_core::time::today_in(tz, chrono::Utc::now()) + chrono::Duration::days(30);
-            form.expires_at.set(format!("{day}T23:59"));
-        }
-    });
+    form.suggest_expiry();
     let error = RwSignal::new(None::<AppError>);
     let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
     Effect::new(move |_| match create.value().get() {

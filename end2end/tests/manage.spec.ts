@@ -39,6 +39,22 @@ test("export a segment and download a CSV whose IDs are exactly its members", as
   const size = Number((await segment.locator("td.size").textContent())!.replace(/,/g, ""));
   expect(size).toBeGreaterThan(0);
 
+  // Its details: the rule as a sentence, the SQL, the run history and what uses it.
+  await segment.getByRole("link", { name }).click();
+  await expect(page).toHaveURL(new RegExp(`/segments/${id}$`));
+  await expect(page.getByTestId("rule-sentences")).toContainText("city_cross_border_ride (latest) is any of Macau");
+  await expect(page.locator("pre.sql")).toContainText("tag_city_cross_border_ride");
+  await expect(page.getByTestId("detail-size")).toHaveText(size.toLocaleString("en-US"));
+  const runs = page.getByTestId("runs").locator("tbody tr");
+  await expect(runs).toHaveCount(1);
+  await expect(runs.first()).toContainText("create");
+  await expect(runs.first()).toContainText("succeeded");
+  await expect(runs.first()).toContainText(`+${size}`);
+  await expect(page.locator(".run-chart")).toBeVisible();
+  await expect(page.getByText("Nothing uses this segment")).toBeVisible();
+  await page.goto("/segments");
+  await hydrated(page);
+
   await segment.getByRole("button", { name: "Export" }).click();
   await expect(page).toHaveURL(/\/exports$/);
   const exported = page.locator(`tbody tr[data-segment="${name}"]`);

@@ -448,7 +448,16 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
         .collect()
 }
 
+/// Bearer tokens resolved in the last few seconds, by secret hash: delivery
+/// lookups arrive at thousands per second with the same token. A revocation
+/// in this process clears it; another process sees it within the TTL.
+static TOKEN_CACHE: std::sync::LazyLock<std::sync::Mutex<HashMap<String, (Principal, i64)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+const TOKEN_CACHE_TTL_MS: i64 = 5_000;
+
 pub async fn revoke_token(db: &Db, id: i64) -> AppResult<()> {
+    TOKEN_CACHE.lock().expect("token cache lock").clear();
     let affected = with_db!(db, pool => {
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now_ms())
@@ -533,10 +542,26 @@ pub async fn resolve(db: &Db, credentials: &Credentials) -> AppResult<Option<Pri
     match credentials {
         Credentials::None => Ok(None),
         Credentials::Session(secret) => principal_for_session(db, secret).await,
-        Credentials::Bearer(token) => match principal_for_token(db, token).await? {
-            Some(principal) => Ok(Some(principal)),
-            None => Err(AppError::Unauthenticated),
-        },
+        Credentials::Bearer(token) => {
+            let hash = secret_hash(token);
+            let now = now_ms();
+            if let Some((principal, at)) = TOKEN_CACHE.lock().expect("token cache lock").get(&hash)
+                && now - at < TOKEN_CACHE_TTL_MS
+            {
+                return Ok(Some(principal.clone()));
+            }
+            match principal_for_token(db, token).await? {
+                Some(principal) => {
+                    let mut cache = TOKEN_CACHE.lock().expect("token cache lock");
+                    if cache.len() >= 10_000 {
+                        cache.clear();
+                    }
+                    cache.insert(hash, (principal.clone(), now));
+                    Ok(Some(principal))
+                }
+                None => Err(AppError::Unauthenticated),
+            }
+        }
     }
 }
 

@@ -320,6 +320,7 @@ pub fn local_time(epoch_ms: i64, zone: &str) -> String {
 
 /// One materialization run, as the detail view lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct RunView {
     pub id: i64,
     pub run_key: String,
@@ -692,6 +693,7 @@ pub struct UsedBy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ExportView {
     pub id: i64,
     pub segment_id: i64,

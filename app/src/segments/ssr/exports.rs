@@ -18,56 +18,10 @@ use crate::with_db;
 /// Member indexes read per dictionary window.
 const WINDOW: u32 = 1 << 16;
 
-type ExportRow = (
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-);
-
 const SELECT_EXPORTS: &str =
-    "SELECT x.id, x.segment_id, s.name, x.run_id, x.status, x.rows_total, x.rows_done, x.bytes,
-        x.error, x.requested_by, x.requested_at, x.finished_at
+    "SELECT x.id, x.segment_id, s.name AS segment_name, x.run_id, x.status, x.rows_total, x.rows_done,
+        x.bytes, x.error, x.requested_by, x.requested_at, x.finished_at
      FROM segment_exports x JOIN segments s ON s.id = x.segment_id";
-
-fn to_view(row: ExportRow) -> ExportView {
-    let (
-        id,
-        segment_id,
-        segment_name,
-        run_id,
-        status,
-        rows_total,
-        rows_done,
-        bytes,
-        error,
-        requested_by,
-        requested_at,
-        finished_at,
-    ) = row;
-    ExportView {
-        id,
-        segment_id,
-        segment_name,
-        run_id,
-        status,
-        rows_total,
-        rows_done,
-        bytes,
-        error,
-        requested_by,
-        requested_at,
-        finished_at,
-    }
-}
 
 /// Records an export of the segment's current snapshot.
 pub async fn request(db: &Db, principal: &Principal, segment_id: i64) -> AppResult<ExportView> {
@@ -106,17 +60,16 @@ pub async fn get(db: &Db, principal: &Principal, id: i64) -> AppResult<ExportVie
     if !principal.scope.can_see(&owner) {
         return Err(not_found());
     }
-    let row: ExportRow = with_db!(db, pool => {
+    Ok(with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE x.id = $1"))
             .bind(id)
             .fetch_one(pool)
             .await?
-    });
-    Ok(to_view(row))
+    }))
 }
 
 pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<ExportView>> {
-    let rows: Vec<ExportRow> = if principal.scope.is_platform() {
+    let rows: Vec<ExportView> = if principal.scope.is_platform() {
         with_db!(db, pool => {
             sqlx::query_as(&format!("{SELECT_EXPORTS} ORDER BY x.id DESC LIMIT 500")).fetch_all(pool).await?
         })
@@ -128,7 +81,7 @@ pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<ExportView>> 
                 .await?
         })
     };
-    Ok(rows.into_iter().map(to_view).collect())
+    Ok(rows)
 }
 
 /// A finished export's CSV source: the pinned snapshot and its target object.

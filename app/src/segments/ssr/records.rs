@@ -226,76 +226,17 @@ pub async fn list(db: &Db, principal: &Principal, query: &ListQuery, now: i64) -
     })
 }
 
-type RunTuple = (
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
-
 pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
-    let rows: Vec<RunTuple> = with_db!(db, pool => {
+    Ok(with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT id, run_key, status, phase, CAST(attempts AS BIGINT), size, data_date, as_of, error,
+            "SELECT id, run_key, status, phase, CAST(attempts AS BIGINT) AS attempts, size, data_date, as_of, error,
                     queued_at, started_at, finished_at, evaluate_ms, total_ms, entered, exited
              FROM segment_runs WHERE segment_id = $1 ORDER BY id DESC LIMIT 30",
         )
         .bind(segment_id)
         .fetch_all(pool)
         .await?
-    });
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                id,
-                run_key,
-                status,
-                phase,
-                attempts,
-                size,
-                data_date,
-                as_of,
-                error,
-                queued_at,
-                started_at,
-                finished_at,
-                evaluate_ms,
-                total_ms,
-                entered,
-                exited,
-            )| RunView {
-                id,
-                run_key,
-                status,
-                phase,
-                attempts,
-                size,
-                data_date,
-                as_of,
-                error,
-                queued_at,
-                started_at,
-                finished_at,
-                evaluate_ms,
-                total_ms,
-                entered,
-                exited,
-            },
-        )
-        .collect())
+    }))
 }
 
 pub async fn detail(db: &Db, principal: &Principal, id: i64, now: i64) -> AppResult<SegmentDetail> {

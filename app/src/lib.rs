@@ -11,6 +11,7 @@ pub mod groups;
 pub mod infra;
 pub mod segments;
 pub mod tags;
+pub mod warehouse;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/new/tag-filter") view=segments::pages::CreateTagFilterPage/>
                     <Route path=path!("segments/new/segment-set") view=segments::pages::CreateSegmentSetPage/>
                     <Route path=path!("segments/new/custom-list") view=segments::pages::CreateCustomListPage/>
+                    <Route path=path!("segments/new/warehouse-table") view=segments::pages::CreateWarehouseTablePage/>
                     <Route path=path!("segments/:id") view=segments::pages::SegmentDetailPage/>
                     <Route path=path!("exports") view=segments::pages::ExportRecordsPage/>
                     <Route path=path!("deleted") view=segments::pages::DeletedRecordsPage/>

@@ -29,6 +29,10 @@ pub struct Config {
     pub scheduler_tick: Duration,
     /// The largest uploaded ID list (`UPLOAD_MAX_MB`, default 512).
     pub upload_max_bytes: u64,
+    /// The read-only warehouse of warehouse-table segments (`WAREHOUSE_URL`:
+    /// `sqlite:…` or `postgres://…`); unset, `serve --demo` connects a demo
+    /// warehouse written next to the demo data.
+    pub warehouse_url: Option<String>,
     /// Notification mail: `SMTP_URL` (unset: kept in the outbox) and `MAIL_FROM`.
     pub mail: MailSettings,
 }
@@ -71,6 +75,7 @@ impl Config {
             },
             scheduler_tick: Duration::from_millis(env_number("SCHEDULER_TICK_MS", 1_000)),
             upload_max_bytes: env_number("UPLOAD_MAX_MB", 512u64) << 20,
+            warehouse_url: std::env::var("WAREHOUSE_URL").ok().filter(|v| !v.is_empty()),
             mail: MailSettings {
                 smtp_url: std::env::var("SMTP_URL").ok().filter(|v| !v.is_empty()),
                 from: std::env::var("MAIL_FROM")

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo_data;
+pub mod demo_warehouse;
 pub mod import;
 pub mod middleware;
 pub mod startup;

@@ -7,6 +7,7 @@ use app::auth::ssr::{NewUser, count_users, create_user};
 use app::auth::{Role, Scope};
 use app::infra::AppState;
 use app::infra::db::Db;
+use app::warehouse::ssr::Warehouse;
 use app::{App, shell};
 use axum::Router;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -45,7 +46,19 @@ impl Application {
             create_demo_accounts(&db).await?;
             load_demo_data(&db, &config).await?;
         }
+        let warehouse_url = match (&config.warehouse_url, options.demo) {
+            (Some(url), _) => Some(url.clone()),
+            (None, true) => Some(demo_warehouse(&config).await?),
+            (None, false) => None,
+        };
         let mut state = AppState::new(config.leptos_options.clone(), db.clone());
+        if let Some(url) = warehouse_url {
+            state.warehouse = Some(
+                Warehouse::connect(&url)
+                    .await
+                    .with_context(|| format!("connecting to the warehouse {}", redact(&url)))?,
+            );
+        }
         state.secure_cookies = config.secure_cookies;
         state.upload_max_bytes = config.upload_max_bytes;
         // Imports made by `server import` against the same database show up
@@ -151,6 +164,16 @@ async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || crate::demo_data::generate(&generate_dir, &options)).await??;
     crate::import::run_import(db, dir).await?;
     Ok(())
+}
+
+/// The demo warehouse next to the demo data, written on first use; its URL.
+async fn demo_warehouse(config: &Config) -> anyhow::Result<String> {
+    let path = config.demo_data_dir.join("warehouse.db");
+    if !path.exists() {
+        println!("First start: writing the demo warehouse to {}…", path.display());
+        crate::demo_warehouse::create(&path, config.demo_users, crate::demo_data::DEFAULT_SEED).await?;
+    }
+    Ok(format!("sqlite://{}", path.display()))
 }
 
 /// The URL without its password, for messages.

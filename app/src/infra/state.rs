@@ -20,6 +20,8 @@ pub struct AppState {
     pub snapshots: SnapshotCache,
     /// Segments as membership lookups read them.
     pub serving: ServingCache,
+    /// The read-only warehouse of warehouse-table segments (`WAREHOUSE_URL`).
+    pub warehouse: Option<crate::warehouse::ssr::Warehouse>,
     /// The largest ID list an upload may send (`UPLOAD_MAX_MB`, default 512).
     pub upload_max_bytes: u64,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
@@ -35,6 +37,7 @@ impl AppState {
             tag_index: TagIndexHandle::default(),
             snapshots: SnapshotCache::default(),
             serving: ServingCache::default(),
+            warehouse: None,
             upload_max_bytes: 512 << 20,
             secure_cookies: false,
         }

@@ -205,6 +205,8 @@ pub enum Definition {
         right: i64,
         operation: SetOperation,
     },
+    /// The distinct values of a warehouse table's column (`GET /api/v1/warehouse/tables/{table}`).
+    WarehouseTable { table: String, id_column: String },
 }
 
 impl Definition {
@@ -213,6 +215,7 @@ impl Definition {
             Self::TagFilter { .. } => "tag_filter",
             Self::CustomList { .. } => "custom_list",
             Self::SegmentSet { .. } => "segment_set",
+            Self::WarehouseTable { .. } => "warehouse_table",
         }
     }
 }
@@ -339,6 +342,9 @@ pub struct RunView {
     /// Members new since the previous snapshot, and members gone.
     pub entered: Option<i64>,
     pub exited: Option<i64>,
+    /// What the run read, as JSON: the input runs of a set, the warehouse
+    /// read of a table, the model of a lookalike.
+    pub inputs: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ pub mod openapi;
 mod segments;
 mod tags;
 mod uploads;
+mod warehouse;
 
 use app::infra::AppState;
 use axum::Router;
@@ -37,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/uploads/template.csv", get(uploads::template))
         .route("/uploads/{id}", get(uploads::report))
         .route("/uploads/{id}/report.csv", get(uploads::report_csv))
+        .route("/warehouse/tables", get(warehouse::tables))
+        .route("/warehouse/tables/{table}", get(warehouse::columns))
         .route("/exports", get(manage::list_exports))
         .route("/exports/{id}", get(manage::get_export))
         .route("/exports/{id}/download", get(manage::download))

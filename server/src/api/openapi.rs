@@ -11,13 +11,15 @@ use utoipa::{Modify, OpenApi};
           super::manage::unbind, super::manage::extend, super::manage::delete, super::manage::deleted,
           super::manage::request_export, super::manage::list_exports, super::manage::get_export,
           super::manage::download, super::manage::verify, super::uploads::upload, super::uploads::report,
-          super::uploads::report_csv, super::uploads::template),
+          super::uploads::report_csv, super::uploads::template, super::warehouse::tables,
+          super::warehouse::columns),
     modifiers(&BearerAuth),
     tags((name = "system"), (name = "groups", description = "Segment groups"),
          (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"),
          (name = "delivery", description = "Membership lookups and delivery-task bindings"),
          (name = "exports", description = "CSV exports of segment snapshots"),
-         (name = "uploads", description = "ID lists for custom-list segments"))
+         (name = "uploads", description = "ID lists for custom-list segments"),
+         (name = "warehouse", description = "Tables of the connected warehouse, for warehouse-table segments"))
 )]
 pub struct ApiDoc;
 

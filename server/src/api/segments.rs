@@ -134,7 +134,9 @@ pub struct CreateBody {
     /// Mailed when the segment becomes Active and when a run fails.
     notification_email: Option<String>,
     /// `{"method": "tag_filter", "rule", "combination"?: {"segment_id", "operation", "name", "basic"?}}` or
-    /// `{"method": "segment_set", "left", "right", "operation"}` (`intersection`, `union`, `difference`: left minus right).
+    /// `{"method": "segment_set", "left", "right", "operation"}` (`intersection`, `union`, `difference`: left minus right),
+    /// `{"method": "custom_list", "upload_id"}` or
+    /// `{"method": "warehouse_table", "table", "id_column"}` (platform principals; see `GET /api/v1/warehouse/tables/{table}`).
     /// The combined segment of a tag filter is `this op segment_id` and copies every basic field but
     /// the name unless `basic` gives its own.
     definition: serde_json::Value,

@@ -13,3 +13,4 @@ mod segments;
 mod system;
 mod uploads;
 mod warehouse;
+mod warehouse_table;

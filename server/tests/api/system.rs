@@ -30,6 +30,7 @@ both_backends! {
             "/api/v1/segments/{id}/members/{entity_id}", "/api/v1/segments/{id}/members/check",
             "/api/v1/segments/{id}/bindings", "/api/v1/segments/{id}/bindings/{task_id}", "/api/v1/segments/{id}/extend",
             "/api/v1/segments/{id}/exports", "/api/v1/exports/{id}", "/api/v1/exports/{id}/download",
+            "/api/v1/warehouse/tables", "/api/v1/warehouse/tables/{table}",
         ] {
             assert!(paths.contains_key(expected), "{expected} missing from the document");
         }
@@ -59,7 +60,8 @@ both_backends! {
             let concrete = path
                 .replace("{id}", "999999")
                 .replace("{entity_id}", "U1")
-                .replace("{task_id}", "task-1");
+                .replace("{task_id}", "task-1")
+                .replace("{table}", "orders");
             for method in item.as_object().unwrap().keys() {
                 let request = app
                     .client

@@ -149,6 +149,37 @@ fn definition_view(detail: &SegmentDetail) -> AnyView {
             </p>
         }
         .into_any(),
+        Definition::WarehouseTable { table, id_column } => {
+            let read: Option<crate::warehouse::WarehouseRead> = detail
+                .runs
+                .iter()
+                .find(|r| r.status == "succeeded")
+                .and_then(|r| r.inputs.as_deref())
+                .and_then(|json| serde_json::from_str(json).ok());
+            view! {
+                <p data-testid="warehouse-definition">
+                    "The distinct values of column " <code>{id_column.clone()}</code>
+                    " of warehouse table " <code>{table.clone()}</code> " that are IDs of the target object."
+                </p>
+                {read.map(|read| view! {
+                    <p data-testid="warehouse-read">
+                        {format!(
+                            "Last read: {} distinct values, {} matched, {} unknown{}.",
+                            format_count(read.distinct),
+                            format_count(read.matched),
+                            format_count(read.unknown),
+                            if read.unknown_sample.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (for example {})", read.unknown_sample.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
+                            }
+                        )}
+                    </p>
+                })}
+                <p class="muted small">{crate::warehouse::DISCLAIMER}</p>
+            }
+            .into_any()
+        }
         Definition::SegmentSet {
             left,
             right,

@@ -6,6 +6,7 @@ mod new;
 mod records;
 mod segment_set;
 mod verify;
+mod warehouse_table;
 
 pub use create::CreateTagFilterPage;
 pub use custom_list::CreateCustomListPage;
@@ -15,3 +16,4 @@ pub use new::NewSegmentPage;
 pub use records::{DeletedRecordsPage, ExportRecordsPage};
 pub use segment_set::CreateSegmentSetPage;
 pub use verify::VerifyPage;
+pub use warehouse_table::CreateWarehouseTablePage;

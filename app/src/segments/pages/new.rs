@@ -30,11 +30,10 @@ pub fn NewSegmentPage() -> impl IntoView {
                 <h2>"Segment Sets"</h2>
                 <p>"Combine two Active segments of the same target object: intersection, union or difference. Daily sets are recomputed after their inputs."</p>
             </a>
-            <div class="method-card unavailable">
+            <a class="method-card" href="/segments/new/warehouse-table" data-testid="method-warehouse-table">
                 <h2>"Warehouse Table"</h2>
-                <p>"Read the IDs of a warehouse table column."</p>
-                <span class="muted small">"Not available yet"</span>
-            </div>
+                <p>"Read the distinct IDs of a column of a table in the connected warehouse (orders of last month, campaign responders…), again every day if you like. Platform staff only."</p>
+            </a>
         </div>
     }
 }

@@ -188,6 +188,8 @@ pub async fn create(
         .unwrap_or_default();
     check_group(db, principal, basic.group_id, "", &mut problems).await?;
     let mut combined = None;
+    // The warehouse table as its catalog spells it.
+    let mut warehouse_table = None;
     match &request.definition {
         Definition::TagFilter {
             combination: Some(combination),
@@ -256,6 +258,28 @@ pub async fn create(
                 Err(other) => return Err(other),
             }
         }
+        Definition::WarehouseTable { table, id_column } => {
+            crate::warehouse::ssr::authorize(principal)?;
+            let warehouse = crate::warehouse::ssr::connected(state)?;
+            match warehouse.resolve(table).await {
+                Ok(found) => match warehouse.column(&found, id_column).await {
+                    Ok(_) => warehouse_table = Some(found.display()),
+                    Err(AppError::NotFound(_)) => problems.push(FieldError {
+                        field: "definition.id_column".into(),
+                        message: format!(
+                            "{id_column:?} is not a column of {}: click Get Data and pick one.",
+                            found.display()
+                        ),
+                    }),
+                    Err(other) => return Err(other),
+                },
+                Err(AppError::NotFound(_)) => problems.push(FieldError {
+                    field: "definition.table".into(),
+                    message: format!("The warehouse has no table named {:?}.", table.trim()),
+                }),
+                Err(other) => return Err(other),
+            }
+        }
         Definition::SegmentSet { left, right, .. } => {
             for (field, id) in [("definition.left", *left), ("definition.right", *right)] {
                 if let Err(message) = check_input(db, principal, id, basic.target_object, false, now).await? {
@@ -283,6 +307,10 @@ pub async fn create(
         Definition::TagFilter { rule, .. } => Definition::TagFilter {
             rule: rule.clone(),
             combination: None,
+        },
+        Definition::WarehouseTable { id_column, .. } => Definition::WarehouseTable {
+            table: warehouse_table.expect("resolved above"),
+            id_column: id_column.trim().to_string(),
         },
         other => other.clone(),
     };

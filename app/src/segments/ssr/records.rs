@@ -230,7 +230,7 @@ pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
     Ok(with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, run_key, status, phase, CAST(attempts AS BIGINT) AS attempts, size, data_date, as_of, error,
-                    queued_at, started_at, finished_at, evaluate_ms, total_ms, entered, exited
+                    queued_at, started_at, finished_at, evaluate_ms, total_ms, entered, exited, inputs
              FROM segment_runs WHERE segment_id = $1 ORDER BY id DESC LIMIT 30",
         )
         .bind(segment_id)

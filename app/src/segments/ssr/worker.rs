@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
 use crate::segments::{Definition, SetOperation, local_time};
+use crate::warehouse::ssr::PopulationMatcher;
 use crate::with_db;
 
 #[derive(Debug, Clone)]
@@ -269,6 +270,46 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 data_date: None,
                 ready_date: None,
                 inputs: Some(serde_json::json!({"upload_id": upload_id}).to_string()),
+                evaluate_ms: started.elapsed().as_millis() as i64,
+            })
+        }
+        Definition::WarehouseTable { table, id_column } => {
+            let started = Instant::now();
+            let warehouse = state.warehouse.as_ref().ok_or_else(|| {
+                RunError::Fail("No warehouse is connected (WAREHOUSE_URL is not set).".into())
+            })?;
+            let found = match warehouse.resolve(&table).await {
+                Ok(found) => found,
+                Err(AppError::NotFound(_)) => {
+                    return Err(RunError::Fail(format!(
+                        "The warehouse no longer has a table {table:?}."
+                    )));
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let mut matcher = PopulationMatcher::new(state.db.clone(), record.target()?, &found, &id_column);
+            match warehouse
+                .distinct_values(&found, &id_column, 500, &mut matcher)
+                .await
+            {
+                Ok(()) => {}
+                Err(AppError::NotFound(what)) => {
+                    return Err(RunError::Fail(format!("{what} is no longer in the warehouse.")));
+                }
+                Err(other) => return Err(other.into()),
+            }
+            let mut members = matcher.members;
+            if let Some(scopes) = owner.audience_scopes() {
+                members &= audience(&state.db, &scopes, &record.target_object).await?;
+            }
+            Ok(Output {
+                members,
+                as_of: None,
+                data_date: None,
+                ready_date: None,
+                inputs: Some(
+                    serde_json::to_string(&matcher.read).map_err(|e| RunError::Fail(e.to_string()))?,
+                ),
                 evaluate_ms: started.elapsed().as_millis() as i64,
             })
         }

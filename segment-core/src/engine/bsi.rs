@@ -34,6 +34,18 @@ impl BitSlicedIndex {
         }
     }
 
+    /// One entity's value, read bit by bit from the slices.
+    pub fn value_of(&self, entity: u32) -> Option<u32> {
+        self.present.contains(entity).then(|| {
+            self.slices
+                .iter()
+                .enumerate()
+                .filter(|(_, slice)| slice.contains(entity))
+                .map(|(bit, _)| 1u32 << bit)
+                .sum()
+        })
+    }
+
     pub fn bits(&self) -> usize {
         self.slices.len()
     }

@@ -10,6 +10,7 @@
 mod bsi;
 mod eval;
 mod index;
+pub mod lookalike;
 pub mod snapshot;
 
 pub use bsi::BitSlicedIndex;

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments/new/segment-set") view=segments::pages::CreateSegmentSetPage/>
                     <Route path=path!("segments/new/custom-list") view=segments::pages::CreateCustomListPage/>
                     <Route path=path!("segments/new/warehouse-table") view=segments::pages::CreateWarehouseTablePage/>
+                    <Route path=path!("segments/new/lookalike") view=segments::pages::CreateLookalikePage/>
                     <Route path=path!("segments/:id") view=segments::pages::SegmentDetailPage/>
                     <Route path=path!("exports") view=segments::pages::ExportRecordsPage/>
                     <Route path=path!("deleted") view=segments::pages::DeletedRecordsPage/>

@@ -67,6 +67,10 @@ pub enum Command {
         /// The newest partition (YYYY-MM-DD); yesterday in Asia/Shanghai by default.
         #[arg(long)]
         end_date: Option<NaiveDate>,
+        /// Plant a hidden persona in this share of the users (0.02 when no value is given),
+        /// listed in persona.csv: the lookalike quality benchmark seeds with part of it.
+        #[arg(long, num_args = 0..=1, default_missing_value = "0.02")]
+        persona: Option<f64>,
     },
     /// Create an API token; prints the token alone on the last line.
     CreateToken {
@@ -137,12 +141,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             days,
             seed,
             end_date,
+            persona,
         } => {
             let options = DemoOptions {
                 users,
                 days,
                 seed,
                 end_date: end_date.unwrap_or_else(demo_data::default_end_date),
+                persona,
             };
             let counts = demo_data::generate(&out, &options)?;
             let rows: u64 = counts.values().sum();

@@ -24,7 +24,14 @@ pub struct DemoOptions {
     pub seed: u64,
     /// The newest partition's date.
     pub end_date: NaiveDate,
+    /// Plant a hidden persona in this share of the users (see [`plant`]).
+    pub persona: Option<f64>,
 }
+
+/// The share of users `--persona` plants when given no value.
+pub const DEFAULT_PERSONA_SHARE: f64 = 0.02;
+/// Where the planted members are listed, beside (not in) the import files.
+pub const PERSONA_FILE: &str = "persona.csv";
 
 pub const DEFAULT_USERS: u32 = 100_000;
 pub const DEFAULT_DAYS: u32 = 35;
@@ -220,6 +227,36 @@ fn day_epoch(date: NaiveDate) -> i64 {
     date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() - 8 * 3600
 }
 
+/// Plants a hidden persona, for the lookalike quality benchmark: `share`
+/// of the users, drawn with their own random stream (the rest of the data
+/// is unchanged), each of whom lives in Macau, is 18–24, prefers the web
+/// channel and is a platinum member — each with probability 0.85, else as
+/// anyone else. Answers the planted users' indexes, ascending.
+fn plant(personas: &mut [Persona], share: f64, seed: u64) -> Vec<u32> {
+    const LIKELY: f64 = 0.85;
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x0070_6572_736f_6e61);
+    let mut planted = Vec::new();
+    for (u, persona) in personas.iter_mut().enumerate() {
+        if !rng.gen_bool(share.clamp(0.0, 1.0)) {
+            continue;
+        }
+        planted.push(u as u32);
+        if rng.gen_bool(LIKELY) {
+            persona.city = 7;
+        }
+        if rng.gen_bool(LIKELY) {
+            persona.age = 0;
+        }
+        if rng.gen_bool(LIKELY) {
+            persona.channel = 2;
+        }
+        if rng.gen_bool(LIKELY) {
+            persona.level = 3;
+        }
+    }
+    planted
+}
+
 /// Writes the dataset into `out`; answers the number of rows per file.
 pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<BTreeMap<String, u64>> {
     anyhow::ensure!(options.users >= 10, "--users must be at least 10");
@@ -269,6 +306,16 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<BTreeMap<St
             }
         })
         .collect();
+
+    let mut personas = personas;
+    if let Some(share) = options.persona {
+        let planted = plant(&mut personas, share, options.seed);
+        let mut writer = Writer::create(out.join(PERSONA_FILE), &["entity_id"])?;
+        for u in planted {
+            writer.row([user_id(u + 1)])?;
+        }
+        writer.finish()?;
+    }
 
     // Entities.
     let mut users = Writer::create(out.join("entities/user.csv"), &["entity_id"])?;

@@ -151,6 +151,7 @@ async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
         days: crate::demo_data::DEFAULT_DAYS,
         seed: crate::demo_data::DEFAULT_SEED,
         end_date: crate::demo_data::default_end_date(),
+        persona: None,
     };
     let dir = &config.demo_data_dir;
     println!(

@@ -35,6 +35,19 @@ pub async fn create_segment(request: CreateSegmentRequest) -> Result<Created, Ap
     )
 }
 
+/// How many entities of `target_object` a lookalike of the caller may reach
+/// (the population, or the caller's audience): the bound of Target Size.
+#[server(input = Json)]
+pub async fn lookalike_universe(target_object: segment_core::TargetObject) -> Result<u64, AppError> {
+    respond(
+        async {
+            let principal = principal()?;
+            super::ssr::lookalike_universe(&app_state()?, principal.scope.audience_scopes(), target_object)
+        }
+        .await,
+    )
+}
+
 /// One page of the caller's segments.
 // Rules are nested, tagged JSON: sent as JSON, not as a form.
 #[server(input = Json)]

@@ -207,6 +207,15 @@ pub enum Definition {
     },
     /// The distinct values of a warehouse table's column (`GET /api/v1/warehouse/tables/{table}`).
     WarehouseTable { table: String, id_column: String },
+    /// The seed (a segment's snapshot or an upload's matched IDs) expanded
+    /// with the most similar entities to exactly `target_size` members.
+    Lookalike {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed_segment_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed_upload_id: Option<i64>,
+        target_size: u64,
+    },
 }
 
 impl Definition {
@@ -216,6 +225,19 @@ impl Definition {
             Self::CustomList { .. } => "custom_list",
             Self::SegmentSet { .. } => "segment_set",
             Self::WarehouseTable { .. } => "warehouse_table",
+            Self::Lookalike { .. } => "lookalike",
+        }
+    }
+
+    /// The segments whose snapshots this definition reads.
+    pub fn input_segments(&self) -> Vec<i64> {
+        match self {
+            Self::SegmentSet { left, right, .. } => vec![*left, *right],
+            Self::Lookalike {
+                seed_segment_id: Some(seed),
+                ..
+            } => vec![*seed],
+            _ => Vec::new(),
         }
     }
 }

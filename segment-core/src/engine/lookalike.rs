@@ -13,58 +13,16 @@
 //! gives the same members.
 
 use roaring::RoaringBitmap;
-use serde::{Deserialize, Serialize};
 
 use super::index::*;
 use crate::TargetObject;
 use crate::catalog::{Catalog, TagKind};
+pub use crate::lookalike::*;
 
 /// Quantile buckets per number or datetime tag.
 const BUCKETS: usize = 5;
 /// Sampled values per ordered tag to place the bucket boundaries.
 const QUANTILE_SAMPLE: u64 = 4_096;
-/// Features kept in the explanation.
-pub const TOP_FEATURES: usize = 10;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LookalikeError {
-    #[error("the seed has no members among the {0} population")]
-    EmptySeed(&'static str),
-    #[error("the target size {target} must be larger than the seed's {seed} members")]
-    TargetNotAboveSeed { target: u64, seed: u64 },
-    #[error("the target size {target} is larger than the {available} entities available")]
-    TargetAbovePopulation { target: u64, available: u64 },
-}
-
-/// One feature's part in the model, as shown on the segment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeatureWeight {
-    pub tag: String,
-    /// `home_city = Chengdu`, `wallet_balance in [120.5, 890)`, `trade in the last 7 days`…
-    pub feature: String,
-    /// Share of the seed, and of the background, that has the feature.
-    pub seed_share: f64,
-    pub background_share: f64,
-    /// ln(seed share / background share), smoothed.
-    pub weight: f64,
-}
-
-/// What a lookalike run computed, kept with the run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LookalikeModel {
-    pub seed_size: u64,
-    /// Entities the expansion chose from (the population, or the owner's audience).
-    pub universe_size: u64,
-    pub target_size: u64,
-    pub feature_groups: usize,
-    pub features: usize,
-    /// The features that most raise a seed member's score (weight × seed share).
-    pub top_features: Vec<FeatureWeight>,
-    /// The lowest score among the chosen entities.
-    pub threshold: f64,
-    pub score_ms: u64,
-}
-
 /// One feature: a label and its members within the universe.
 struct Feature {
     label: String,

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod differential;
 mod groups;
+mod lookalike;
 mod manage;
 mod segments;
 mod system;

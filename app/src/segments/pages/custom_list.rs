@@ -15,7 +15,7 @@ use crate::segments::*;
 
 /// Sends the chosen file as the body of `POST /api/v1/uploads`, streamed by the browser.
 #[cfg(feature = "hydrate")]
-async fn send_file(
+pub(super) async fn send_file(
     file: web_sys::File,
     target: segment_core::TargetObject,
 ) -> Result<UploadAnswer, AppError> {

@@ -180,6 +180,34 @@ fn definition_view(detail: &SegmentDetail) -> AnyView {
             }
             .into_any()
         }
+        Definition::Lookalike {
+            seed_segment_id,
+            seed_upload_id,
+            target_size,
+        } => {
+            let seed = match (seed_segment_id, seed_upload_id) {
+                (Some(id), _) => view! { <a href=format!("/segments/{id}")>{format!("segment {id}")}</a> }.into_any(),
+                (None, Some(id)) => view! {
+                    <a href=format!("/api/v1/uploads/{id}/report.csv") rel="external">{format!("uploaded list {id}")}</a>
+                }
+                .into_any(),
+                (None, None) => view! { <span>"—"</span> }.into_any(),
+            };
+            let model: Option<segment_core::lookalike::LookalikeModel> = detail
+                .runs
+                .iter()
+                .find(|r| r.status == "succeeded")
+                .and_then(|r| r.inputs.as_deref())
+                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                .and_then(|inputs| serde_json::from_value(inputs["model"].clone()).ok());
+            view! {
+                <p data-testid="lookalike-definition">
+                    "Lookalike of " {seed} {format!(", expanded to {} members with the most similar entities.", format_count(*target_size))}
+                </p>
+                {model.map(|model| view! { <LookalikeExplanation model/> })}
+            }
+            .into_any()
+        }
         Definition::SegmentSet {
             left,
             right,
@@ -192,6 +220,45 @@ fn definition_view(detail: &SegmentDetail) -> AnyView {
             </p>
         }
         .into_any(),
+    }
+}
+
+/// The model of the last run: the features that made entities look like the seed.
+#[component]
+fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl IntoView {
+    let percent = |share: f64| format!("{:.1}%", share * 100.0);
+    view! {
+        <p class="muted small" data-testid="lookalike-model">
+            {format!(
+                "Seed {} of {} {}; {} features in {} tags, scored in {} ms. An entity's score adds the weight of each feature it has;                  the weight is the log-ratio of the feature's share in the seed and in everyone else.",
+                format_count(model.seed_size),
+                format_count(model.universe_size),
+                "entities",
+                model.features,
+                model.feature_groups,
+                model.score_ms
+            )}
+        </p>
+        <table class="data-table compact" data-testid="top-features">
+            <thead><tr>
+                <th>"Top contributing feature"</th><th class="num">"Share of seed"</th>
+                <th class="num">"Share of others"</th><th class="num">"Lift"</th><th>"Weight"</th>
+            </tr></thead>
+            <tbody>
+                {model.top_features.into_iter().map(|f| {
+                    let bar = (f.weight / 4.0).clamp(0.0, 1.0) * 100.0;
+                    view! {
+                        <tr>
+                            <td><code>{f.feature}</code></td>
+                            <td class="num">{percent(f.seed_share)}</td>
+                            <td class="num">{percent(f.background_share)}</td>
+                            <td class="num">{format!("×{:.1}", f.weight.exp())}</td>
+                            <td><span class="weight-bar" style=format!("width: {bar:.0}px")></span>{format!(" {:+.2}", f.weight)}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -21,11 +21,10 @@ pub fn NewSegmentPage() -> impl IntoView {
                 <h2>"Custom List"</h2>
                 <p>"Upload a CSV of IDs (customers from a CRM, a list of high-value users): every line is checked and reported before the segment is created."</p>
             </a>
-            <div class="method-card unavailable">
+            <a class="method-card" href="/segments/new/lookalike" data-testid="method-lookalike">
                 <h2>"Algorithm"</h2>
-                <p>"Expand a seed segment with similar entities (lookalike)."</p>
-                <span class="muted small">"Not available yet"</span>
-            </div>
+                <p>"Lookalike: expand a seed segment or an uploaded list with the most similar entities, to exactly the size you need, with the features that made them similar."</p>
+            </a>
             <a class="method-card" href="/segments/new/segment-set" data-testid="method-segment-set">
                 <h2>"Segment Sets"</h2>
                 <p>"Combine two Active segments of the same target object: intersection, union or difference. Daily sets are recomputed after their inputs."</p>

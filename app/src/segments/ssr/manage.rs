@@ -180,15 +180,14 @@ pub async fn bindings(db: &Db, segment_id: i64) -> AppResult<Vec<Binding>> {
 /// Segments (not deleted) whose definition reads segment `id`.
 pub async fn dependents(db: &Db, id: i64) -> AppResult<Vec<(i64, String)>> {
     let rows: Vec<(i64, String, String)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id, name, definition FROM segments WHERE method = 'segment_set' AND deleted_at IS NULL")
+        sqlx::query_as("SELECT id, name, definition FROM segments WHERE method IN ('segment_set', 'lookalike') AND deleted_at IS NULL")
             .fetch_all(pool)
             .await?
     });
     Ok(rows
         .into_iter()
         .filter(|(_, _, definition)| {
-            matches!(serde_json::from_str::<Definition>(definition),
-                Ok(Definition::SegmentSet { left, right, .. }) if left == id || right == id)
+            serde_json::from_str::<Definition>(definition).is_ok_and(|d| d.input_segments().contains(&id))
         })
         .map(|(id, name, _)| (id, name))
         .collect())

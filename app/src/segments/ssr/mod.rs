@@ -280,6 +280,69 @@ pub async fn create(
                 Err(other) => return Err(other),
             }
         }
+        Definition::Lookalike {
+            seed_segment_id,
+            seed_upload_id,
+            target_size,
+        } => {
+            let seed_size = match (seed_segment_id, seed_upload_id) {
+                (Some(id), None) => {
+                    match check_input(db, principal, *id, basic.target_object, false, now).await? {
+                        Ok(()) => records::load_segment(db, principal, *id)
+                            .await?
+                            .size
+                            .map(|s| s as u64),
+                        Err(message) => {
+                            problems.push(FieldError {
+                                field: "definition.seed_segment_id".into(),
+                                message,
+                            });
+                            None
+                        }
+                    }
+                }
+                (None, Some(id)) => match uploads::load(db, principal, *id).await {
+                    Ok((target, report, _)) if target == basic.target_object => Some(report.matched),
+                    Ok(_) | Err(AppError::NotFound(_)) => {
+                        problems.push(FieldError {
+                            field: "definition.seed_upload_id".into(),
+                            message: format!(
+                                "Upload {id} of {} was not found; upload the seed list again.",
+                                basic.target_object.label().to_lowercase()
+                            ),
+                        });
+                        None
+                    }
+                    Err(other) => return Err(other),
+                },
+                _ => {
+                    problems.push(FieldError {
+                        field: "definition.seed_segment_id".into(),
+                        message: "Give one seed: an Active segment or an uploaded list.".into(),
+                    });
+                    None
+                }
+            };
+            let available =
+                lookalike_universe(state, principal.scope.audience_scopes(), basic.target_object)?;
+            let size_problem = match seed_size {
+                Some(0) => Some("The seed has no members; choose another seed.".to_string()),
+                Some(seed) if *target_size <= seed => Some(format!(
+                    "Target Size must be larger than the seed's {seed} members."
+                )),
+                _ if *target_size > available => Some(format!(
+                    "Target Size cannot exceed the {available} {}s available.",
+                    basic.target_object.as_str()
+                )),
+                _ => None,
+            };
+            if let Some(message) = size_problem {
+                problems.push(FieldError {
+                    field: "definition.target_size".into(),
+                    message,
+                });
+            }
+        }
         Definition::SegmentSet { left, right, .. } => {
             for (field, id) in [("definition.left", *left), ("definition.right", *right)] {
                 if let Err(message) = check_input(db, principal, id, basic.target_object, false, now).await? {
@@ -396,6 +459,24 @@ async fn check_input(
             status.label().to_lowercase()
         )))
     }
+}
+
+/// How many entities a lookalike of `target` may choose from: the
+/// population, or the audience of a merchant's or store's scopes.
+pub fn lookalike_universe(
+    state: &AppState,
+    audience: Option<Vec<String>>,
+    target: TargetObject,
+) -> AppResult<u64> {
+    let loaded = loaded_index(state)?;
+    let population = loaded.index.population(target);
+    Ok(match audience {
+        Some(scopes) => loaded
+            .index
+            .audience(&scopes, target)
+            .intersection_len(&population),
+        None => population.len(),
+    })
 }
 
 fn loaded_index(state: &AppState) -> AppResult<std::sync::Arc<crate::tags::ssr::index::LoadedIndex>> {

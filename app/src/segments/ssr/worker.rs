@@ -313,6 +313,60 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 evaluate_ms: started.elapsed().as_millis() as i64,
             })
         }
+        Definition::Lookalike {
+            seed_segment_id,
+            seed_upload_id,
+            target_size,
+        } => {
+            let loaded = state
+                .tag_index
+                .current()
+                .ok_or_else(|| RunError::Wait("The tag index is loading.".into()))?;
+            let (seed, seed_input) = match (seed_segment_id, seed_upload_id) {
+                (Some(id), _) => {
+                    let (members, run, _) = input(state, id).await?;
+                    (members, serde_json::json!({"segment_id": id, "run_id": run}))
+                }
+                (None, Some(id)) => {
+                    let members = super::uploads::members_of(&state.db, id)
+                        .await?
+                        .ok_or_else(|| RunError::Fail(format!("Upload {id} no longer exists.")))?;
+                    (members, serde_json::json!({"upload_id": id}))
+                }
+                (None, None) => return Err(RunError::Fail("The lookalike has no seed.".into())),
+            };
+            let target = record.target()?;
+            let audience = owner.audience_scopes();
+            // Scoring walks every entity's features: off the async workers.
+            let (members, model) = tokio::task::spawn_blocking(move || {
+                let population = loaded.index.population(target);
+                let universe = match audience {
+                    Some(scopes) => loaded.index.audience(&scopes, target) & &population,
+                    None => population,
+                };
+                segment_core::engine::lookalike::expand(
+                    &loaded.index,
+                    &loaded.catalog,
+                    target,
+                    &universe,
+                    &seed,
+                    target_size,
+                )
+            })
+            .await
+            .map_err(|error| RunError::Retry(format!("The scoring task stopped: {error}")))?
+            .map_err(|error| RunError::Fail(format!("The lookalike cannot be computed: {error}.")))?;
+            let evaluate_ms = model.score_ms as i64;
+            let inputs = serde_json::json!({"seed": seed_input, "model": model});
+            Ok(Output {
+                members,
+                as_of: None,
+                data_date: None,
+                ready_date: None,
+                inputs: Some(inputs.to_string()),
+                evaluate_ms,
+            })
+        }
         Definition::SegmentSet {
             left,
             right,
@@ -611,7 +665,7 @@ async fn fail(db: &Db, claimed: &Claimed, reason: &str) -> Result<(), AppError> 
     Ok(())
 }
 
-/// After a refresh of a segment, the daily sets computed from it run again
+/// After a refresh of a segment, the daily sets and lookalikes computed from it run again
 /// (they wait for any other input still refreshing).
 async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> {
     let key = format!("after:{}", claimed.id);
@@ -641,7 +695,7 @@ async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> 
         tracing::info!(
             segment = dependent,
             input = claimed.segment_id,
-            "dependent set enqueued"
+            "dependent segment enqueued"
         );
     }
     Ok(())

@@ -1,0 +1,248 @@
+//! Create Segment › Algorithm: a lookalike of a seed (an Active segment or
+//! an uploaded list) expanded to a target size.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+
+use super::create::format_count;
+use crate::components::widgets::{ErrorBanner, FieldError};
+use crate::error::AppError;
+use crate::groups::api::list_groups;
+use crate::segments::api::{create_segment, list_segments, lookalike_universe};
+use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SeedKind {
+    Segment,
+    Upload,
+}
+
+#[component]
+pub fn CreateLookalikePage() -> impl IntoView {
+    let form = BasicForm::new();
+    let navigate = use_navigate();
+    let groups = LocalResource::new(list_groups);
+    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
+    form.suggest_expiry();
+    let active = LocalResource::new(move || {
+        list_segments(ListQuery {
+            status: Some(SegmentStatus::Active),
+            target_object: Some(form.target_object.get()),
+            sort: Some(SortKey::Name),
+            asc: Some(true),
+            page_size: Some(MAX_PAGE_SIZE),
+            ..Default::default()
+        })
+    });
+    let choices = Signal::derive(move || {
+        active
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.rows)
+            .unwrap_or_default()
+    });
+    let universe = LocalResource::new(move || lookalike_universe(form.target_object.get()));
+    let universe_size = Signal::derive(move || universe.get().and_then(Result::ok));
+    let seed_kind = RwSignal::new(SeedKind::Segment);
+    let seed_segment = RwSignal::new(None::<i64>);
+    let uploaded = RwSignal::new(None::<UploadAnswer>);
+    let uploading = RwSignal::new(false);
+    let target_size = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    Effect::new(move |_| {
+        form.target_object.track();
+        seed_segment.set(None);
+        uploaded.set(None);
+    });
+    let seed_size = Signal::derive(move || match seed_kind.get() {
+        SeedKind::Segment => seed_segment.get().and_then(|id| {
+            choices
+                .get()
+                .into_iter()
+                .find(|row| row.id == id)
+                .and_then(|row| row.size)
+                .map(|s| s as u64)
+        }),
+        SeedKind::Upload => uploaded.get().map(|u| u.report.matched),
+    });
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        #[cfg(feature = "hydrate")]
+        if let Some(file) = input.files().and_then(|files| files.get(0)) {
+            uploading.set(true);
+            error.set(None);
+            uploaded.set(None);
+            let target = form.target_object.get_untracked();
+            leptos::task::spawn_local(async move {
+                match super::custom_list::send_file(file, target).await {
+                    Ok(answer) => uploaded.set(Some(answer)),
+                    Err(e) => error.set(Some(e)),
+                }
+                uploading.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = input;
+    };
+    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let submit = move |_| {
+        let basic = form.basic();
+        let name = form.name.get_untracked();
+        let mut fields = validate_basic(&name, &basic, chrono::Utc::now().timestamp_millis(), "")
+            .err()
+            .unwrap_or_default();
+        let problem = |field: &str, message: String| crate::error::FieldError {
+            field: field.into(),
+            message,
+        };
+        let (seed_segment_id, seed_upload_id) = match seed_kind.get_untracked() {
+            SeedKind::Segment => (seed_segment.get_untracked(), None),
+            SeedKind::Upload => (None, uploaded.get_untracked().map(|u| u.upload_id)),
+        };
+        if seed_segment_id.is_none() && seed_upload_id.is_none() {
+            fields.push(match seed_kind.get_untracked() {
+                SeedKind::Segment => problem(
+                    "definition.seed_segment_id",
+                    "Choose an Active seed segment.".into(),
+                ),
+                SeedKind::Upload => {
+                    problem("definition.seed_upload_id", "Upload the seed list first.".into())
+                }
+            });
+        }
+        let seed = seed_size.get_untracked().unwrap_or(0);
+        let target = target_size
+            .get_untracked()
+            .trim()
+            .replace(',', "")
+            .parse::<u64>()
+            .ok();
+        match (target, universe_size.get_untracked()) {
+            (None, _) => fields.push(problem(
+                "definition.target_size",
+                "Enter the number of entities wanted.".into(),
+            )),
+            (Some(t), _) if t <= seed => fields.push(problem(
+                "definition.target_size",
+                format!(
+                    "Target Size must be larger than the seed's {} members.",
+                    format_count(seed)
+                ),
+            )),
+            (Some(t), Some(max)) if t > max => fields.push(problem(
+                "definition.target_size",
+                format!(
+                    "Target Size cannot exceed the {} entities available.",
+                    format_count(max)
+                ),
+            )),
+            _ => {}
+        }
+        if !fields.is_empty() {
+            error.set(Some(AppError::InvalidFields(fields)));
+            return;
+        }
+        error.set(None);
+        create.dispatch(CreateSegmentRequest {
+            name,
+            basic,
+            definition: Definition::Lookalike {
+                seed_segment_id,
+                seed_upload_id,
+                target_size: target.unwrap_or_default(),
+            },
+        });
+    };
+    view! {
+        <Title text="Create Segment · Algorithm"/>
+        <nav class="breadcrumb">
+            <a href="/segments">"Segment Targeting"</a><span>" › "</span>
+            <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>"Algorithm"</span>
+        </nav>
+        <div class="page-header"><h1>"Create Segment: Algorithm"</h1></div>
+        <section class="panel">
+            <h2>"Basic Information"</h2>
+            <BasicFields form error groups=group_list prefix=""/>
+        </section>
+        <section class="panel">
+            <h2>"Algorithm"</h2>
+            <div class="form-grid">
+                <label class="field">
+                    <span>"Algorithm *"</span>
+                    <select name="algorithm" aria-label="Algorithm">
+                        <option value="lookalike" selected>"Lookalike"</option>
+                    </select>
+                </label>
+            </div>
+            <p class="muted small">"Lookalike expands the seed with the entities most similar to it: each tag value (and each quintile of a number or date, each recent behavior) is weighted by how much more common it is in the seed than elsewhere, and the best-scored entities are added until Target Size is reached. The segment's details show the features that weighed most."</p>
+            <div class="radio-row" role="radiogroup" aria-label="Seed">
+                <label><input type="radio" name="seed_kind" prop:checked=move || seed_kind.get() == SeedKind::Segment
+                    on:change=move |_| seed_kind.set(SeedKind::Segment)/>"Active segment"</label>
+                <label><input type="radio" name="seed_kind" prop:checked=move || seed_kind.get() == SeedKind::Upload
+                    on:change=move |_| seed_kind.set(SeedKind::Upload)/>"Uploaded list"</label>
+            </div>
+            <div class="form-grid">
+                <Show when=move || seed_kind.get() == SeedKind::Segment fallback=move || view! {
+                    <label class="field">
+                        <span>"Seed list (CSV, " <code>"entity_id"</code> " header)"</span>
+                        <input type="file" name="seed_file" accept=".csv,text/csv" aria-label="Seed file" on:change=on_file/>
+                        <FieldError error field="definition.seed_upload_id"/>
+                        <FieldError error field="file"/>
+                    </label>
+                }>
+                    <label class="field">
+                        <span>"Seed Segment *"</span>
+                        <select name="definition.seed_segment_id" aria-label="Seed Segment"
+                            on:change=move |ev| seed_segment.set(event_target_value(&ev).parse().ok())>
+                            <option value="">"Choose an Active segment…"</option>
+                            {move || choices.get().into_iter().map(|row| view! {
+                                <option value=row.id.to_string() selected=seed_segment.get_untracked() == Some(row.id)>
+                                    {format!("#{} {}", row.id, row.name)}
+                                </option>
+                            }).collect_view()}
+                        </select>
+                        <FieldError error field="definition.seed_segment_id"/>
+                    </label>
+                </Show>
+                <div class="field">
+                    <span>"Seed Segment Size"</span>
+                    <output data-testid="seed-size">
+                        {move || if uploading.get() {
+                            "Checking the list…".to_string()
+                        } else {
+                            seed_size.get().map(format_count).unwrap_or_else(|| "—".into())
+                        }}
+                    </output>
+                </div>
+                <label class="field">
+                    <span>"Target Size *"</span>
+                    <input name="definition.target_size" inputmode="numeric" aria-label="Target Size"
+                        prop:value=move || target_size.get()
+                        on:input=move |ev| target_size.set(event_target_value(&ev))/>
+                    <span class="muted small">
+                        {move || match (seed_size.get(), universe_size.get()) {
+                            (Some(seed), Some(max)) => format!("Between {} and {}.", format_count(seed + 1), format_count(max)),
+                            (None, Some(max)) => format!("At most {}.", format_count(max)),
+                            _ => String::new(),
+                        }}
+                    </span>
+                    <FieldError error field="definition.target_size"/>
+                </label>
+            </div>
+        </section>
+        <ErrorBanner error=Signal::derive(move || error.get().filter(|e| {
+            !matches!(e, AppError::InvalidFields(_)) && e.for_field("file").is_none()
+        }))/>
+        <div class="form-actions">
+            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() || uploading.get() on:click=submit>"Create"</button>
+            <a class="btn" href="/segments">"Cancel"</a>
+        </div>
+    }
+}

@@ -230,8 +230,10 @@ fn day_epoch(date: NaiveDate) -> i64 {
 /// Plants a hidden persona, for the lookalike quality benchmark: `share`
 /// of the users, drawn with their own random stream (the rest of the data
 /// is unchanged), each of whom lives in Macau, is 18–24, prefers the web
-/// channel and is a platinum member — each with probability 0.85, else as
-/// anyone else. Answers the planted users' indexes, ascending.
+/// channel, is a platinum member and is as active as the most active sixth
+/// of users (which shows in their trades, logins, page views and coupons) —
+/// each with probability 0.85, else as anyone else. Answers the planted
+/// users' indexes, ascending.
 fn plant(personas: &mut [Persona], share: f64, seed: u64) -> Vec<u32> {
     const LIKELY: f64 = 0.85;
     let mut rng = StdRng::seed_from_u64(seed ^ 0x0070_6572_736f_6e61);
@@ -252,6 +254,9 @@ fn plant(personas: &mut [Persona], share: f64, seed: u64) -> Vec<u32> {
         }
         if rng.gen_bool(LIKELY) {
             persona.level = 3;
+        }
+        if rng.gen_bool(LIKELY) {
+            persona.activity = rng.gen_range(0.7..1.0);
         }
     }
     planted

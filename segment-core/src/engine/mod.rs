@@ -12,6 +12,7 @@ mod eval;
 mod index;
 pub mod lookalike;
 pub mod snapshot;
+mod tile;
 
 pub use bsi::BitSlicedIndex;
 pub use eval::EvalError;

@@ -4,6 +4,7 @@
 //! equal and medians and ratios printed side by side.
 
 pub mod data;
+pub mod lookalike;
 mod suite;
 
 use std::path::{Path, PathBuf};
@@ -72,16 +73,16 @@ struct Row {
     postgres: Option<Duration>,
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn rss_bytes() -> u64 {
+pub(crate) fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
@@ -95,7 +96,7 @@ fn rss_bytes() -> u64 {
 
 /// Imports the dataset unless an earlier run did; answers the import time
 /// (kept in the marker file, so reruns can report it).
-async fn import_once(db: &Db, data_dir: &Path, marker: &Path, what: &str) -> anyhow::Result<Duration> {
+pub(crate) async fn import_once(db: &Db, data_dir: &Path, marker: &Path, what: &str) -> anyhow::Result<Duration> {
     if let Ok(seconds) = std::fs::read_to_string(marker) {
         eprintln!("{what}: loaded by an earlier run ({})", marker.display());
         return Ok(Duration::from_secs_f64(seconds.trim().parse().unwrap_or(0.0)));
@@ -378,9 +379,8 @@ fn ratio(other_ms: Option<f64>, engine: Duration) -> String {
     }
 }
 
-fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
+/// The CPU, cores and memory, for reports.
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -390,6 +390,16 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let memory_gb = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next()?.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1_000_000);
+    format!("{cpu}, {cores} cores, {memory_gb} GB RAM")
+}
+
+fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     writeln!(
         out,
         "\n## {} users, {} days — {}\n",
@@ -400,12 +410,9 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
     .unwrap();
     writeln!(
         out,
-        "Machine: {cpu}, {cores} cores, {} GB RAM. Medians of {} runs (engine, DuckDB) and {} runs (SQLite, PostgreSQL); \
+        "Machine: {}. Medians of {} runs (engine, DuckDB) and {} runs (SQLite, PostgreSQL); \
          every contender returned the same count for every rule. Ratios are contender time ÷ engine time.\n",
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| m.lines().next()?.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map_or(0, |kb| kb / 1_000_000),
+        machine(),
         args.runs,
         args.sql_runs
     )

@@ -1,0 +1,9 @@
+//! `cargo run --release -p server --bin bench-lookalike`: see
+//! `server::bench::lookalike` and the README (`scripts/bench-lookalike`).
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    server::bench::lookalike::run(server::bench::lookalike::Args::parse()).await
+}

@@ -39,7 +39,12 @@ fn tile_ordered<K: Key>(p: &OrderedPartition<K>, copies: u32, stride: u32) -> Or
         keys: p.keys.clone(),
         bsi: BitSlicedIndex {
             present: tile_bitmap(&p.bsi.present, copies, stride),
-            slices: p.bsi.slices.iter().map(|s| tile_bitmap(s, copies, stride)).collect(),
+            slices: p
+                .bsi
+                .slices
+                .iter()
+                .map(|s| tile_bitmap(s, copies, stride))
+                .collect(),
         },
         by_member: p
             .by_member
@@ -96,8 +101,12 @@ impl TagIndex {
                                 ProfilePartition::Categorical(p) => {
                                     ProfilePartition::Categorical(tile_categorical(p, copies, stride))
                                 }
-                                ProfilePartition::Number(p) => ProfilePartition::Number(tile_ordered(p, copies, stride)),
-                                ProfilePartition::Time(p) => ProfilePartition::Time(tile_ordered(p, copies, stride)),
+                                ProfilePartition::Number(p) => {
+                                    ProfilePartition::Number(tile_ordered(p, copies, stride))
+                                }
+                                ProfilePartition::Time(p) => {
+                                    ProfilePartition::Time(tile_ordered(p, copies, stride))
+                                }
                             };
                             (*date, tiled)
                         })
@@ -167,7 +176,10 @@ mod tests {
                 days: BTreeMap::from([(
                     day,
                     DayBlock::build(
-                        vec![(3, 2, vec![AttrValue::Text("x".into())]), (7, 1, vec![AttrValue::Text("y".into())])],
+                        vec![
+                            (3, 2, vec![AttrValue::Text("x".into())]),
+                            (7, 1, vec![AttrValue::Text("y".into())]),
+                        ],
                         &[DataType::Enum],
                     ),
                 )]),

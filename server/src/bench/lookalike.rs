@@ -11,9 +11,9 @@ use app::infra::db::Db;
 use app::segments::ssr::manage::entity_indexes;
 use app::tags::ssr::index::load_index;
 use clap::Parser;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::engine::TagIndex;
@@ -23,7 +23,10 @@ use super::{import_once, machine, median, ms, rss_bytes};
 use crate::demo_data::{self, DEFAULT_PERSONA_SHARE, DemoOptions, PERSONA_FILE};
 
 #[derive(Parser, Debug)]
-#[command(name = "bench-lookalike", about = "Lookalike quality (planted persona) and scoring speed")]
+#[command(
+    name = "bench-lookalike",
+    about = "Lookalike quality (planted persona) and scoring speed"
+)]
 pub struct Args {
     /// Users of the demo dataset.
     #[arg(long, default_value_t = 100_000)]
@@ -70,7 +73,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let work = work.canonicalize()?;
     let data_dir = work.join("data");
     if !work.join("data.done").exists() {
-        eprintln!("generating the demo dataset ({} users, persona {:.1}%)", args.users, args.persona * 100.0);
+        eprintln!(
+            "generating the demo dataset ({} users, persona {:.1}%)",
+            args.users,
+            args.persona * 100.0
+        );
         demo_data::generate(
             &data_dir,
             &DemoOptions {
@@ -83,7 +90,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )?;
         std::fs::write(work.join("data.done"), "")?;
     }
-    let db = Db::connect(&format!("sqlite://{}?mode=rwc", work.join("warehouse.db").display())).await?;
+    let db = Db::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        work.join("warehouse.db").display()
+    ))
+    .await?;
     db.migrate().await?;
     import_once(&db, &data_dir, &work.join("sqlite.done"), "SQLite").await?;
     let loaded = load_index(&db, None).await?;
@@ -94,7 +105,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let indexes = entity_indexes(&db, "user", &planted_ids).await?;
     let planted: RoaringBitmap = indexes.values().copied().collect();
-    anyhow::ensure!(planted.len() as usize == planted_ids.len(), "planted users missing from the import");
+    anyhow::ensure!(
+        planted.len() as usize == planted_ids.len(),
+        "planted users missing from the import"
+    );
     let universe = loaded.index.population(TargetObject::User);
     let planted_sorted: Vec<u32> = planted.iter().collect();
 
@@ -109,7 +123,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .collect();
         let target = planted.len();
         let started = Instant::now();
-        let (members, _) = expand(&loaded.index, &loaded.catalog, TargetObject::User, &universe, &seed, target)?;
+        let (members, _) = expand(
+            &loaded.index,
+            &loaded.catalog,
+            TargetObject::User,
+            &universe,
+            &seed,
+            target,
+        )?;
         let score = started.elapsed();
         let hidden = &planted - &seed;
         let added = &members - &seed;
@@ -166,7 +187,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             scaled_target,
         )?;
         timings.push(started.elapsed());
-        anyhow::ensure!(members.len() == scaled_target, "the scaled expansion missed its size");
+        anyhow::ensure!(
+            members.len() == scaled_target,
+            "the scaled expansion missed its size"
+        );
         scaled_model = Some(model);
     }
     let scaled_model = scaled_model.expect("at least one run");
@@ -178,7 +202,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ms(median(timings.clone()))
     );
 
-    let report = report(&args, &qualities, planted.len(), scaled_universe.len(), &timings, &scaled_model, rss_after.saturating_sub(rss_before));
+    let report = report(
+        &args,
+        &qualities,
+        planted.len(),
+        scaled_universe.len(),
+        &timings,
+        &scaled_model,
+        rss_after.saturating_sub(rss_before),
+    );
     println!("{report}");
     if let Some(path) = &args.report {
         use std::io::Write;
@@ -200,7 +232,9 @@ fn scoring_view(index: &TagIndex) -> TagIndex {
     }
     for behavior in view.behaviors.values_mut() {
         if let Some(newest) = behavior.days.keys().next_back().copied() {
-            behavior.days.retain(|date, _| *date > newest - chrono::Duration::days(30));
+            behavior
+                .days
+                .retain(|date, _| *date > newest - chrono::Duration::days(30));
         }
         for block in behavior.days.values_mut() {
             block.entities.clear();
@@ -222,7 +256,9 @@ fn report(
     scaled_bytes: u64,
 ) -> String {
     use std::fmt::Write;
-    let mean = |f: &dyn Fn(&Quality) -> f64| qualities.iter().map(|(_, q)| f(q)).sum::<f64>() / qualities.len() as f64;
+    let mean = |f: &dyn Fn(&Quality) -> f64| {
+        qualities.iter().map(|(_, q)| f(q)).sum::<f64>() / qualities.len() as f64
+    };
     let spread = |f: &dyn Fn(&Quality) -> f64| {
         let values: Vec<f64> = qualities.iter().map(|(_, q)| f(q)).collect();
         let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -253,7 +289,11 @@ fn report(
         qualities.len()
     )
     .unwrap();
-    writeln!(out, "| sample | seed | precision | recall | random precision | random recall | scoring ms |").unwrap();
+    writeln!(
+        out,
+        "| sample | seed | precision | recall | random precision | random recall | scoring ms |"
+    )
+    .unwrap();
     writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     for (i, (seed, q)) in qualities.iter().enumerate() {
         writeln!(

@@ -96,7 +96,12 @@ pub(crate) fn rss_bytes() -> u64 {
 
 /// Imports the dataset unless an earlier run did; answers the import time
 /// (kept in the marker file, so reruns can report it).
-pub(crate) async fn import_once(db: &Db, data_dir: &Path, marker: &Path, what: &str) -> anyhow::Result<Duration> {
+pub(crate) async fn import_once(
+    db: &Db,
+    data_dir: &Path,
+    marker: &Path,
+    what: &str,
+) -> anyhow::Result<Duration> {
     if let Ok(seconds) = std::fs::read_to_string(marker) {
         eprintln!("{what}: loaded by an earlier run ({})", marker.display());
         return Ok(Duration::from_secs_f64(seconds.trim().parse().unwrap_or(0.0)));

@@ -85,10 +85,14 @@ pub async fn entity_index(db: &Db, target: &str, entity_id: &str) -> AppResult<O
     Ok(idx.map(|idx| idx as u32))
 }
 
+/// IDs looked up per query: large enough that round trips do not dominate
+/// a 10M-ID upload, well under SQLite's and PostgreSQL's parameter limits.
+pub const LOOKUP_BATCH: usize = 5_000;
+
 /// Member indexes of the given external IDs (absent: not in the population).
 pub async fn entity_indexes(db: &Db, target: &str, ids: &[String]) -> AppResult<HashMap<String, u32>> {
     let mut found = HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(LOOKUP_BATCH) {
         let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "SELECT entity_id, CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id IN ({})",

@@ -7,16 +7,13 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::id_list::{IdListParser, Line};
 
-use super::manage::entity_indexes;
+use super::manage::{LOOKUP_BATCH, entity_indexes};
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::Db;
 use crate::infra::now_ms;
 use crate::segments::{REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
 use crate::with_db;
-
-/// IDs looked up per query.
-const BATCH: usize = 500;
 
 /// An upload being read.
 pub struct UploadBuilder {
@@ -81,7 +78,7 @@ impl UploadBuilder {
                     }
                 }
             }
-            if self.pending.len() >= BATCH {
+            if self.pending.len() >= LOOKUP_BATCH {
                 self.resolve().await?;
             }
         }

@@ -289,7 +289,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             };
             let mut matcher = PopulationMatcher::new(state.db.clone(), record.target()?, &found, &id_column);
             match warehouse
-                .distinct_values(&found, &id_column, 500, &mut matcher)
+                .distinct_values(&found, &id_column, super::manage::LOOKUP_BATCH, &mut matcher)
                 .await
             {
                 Ok(()) => {}

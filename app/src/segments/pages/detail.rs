@@ -252,7 +252,10 @@ fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl 
                             <td><code>{f.feature}</code></td>
                             <td class="num">{percent(f.seed_share)}</td>
                             <td class="num">{percent(f.background_share)}</td>
-                            <td class="num">{format!("×{:.1}", f.weight.exp())}</td>
+                            <td class="num">{match f.weight.exp() {
+                                lift if lift >= 100.0 => "> ×100".to_string(),
+                                lift => format!("×{lift:.1}"),
+                            }}</td>
                             <td><span class="weight-bar" style=format!("width: {bar:.0}px")></span>{format!(" {:+.2}", f.weight)}</td>
                         </tr>
                     }

@@ -296,6 +296,36 @@ both_backends! {
         assert!(took >= 600, "retried after {took} ms");
     }
 
+    async fn a_definition_that_would_make_a_cycle_is_refused(app: TestApp) {
+        import_small(&app).await;
+        let token = app.token("platform").await;
+        wait_for_index(&app, &token).await;
+        let input = create(&app, &token, request("Input", shenzhen())).await;
+        settled(&app, &token, &input["id"]).await;
+        // Definitions are immutable and may only name segments that exist, so the
+        // only cycle a request can attempt is through the ID it is about to get.
+        let own_id = input["id"].as_i64().unwrap() + 1;
+        for (definition, field) in [
+            (json!({"method": "segment_set", "left": input["id"], "right": own_id, "operation": "union"}), "definition.right"),
+            (json!({"method": "segment_set", "left": own_id, "right": own_id, "operation": "intersection"}), "definition.left"),
+            (json!({"method": "lookalike", "seed_segment_id": own_id, "target_size": 3}), "definition.seed_segment_id"),
+        ] {
+            let mut body = request("Cycle", shenzhen());
+            body["definition"] = definition.clone();
+            let (status, refused) = send(app.post("/api/v1/segments", &token, body)).await;
+            assert_eq!(status, 400, "{definition}: {refused}");
+            let fields = refused["error"]["fields"].as_array().unwrap();
+            assert!(fields.iter().any(|f| f["field"] == field
+                && f["message"] == format!("Segment {own_id} was not found.")), "{definition}: {refused}");
+        }
+        let (_, listed) = send(app.get("/api/v1/segments", &token)).await;
+        assert_eq!(listed["total"], 1, "nothing was created");
+        // The next segment does get that ID, and it reads only the older one.
+        let mut body = request("Not a cycle", shenzhen());
+        body["definition"] = json!({"method": "segment_set", "left": input["id"], "right": input["id"], "operation": "union"});
+        assert_eq!(create(&app, &token, body).await["id"], own_id);
+    }
+
     async fn a_daily_set_recomputes_after_its_inputs_in_dependency_order(app: TestApp) {
         import_small(&app).await;
         let token = app.token("platform").await;

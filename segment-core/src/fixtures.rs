@@ -9,7 +9,7 @@ pub fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
-fn profile(code: &str, data_type: DataType, values: &[&str], dates: &[&str]) -> TagDef {
+pub fn profile(code: &str, data_type: DataType, values: &[&str], dates: &[&str]) -> TagDef {
     TagDef {
         code: code.into(),
         name: code.into(),

@@ -317,26 +317,12 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::*;
-    use crate::catalog::{DataType, TagDef};
+    use crate::catalog::DataType;
+    use crate::fixtures::profile;
 
     const N: u32 = 2_000;
     /// Entities `0..PERSONA` are drawn from a distinct distribution.
     const PERSONA: u32 = 200;
-
-    fn tag(code: &str, data_type: DataType) -> TagDef {
-        TagDef {
-            code: code.into(),
-            name: code.into(),
-            description: String::new(),
-            category: "test".into(),
-            target_object: TargetObject::User,
-            kind: TagKind::Profile {
-                data_type,
-                values: vec![],
-            },
-            ready_dates: vec![],
-        }
-    }
 
     /// A deterministic pseudo-random number in `0..n` for (entity, salt).
     fn noise(entity: u32, salt: u32, n: u32) -> u32 {
@@ -396,9 +382,9 @@ mod tests {
         );
         let catalog = Catalog {
             tags: vec![
-                tag("city", DataType::Enum),
-                tag("spend", DataType::Number),
-                tag("unrelated", DataType::Enum),
+                profile("city", DataType::Enum, &[], &[]),
+                profile("spend", DataType::Number, &[], &[]),
+                profile("unrelated", DataType::Enum, &[], &[]),
             ],
         };
         (index, catalog)

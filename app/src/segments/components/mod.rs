@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod basic_form;
+pub mod creation;
 pub mod draft;
 pub mod rule_editor;
 pub mod status;

@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::groups::api::list_groups;
 use crate::segments::api::{create_segment, estimate_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::creation::SetOperationRadios;
 use crate::segments::components::rule_editor::{RuleEditor, RuleState, TagList};
 use crate::segments::*;
 use crate::tags::api::search_tags;
@@ -238,17 +239,9 @@ pub fn CreateTagFilterPage() -> impl IntoView {
                                 <button type="button" class="btn" on:click=move |_| picking.set(true)>"Select Segment"</button>
                                 <FieldError error=create_error field="combination.segment_id"/>
                             </div>
-                            <div class="radio-row" role="radiogroup" aria-label="Combination method">
-                                {SetOperation::ALL.into_iter().map(|op| view! {
-                                    <label>
-                                        <input type="radio" name="operation" value=op.as_str()
-                                            prop:checked=move || operation.get() == op
-                                            on:change=move |_| operation.set(op)/>
-                                        {op.label()}
-                                    </label>
-                                }).collect_view()}
+                            <SetOperationRadios operation label="Combination method">
                                 <span class="muted small">"A is the segment above, B the selected one."</span>
-                            </div>
+                            </SetOperationRadios>
                             <div class="combination-head">
                                 <h3>"Combined segment"</h3>
                                 <button type="button" class="btn" on:click=move |_| combined.copy_from(&form)>"Copy from Above Fields"</button>

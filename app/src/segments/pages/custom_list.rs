@@ -2,98 +2,30 @@
 //! report, then create the segment from the matched IDs.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::groups::api::list_groups;
-use crate::segments::api::create_segment;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::creation::{CreationHeader, IdUpload, create_action, group_choices};
 use crate::segments::*;
-
-/// Sends the chosen file as the body of `POST /api/v1/uploads`, streamed by the browser.
-#[cfg(feature = "hydrate")]
-pub(super) async fn send_file(
-    file: web_sys::File,
-    target: segment_core::TargetObject,
-) -> Result<UploadAnswer, AppError> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    let failed = |what: &str| AppError::Transport(what.to_string());
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&file);
-    let headers = web_sys::Headers::new().map_err(|_| failed("headers"))?;
-    headers
-        .set("Content-Type", "text/csv")
-        .map_err(|_| failed("headers"))?;
-    init.set_headers(&headers);
-    let url = format!("/api/v1/uploads?target_object={}", target.as_str());
-    let response = JsFuture::from(window().fetch_with_str_and_init(&url, &init))
-        .await
-        .map_err(|_| failed("the upload did not reach the server"))?
-        .dyn_into::<web_sys::Response>()
-        .map_err(|_| failed("no response"))?;
-    let text = JsFuture::from(response.text().map_err(|_| failed("unreadable answer"))?)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    if response.ok() {
-        return serde_json::from_str(&text).map_err(|e| failed(&e.to_string()));
-    }
-    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    Err(AppError::Validation {
-        field: Some("file".into()),
-        message: body["error"]["message"]
-            .as_str()
-            .unwrap_or("The upload failed.")
-            .to_string(),
-    })
-}
 
 #[component]
 pub fn CreateCustomListPage() -> impl IntoView {
     let form = BasicForm::new();
-    let navigate = use_navigate();
-    let groups = LocalResource::new(list_groups);
-    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
+    let group_list = group_choices();
     form.suggest_expiry();
-    let uploaded = RwSignal::new(None::<UploadAnswer>);
-    let uploading = RwSignal::new(false);
+    let upload = IdUpload::new();
+    let uploaded = upload.answer;
+    let uploading = upload.uploading;
     let error = RwSignal::new(None::<AppError>);
     // Another target object needs another file.
     Effect::new(move |_| {
         form.target_object.track();
         uploaded.set(None);
     });
-    let on_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        #[cfg(feature = "hydrate")]
-        if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            uploading.set(true);
-            error.set(None);
-            uploaded.set(None);
-            let target = form.target_object.get_untracked();
-            leptos::task::spawn_local(async move {
-                match send_file(file, target).await {
-                    Ok(answer) => uploaded.set(Some(answer)),
-                    Err(e) => error.set(Some(e)),
-                }
-                uploading.set(false);
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = input;
-    };
-    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let on_file = upload.on_change(form.target_object, error);
+    let create = create_action(error);
     let submit = move |_| {
         let Some(upload) = uploaded.get_untracked() else {
             error.set(Some(AppError::validation("file", "Upload a file of IDs first.")));
@@ -115,12 +47,7 @@ pub fn CreateCustomListPage() -> impl IntoView {
         });
     };
     view! {
-        <Title text="Create Segment · Custom List"/>
-        <nav class="breadcrumb">
-            <a href="/segments">"Segment Targeting"</a><span>" › "</span>
-            <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>"Custom List"</span>
-        </nav>
-        <div class="page-header"><h1>"Create Segment: Custom List"</h1></div>
+        <CreationHeader method="Custom List"/>
         <section class="panel">
             <h2>"Basic Information"</h2>
             <BasicFields form error groups=group_list prefix="" one_time_only=true/>

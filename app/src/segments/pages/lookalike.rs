@@ -2,15 +2,15 @@
 //! an uploaded list) expanded to a target size.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::groups::api::list_groups;
-use crate::segments::api::{create_segment, list_segments, lookalike_universe};
+use crate::segments::api::lookalike_universe;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::creation::{
+    CreationHeader, IdUpload, active_segments, create_action, group_choices,
+};
 use crate::segments::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,33 +22,16 @@ enum SeedKind {
 #[component]
 pub fn CreateLookalikePage() -> impl IntoView {
     let form = BasicForm::new();
-    let navigate = use_navigate();
-    let groups = LocalResource::new(list_groups);
-    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
+    let group_list = group_choices();
     form.suggest_expiry();
-    let active = LocalResource::new(move || {
-        list_segments(ListQuery {
-            status: Some(SegmentStatus::Active),
-            target_object: Some(form.target_object.get()),
-            sort: Some(SortKey::Name),
-            asc: Some(true),
-            page_size: Some(MAX_PAGE_SIZE),
-            ..Default::default()
-        })
-    });
-    let choices = Signal::derive(move || {
-        active
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.rows)
-            .unwrap_or_default()
-    });
+    let choices = active_segments(form.target_object);
     let universe = LocalResource::new(move || lookalike_universe(form.target_object.get()));
     let universe_size = Signal::derive(move || universe.get().and_then(Result::ok));
     let seed_kind = RwSignal::new(SeedKind::Segment);
     let seed_segment = RwSignal::new(None::<i64>);
-    let uploaded = RwSignal::new(None::<UploadAnswer>);
-    let uploading = RwSignal::new(false);
+    let upload = IdUpload::new();
+    let uploaded = upload.answer;
+    let uploading = upload.uploading;
     let target_size = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
     Effect::new(move |_| {
@@ -67,31 +50,8 @@ pub fn CreateLookalikePage() -> impl IntoView {
         }),
         SeedKind::Upload => uploaded.get().map(|u| u.report.matched),
     });
-    let on_file = move |ev: leptos::ev::Event| {
-        let input: web_sys::HtmlInputElement = event_target(&ev);
-        #[cfg(feature = "hydrate")]
-        if let Some(file) = input.files().and_then(|files| files.get(0)) {
-            uploading.set(true);
-            error.set(None);
-            uploaded.set(None);
-            let target = form.target_object.get_untracked();
-            leptos::task::spawn_local(async move {
-                match super::custom_list::send_file(file, target).await {
-                    Ok(answer) => uploaded.set(Some(answer)),
-                    Err(e) => error.set(Some(e)),
-                }
-                uploading.set(false);
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = input;
-    };
-    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let on_file = upload.on_change(form.target_object, error);
+    let create = create_action(error);
     let submit = move |_| {
         let basic = form.basic();
         let name = form.name.get_untracked();
@@ -161,12 +121,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
         });
     };
     view! {
-        <Title text="Create Segment · Algorithm"/>
-        <nav class="breadcrumb">
-            <a href="/segments">"Segment Targeting"</a><span>" › "</span>
-            <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>"Algorithm"</span>
-        </nav>
-        <div class="page-header"><h1>"Create Segment: Algorithm"</h1></div>
+        <CreationHeader method="Algorithm"/>
         <section class="panel">
             <h2>"Basic Information"</h2>
             <BasicFields form error groups=group_list prefix=""/>

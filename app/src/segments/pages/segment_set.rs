@@ -2,52 +2,27 @@
 //! combined by intersection, union or difference.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::groups::api::list_groups;
-use crate::segments::api::{create_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::creation::{
+    CreationHeader, SetOperationRadios, active_segments, create_action, group_choices,
+};
 use crate::segments::*;
 
 #[component]
 pub fn CreateSegmentSetPage() -> impl IntoView {
     let form = BasicForm::new();
-    let navigate = use_navigate();
-    let groups = LocalResource::new(list_groups);
-    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
-    // Only Active segments of the chosen target object are offered.
-    let active = LocalResource::new(move || {
-        list_segments(ListQuery {
-            status: Some(SegmentStatus::Active),
-            target_object: Some(form.target_object.get()),
-            sort: Some(SortKey::Name),
-            asc: Some(true),
-            page_size: Some(MAX_PAGE_SIZE),
-            ..Default::default()
-        })
-    });
-    let choices = Signal::derive(move || {
-        active
-            .get()
-            .and_then(Result::ok)
-            .map(|p| p.rows)
-            .unwrap_or_default()
-    });
+    let group_list = group_choices();
+    let choices = active_segments(form.target_object);
     let left = RwSignal::new(None::<i64>);
     let right = RwSignal::new(None::<i64>);
     let operation = RwSignal::new(SetOperation::Intersection);
     form.suggest_expiry();
     let error = RwSignal::new(None::<AppError>);
-    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let create = create_action(error);
     let submit = move |_| {
         let basic = form.basic();
         let name = form.name.get_untracked();
@@ -95,12 +70,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Create Segment · Segment Sets"/>
-        <nav class="breadcrumb">
-            <a href="/segments">"Segment Targeting"</a><span>" › "</span>
-            <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>"Segment Sets"</span>
-        </nav>
-        <div class="page-header"><h1>"Create Segment: Segment Sets"</h1></div>
+        <CreationHeader method="Segment Sets"/>
         <section class="panel">
             <h2>"Basic Information"</h2>
             <BasicFields form error groups=group_list prefix=""/>
@@ -111,16 +81,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
                 {picker("Segment A", "definition.left", left)}
                 {picker("Segment B", "definition.right", right)}
             </div>
-            <div class="radio-row" role="radiogroup" aria-label="Set operation">
-                {SetOperation::ALL.into_iter().map(|op| view! {
-                    <label>
-                        <input type="radio" name="operation" value=op.as_str()
-                            prop:checked=move || operation.get() == op
-                            on:change=move |_| operation.set(op)/>
-                        {op.label()}
-                    </label>
-                }).collect_view()}
-            </div>
+            <SetOperationRadios operation label="Set operation"/>
             <p class="muted small">"A daily set is recomputed after each refresh of its inputs, once they have all finished."</p>
         </section>
         <ErrorBanner error=Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::InvalidFields(_))))/>

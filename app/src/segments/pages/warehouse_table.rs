@@ -2,15 +2,12 @@
 //! table name, Get Data lists its columns, pick the one holding the IDs.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
 
 use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::groups::api::list_groups;
-use crate::segments::api::create_segment;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::creation::{CreationHeader, create_action, group_choices};
 use crate::segments::*;
 use crate::warehouse::api::{warehouse_columns, warehouse_tables};
 use crate::warehouse::{DISCLAIMER, WarehouseTable};
@@ -18,9 +15,7 @@ use crate::warehouse::{DISCLAIMER, WarehouseTable};
 #[component]
 pub fn CreateWarehouseTablePage() -> impl IntoView {
     let form = BasicForm::new();
-    let navigate = use_navigate();
-    let groups = LocalResource::new(list_groups);
-    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
+    let group_list = group_choices();
     form.suggest_expiry();
     let tables = LocalResource::new(warehouse_tables);
     let table_name = RwSignal::new(String::new());
@@ -69,12 +64,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
         }
         get_data.dispatch(name);
     };
-    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
-    });
+    let create = create_action(error);
     let submit = move |_| {
         let basic = form.basic();
         let name = form.name.get_untracked();
@@ -110,12 +100,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
         });
     };
     view! {
-        <Title text="Create Segment · Warehouse Table"/>
-        <nav class="breadcrumb">
-            <a href="/segments">"Segment Targeting"</a><span>" › "</span>
-            <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>"Warehouse Table"</span>
-        </nav>
-        <div class="page-header"><h1>"Create Segment: Warehouse Table"</h1></div>
+        <CreationHeader method="Warehouse Table"/>
         <div class="banner banner-warning" data-testid="disclaimer">{DISCLAIMER}</div>
         <section class="panel">
             <h2>"Basic Information"</h2>

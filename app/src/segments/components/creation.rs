@@ -1,0 +1,181 @@
+//! What the creation pages of custom lists, segment sets, warehouse tables
+//! and lookalikes share: their header, the group choices, the Active
+//! segments of the chosen target object, the create action, the upload of
+//! an ID file, and the set-operation radios.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+use segment_core::TargetObject;
+
+use crate::error::AppError;
+use crate::groups::GroupView;
+use crate::groups::api::list_groups;
+use crate::segments::api::{create_segment, list_segments};
+use crate::segments::*;
+
+/// The page title, the breadcrumb back to Create Segment, and the heading.
+#[component]
+pub fn CreationHeader(method: &'static str) -> impl IntoView {
+    view! {
+        <Title text=format!("Create Segment · {method}")/>
+        <nav class="breadcrumb">
+            <a href="/segments">"Segment Targeting"</a><span>" › "</span>
+            <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>{method}</span>
+        </nav>
+        <div class="page-header"><h1>{format!("Create Segment: {method}")}</h1></div>
+    }
+}
+
+/// The caller's groups, for Associated Group.
+pub fn group_choices() -> Signal<Vec<GroupView>> {
+    let groups = LocalResource::new(list_groups);
+    Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default())
+}
+
+/// The Active segments of `target`, by name: the only ones a set or a lookalike may read.
+pub fn active_segments(target: RwSignal<TargetObject>) -> Signal<Vec<SegmentRow>> {
+    let active = LocalResource::new(move || {
+        list_segments(ListQuery {
+            status: Some(SegmentStatus::Active),
+            target_object: Some(target.get()),
+            sort: Some(SortKey::Name),
+            asc: Some(true),
+            page_size: Some(MAX_PAGE_SIZE),
+            ..Default::default()
+        })
+    });
+    Signal::derive(move || {
+        active
+            .get()
+            .and_then(Result::ok)
+            .map(|p| p.rows)
+            .unwrap_or_default()
+    })
+}
+
+/// Creates the segment; on success goes back to the list, which shows it,
+/// otherwise keeps the form and sets `error`.
+pub fn create_action(
+    error: RwSignal<Option<AppError>>,
+) -> Action<CreateSegmentRequest, Result<Created, AppError>> {
+    let navigate = use_navigate();
+    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    create
+}
+
+/// An ID file being uploaded (`POST /api/v1/uploads`) and its answer.
+#[derive(Clone, Copy)]
+pub struct IdUpload {
+    pub uploading: RwSignal<bool>,
+    pub answer: RwSignal<Option<UploadAnswer>>,
+}
+
+impl IdUpload {
+    pub fn new() -> IdUpload {
+        IdUpload {
+            uploading: RwSignal::new(false),
+            answer: RwSignal::new(None),
+        }
+    }
+
+    /// The `change` handler of a file input: streams the chosen file for `target`.
+    pub fn on_change(
+        self,
+        target: RwSignal<TargetObject>,
+        error: RwSignal<Option<AppError>>,
+    ) -> impl Fn(leptos::ev::Event) + Copy + 'static {
+        move |ev: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            #[cfg(feature = "hydrate")]
+            if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                self.uploading.set(true);
+                error.set(None);
+                self.answer.set(None);
+                let target = target.get_untracked();
+                leptos::task::spawn_local(async move {
+                    match send_file(file, target).await {
+                        Ok(answer) => self.answer.set(Some(answer)),
+                        Err(e) => error.set(Some(e)),
+                    }
+                    self.uploading.set(false);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (input, target, error);
+        }
+    }
+}
+
+impl Default for IdUpload {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Sends the chosen file as the body of `POST /api/v1/uploads`, streamed by the browser.
+#[cfg(feature = "hydrate")]
+async fn send_file(file: web_sys::File, target: TargetObject) -> Result<UploadAnswer, AppError> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let failed = |what: &str| AppError::Transport(what.to_string());
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&file);
+    let headers = web_sys::Headers::new().map_err(|_| failed("headers"))?;
+    headers
+        .set("Content-Type", "text/csv")
+        .map_err(|_| failed("headers"))?;
+    init.set_headers(&headers);
+    let url = format!("/api/v1/uploads?target_object={}", target.as_str());
+    let response = JsFuture::from(window().fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|_| failed("the upload did not reach the server"))?
+        .dyn_into::<web_sys::Response>()
+        .map_err(|_| failed("no response"))?;
+    let text = JsFuture::from(response.text().map_err(|_| failed("unreadable answer"))?)
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    if response.ok() {
+        return serde_json::from_str(&text).map_err(|e| failed(&e.to_string()));
+    }
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Err(AppError::Validation {
+        field: Some("file".into()),
+        message: body["error"]["message"]
+            .as_str()
+            .unwrap_or("The upload failed.")
+            .to_string(),
+    })
+}
+
+/// Intersection / Union / Difference as radio buttons.
+#[component]
+pub fn SetOperationRadios(
+    operation: RwSignal<SetOperation>,
+    label: &'static str,
+    /// Shown after the radios.
+    #[prop(optional)]
+    children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="radio-row" role="radiogroup" aria-label=label>
+            {SetOperation::ALL.into_iter().map(|op| view! {
+                <label>
+                    <input type="radio" name="operation" value=op.as_str()
+                        prop:checked=move || operation.get() == op
+                        on:change=move |_| operation.set(op)/>
+                    {op.label()}
+                </label>
+            }).collect_view()}
+            {children.map(|children| children())}
+        </div>
+    }
+}

@@ -5,7 +5,7 @@ use leptos::config::LeptosOptions;
 
 use super::db::Db;
 use crate::auth::ssr::LoginLimiter;
-use crate::segments::ssr::records::{ServingCache, SnapshotCache};
+use crate::segments::ssr::records::{EntityCache, ServingCache, SnapshotCache};
 use crate::tags::ssr::index::TagIndexHandle;
 
 /// Everything a request handler or server function needs, cheap to clone.
@@ -20,6 +20,8 @@ pub struct AppState {
     pub snapshots: SnapshotCache,
     /// Segments as membership lookups read them.
     pub serving: ServingCache,
+    /// External IDs as membership lookups resolve them.
+    pub entities: EntityCache,
     /// The read-only warehouse of warehouse-table segments (`WAREHOUSE_URL`).
     pub warehouse: Option<crate::warehouse::ssr::Warehouse>,
     /// The largest ID list an upload may send (`UPLOAD_MAX_MB`, default 512).
@@ -37,6 +39,7 @@ impl AppState {
             tag_index: TagIndexHandle::default(),
             snapshots: SnapshotCache::default(),
             serving: ServingCache::default(),
+            entities: EntityCache::default(),
             warehouse: None,
             upload_max_bytes: 512 << 20,
             secure_cookies: false,

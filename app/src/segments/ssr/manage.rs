@@ -73,18 +73,6 @@ pub async fn servable(
     Ok((serving.clone(), run_id, members))
 }
 
-/// The member index of one external ID.
-pub async fn entity_index(db: &Db, target: &str, entity_id: &str) -> AppResult<Option<u32>> {
-    let idx: Option<i64> = with_db!(db, pool => {
-        sqlx::query_scalar("SELECT CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id = $2")
-            .bind(target)
-            .bind(entity_id)
-            .fetch_optional(pool)
-            .await?
-    });
-    Ok(idx.map(|idx| idx as u32))
-}
-
 /// IDs looked up per query: large enough that round trips do not dominate
 /// a 10M-ID upload, well under SQLite's and PostgreSQL's parameter limits.
 pub const LOOKUP_BATCH: usize = 5_000;

@@ -545,7 +545,10 @@ pub async fn check_member(
 ) -> AppResult<MemberAnswer> {
     let (serving, _, members) = manage::servable(state, principal, id).await?;
     let record = &serving.record;
-    let idx = manage::entity_index(&state.db, &record.target_object, entity_id).await?;
+    let idx = state
+        .entities
+        .index(&state.db, &record.target_object, entity_id)
+        .await?;
     Ok(MemberAnswer {
         member: idx.is_some_and(|idx| members.contains(idx)),
         known: idx.is_some(),

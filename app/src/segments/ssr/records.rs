@@ -300,6 +300,58 @@ impl SnapshotCache {
     }
 }
 
+/// External IDs already resolved to member indexes, per target object. The
+/// entities table only ever gains rows, so a cached index is never wrong:
+/// only hits are kept, and an ID not cached is read from the database.
+#[derive(Debug, Clone, Default)]
+pub struct EntityCache {
+    targets: std::sync::Arc<
+        std::sync::RwLock<std::collections::HashMap<String, std::collections::HashMap<String, u32>>>,
+    >,
+}
+
+/// IDs held at most; past it the cache starts over.
+const CACHED_ENTITIES: usize = 2_000_000;
+
+impl EntityCache {
+    /// The member index of one external ID of `target`.
+    pub async fn index(&self, db: &Db, target: &str, entity_id: &str) -> AppResult<Option<u32>> {
+        if let Some(idx) = self
+            .targets
+            .read()
+            .expect("entity cache lock")
+            .get(target)
+            .and_then(|ids| ids.get(entity_id))
+        {
+            return Ok(Some(*idx));
+        }
+        let idx: Option<i64> = with_db!(db, pool => {
+            sqlx::query_scalar("SELECT CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id = $2")
+                .bind(target)
+                .bind(entity_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let idx = idx.map(|idx| idx as u32);
+        if let Some(idx) = idx {
+            let mut targets = self.targets.write().expect("entity cache lock");
+            if targets
+                .values()
+                .map(std::collections::HashMap::len)
+                .sum::<usize>()
+                >= CACHED_ENTITIES
+            {
+                targets.clear();
+            }
+            targets
+                .entry(target.to_string())
+                .or_default()
+                .insert(entity_id.to_string(), idx);
+        }
+        Ok(idx)
+    }
+}
+
 /// What a lookup needs of a segment, kept while the segment row is unchanged.
 #[derive(Debug)]
 pub struct Serving {

@@ -486,16 +486,24 @@ async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<Principa
     let Some((id, name, scope, last_used_at)) = row else {
         return Ok(None);
     };
-    // Recorded to the minute: a write on every request would serialize
-    // delivery lookups behind the database's writer.
+    // Recorded to the minute, and off the request: a request that waited for
+    // the database's writer (busy with an import, or checkpointing its log)
+    // would stall every delivery lookup behind it.
     let now = now_ms();
     if last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION_MS) {
-        with_db!(db, pool => {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(pool)
-                .await?;
+        let db = db.clone();
+        tokio::spawn(async move {
+            let written = with_db!(&db, pool => {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            });
+            if let Err(error) = written {
+                tracing::warn!(%error, token = id, "recording the token's last use failed");
+            }
         });
     }
     let scope = parse_stored_scope(&scope)?;

@@ -130,4 +130,26 @@ both_backends! {
         let (status, _) = send(app.get("/api/v1/groups", token)).await;
         assert_eq!(status, 200);
     }
+
+    async fn a_tokens_last_use_is_recorded_without_holding_up_the_request(app: TestApp) {
+        let token = app.token("platform").await;
+        let last_used = || async {
+            app::with_db!(&app.db, pool => {
+                sqlx::query_scalar::<_, Option<i64>>("SELECT last_used_at FROM api_tokens")
+                    .fetch_one(pool).await.unwrap()
+            })
+        };
+        assert_eq!(last_used().await, None);
+        let before = chrono::Utc::now().timestamp_millis();
+        let (status, _) = send(app.get("/api/v1/groups", &token)).await;
+        assert_eq!(status, 200);
+        for _ in 0..100 {
+            if let Some(at) = last_used().await {
+                assert!(at >= before, "{at} < {before}");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the token's last use was never recorded");
+    }
 }

@@ -81,10 +81,16 @@ pub const LOOKUP_BATCH: usize = 5_000;
 pub async fn entity_indexes(db: &Db, target: &str, ids: &[String]) -> AppResult<HashMap<String, u32>> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(LOOKUP_BATCH) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        // SQLite gets anonymous `?` placeholders: resolving thousands of
+        // numbered ones costs a scan of the parameter list each (quadratic).
+        let placeholders: Vec<String> = match db.backend() {
+            Backend::Sqlite => vec!["?".to_string(); chunk.len() + 1],
+            Backend::Postgres => (1..=chunk.len() + 1).map(|i| format!("${i}")).collect(),
+        };
         let sql = format!(
-            "SELECT entity_id, CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id IN ({})",
-            placeholders.join(", ")
+            "SELECT entity_id, CAST(idx AS BIGINT) FROM entities WHERE target_object = {} AND entity_id IN ({})",
+            placeholders[0],
+            placeholders[1..].join(", ")
         );
         let rows: Vec<(String, i64)> = with_db!(db, pool => {
             let mut query = sqlx::query_as(&sql).bind(target);

@@ -1,27 +1,9 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
-import { accounts, hydrated, login, uniqueName } from "./helpers";
+import { accounts, createTagSegment, hydrated, login, row, uniqueName } from "./helpers";
 
-/** Creates a tag-filter segment through the API with the browser's session; answers its ID. */
 async function createSegment(page: Page, name: string, cities: string[]): Promise<number> {
-  const origin = new URL(page.url()).origin;
-  const response = await page.request.post("/api/v1/segments", {
-    headers: { Origin: origin },
-    data: {
-      name, target_object: "user", update_frequency: "one_time", usage_scenarios: ["message_ad_delivery"],
-      time_zone: "Asia/Shanghai", expires_at: "2030-06-30 23:59",
-      definition: {
-        method: "tag_filter",
-        rule: { groups: [{ conditions: [{ type: "profile", tag: "city_cross_border_ride", date: { mode: "latest" }, op: "in", values: cities }] }] },
-      },
-    },
-  });
-  expect(response.status()).toBe(202);
-  return (await response.json()).id;
-}
-
-function row(page: Page, name: string) {
-  return page.locator(`tbody tr[data-segment="${name}"]`);
+  return createTagSegment(page, name, "city_cross_border_ride", cities);
 }
 
 async function listed(page: Page, name: string) {

@@ -1,7 +1,6 @@
-import { test, expect, Page } from "@playwright/test";
-import { accounts, hydrated, login, uniqueName } from "./helpers";
+import { test, expect } from "@playwright/test";
+import { accounts, createTagSegment, hydrated, login, row, uniqueName } from "./helpers";
 
-const row = (page: Page, name: string) => page.locator(`tbody tr[data-segment="${name}"]`);
 const count = (text: string | null) => Number((text ?? "").replace(/[^0-9]/g, ""));
 
 test("a warehouse-table segment: Get Data lists the columns, and the segment holds the column's IDs", async ({ page }) => {
@@ -49,17 +48,7 @@ test("a lookalike of an Active segment has exactly its target size and shows wha
   const seedName = uniqueName("Macau seed");
   const name = uniqueName("Macau lookalike");
   await login(page, accounts.operator);
-  const origin = new URL(page.url()).origin;
-  const response = await page.request.post("/api/v1/segments", {
-    headers: { Origin: origin },
-    data: {
-      name: seedName, target_object: "user", update_frequency: "one_time", usage_scenarios: ["insight_analysis"],
-      time_zone: "Asia/Shanghai", expires_at: "2030-12-31 23:59",
-      definition: { method: "tag_filter", rule: { groups: [{ conditions: [
-        { type: "profile", tag: "home_city", date: { mode: "latest" }, op: "in", values: ["Macau"] }] }] } },
-    },
-  });
-  expect(response.status()).toBe(202);
+  await createTagSegment(page, seedName, "home_city", ["Macau"]);
   await page.reload();
   await hydrated(page);
   await expect(row(page, seedName).locator(".status")).toHaveText("Active");

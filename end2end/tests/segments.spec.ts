@@ -1,5 +1,5 @@
 import { test, expect, Page, Locator } from "@playwright/test";
-import { accounts, hydrated, login, uniqueName } from "./helpers";
+import { accounts, createTagSegment, hydrated, login, row, uniqueName } from "./helpers";
 
 /** Opens + Create Segment › Tag Filtering from the list. */
 async function openTagFiltering(page: Page) {
@@ -28,10 +28,6 @@ async function estimateAfter(page: Page, previous: string | null): Promise<strin
   await expect(size).toHaveText(/^[\d,]+$/);
   await expect(page.getByTestId("estimate")).not.toContainText("updating");
   return (await size.textContent())!;
-}
-
-function row(page: Page, name: string) {
-  return page.locator(`tbody tr[data-segment="${name}"]`);
 }
 
 test("a tag-filter segment with two rule groups: live estimate and SQL, confirm, Generating → Active with the estimated size", async ({ page }) => {
@@ -180,18 +176,8 @@ test("a segment set of two Active segments becomes Active with the size of the o
   const b = uniqueName("Hong Kong riders");
   const name = uniqueName("Macau or Hong Kong");
   await login(page, accounts.operator);
-  const origin = new URL(page.url()).origin;
   for (const [segment, city] of [[a, "Macau"], [b, "Hong Kong"]]) {
-    const response = await page.request.post("/api/v1/segments", {
-      headers: { Origin: origin },
-      data: {
-        name: segment, target_object: "user", update_frequency: "one_time", usage_scenarios: ["insight_analysis"],
-        time_zone: "Asia/Shanghai", expires_at: "2030-12-31 23:59",
-        definition: { method: "tag_filter", rule: { groups: [{ conditions: [
-          { type: "profile", tag: "city_cross_border_ride", date: { mode: "latest" }, op: "in", values: [city] }] }] } },
-      },
-    });
-    expect(response.status()).toBe(202);
+    await createTagSegment(page, segment, "city_cross_border_ride", [city]);
   }
   await page.reload();
   await hydrated(page);

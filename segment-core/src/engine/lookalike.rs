@@ -154,7 +154,8 @@ fn feature_groups(
 ) -> Vec<FeatureGroup> {
     let mut groups = Vec::new();
     // The universe is the whole population unless an audience narrows it.
-    let restrict = (index.population(target).len() != universe.len()).then_some(universe);
+    let population = index.populations.get(&target).map_or(0, RoaringBitmap::len);
+    let restrict = (population != universe.len()).then_some(universe);
     let within = |bitmap: &RoaringBitmap| match restrict {
         Some(universe) => bitmap & universe,
         None => bitmap.clone(),

@@ -8,7 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 use segment_core::TargetObject;
 
-use crate::error::AppError;
+use super::basic_form::BasicForm;
+use crate::error::{AppError, FieldError};
 use crate::groups::GroupView;
 use crate::groups::api::list_groups;
 use crate::segments::api::{create_segment, list_segments};
@@ -67,6 +68,33 @@ pub fn create_action(
         None => {}
     });
     create
+}
+
+/// Create: the basic fields checked together with the definition's own
+/// `problems`, every one shown at once; the request is sent only when there are none.
+pub fn submit(
+    form: BasicForm,
+    error: RwSignal<Option<AppError>>,
+    create: Action<CreateSegmentRequest, Result<Created, AppError>>,
+    definition: Definition,
+    problems: Vec<FieldError>,
+) {
+    let basic = form.basic();
+    let name = form.name.get_untracked();
+    let mut fields = validate_basic(&name, &basic, chrono::Utc::now().timestamp_millis(), "")
+        .err()
+        .unwrap_or_default();
+    fields.extend(problems);
+    if !fields.is_empty() {
+        error.set(Some(AppError::InvalidFields(fields)));
+        return;
+    }
+    error.set(None);
+    create.dispatch(CreateSegmentRequest {
+        name,
+        basic,
+        definition,
+    });
 }
 
 /// An ID file being uploaded (`POST /api/v1/uploads`) and its answer.

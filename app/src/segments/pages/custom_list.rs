@@ -7,7 +7,7 @@ use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
-use crate::segments::components::creation::{CreationHeader, IdUpload, create_action, group_choices};
+use crate::segments::components::creation::{CreationHeader, IdUpload, create_action, group_choices, submit};
 use crate::segments::*;
 
 #[component]
@@ -26,25 +26,15 @@ pub fn CreateCustomListPage() -> impl IntoView {
     });
     let on_file = upload.on_change(form.target_object, error);
     let create = create_action(error);
-    let submit = move |_| {
+    let on_create = move |_| {
         let Some(upload) = uploaded.get_untracked() else {
             error.set(Some(AppError::validation("file", "Upload a file of IDs first.")));
             return;
         };
-        let basic = form.basic();
-        let name = form.name.get_untracked();
-        if let Err(fields) = validate_basic(&name, &basic, chrono::Utc::now().timestamp_millis(), "") {
-            error.set(Some(AppError::InvalidFields(fields)));
-            return;
-        }
-        error.set(None);
-        create.dispatch(CreateSegmentRequest {
-            name,
-            basic,
-            definition: Definition::CustomList {
-                upload_id: upload.upload_id,
-            },
-        });
+        let definition = Definition::CustomList {
+            upload_id: upload.upload_id,
+        };
+        submit(form, error, create, definition, Vec::new());
     };
     view! {
         <CreationHeader method="Custom List"/>
@@ -74,7 +64,7 @@ pub fn CreateCustomListPage() -> impl IntoView {
         <div class="form-actions">
             <button class="btn btn-primary" data-testid="create"
                 disabled=move || create.pending().get() || uploaded.with(|u| u.as_ref().is_none_or(|u| u.report.matched == 0))
-                on:click=submit>
+                on:click=on_create>
                 {move || uploaded.get().map(|u| format!("Create with {} IDs", format_count(u.report.matched))).unwrap_or_else(|| "Create".into())}
             </button>
             <a class="btn" href="/segments">"Cancel"</a>

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::segments::api::lookalike_universe;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
 use crate::segments::components::creation::{
-    CreationHeader, IdUpload, active_segments, create_action, group_choices,
+    CreationHeader, IdUpload, active_segments, create_action, group_choices, submit,
 };
 use crate::segments::*;
 
@@ -52,12 +52,8 @@ pub fn CreateLookalikePage() -> impl IntoView {
     });
     let on_file = upload.on_change(form.target_object, error);
     let create = create_action(error);
-    let submit = move |_| {
-        let basic = form.basic();
-        let name = form.name.get_untracked();
-        let mut fields = validate_basic(&name, &basic, chrono::Utc::now().timestamp_millis(), "")
-            .err()
-            .unwrap_or_default();
+    let on_create = move |_| {
+        let mut fields = Vec::new();
         let problem = |field: &str, message: String| crate::error::FieldError {
             field: field.into(),
             message,
@@ -105,20 +101,12 @@ pub fn CreateLookalikePage() -> impl IntoView {
             )),
             _ => {}
         }
-        if !fields.is_empty() {
-            error.set(Some(AppError::InvalidFields(fields)));
-            return;
-        }
-        error.set(None);
-        create.dispatch(CreateSegmentRequest {
-            name,
-            basic,
-            definition: Definition::Lookalike {
-                seed_segment_id,
-                seed_upload_id,
-                target_size: target.unwrap_or_default(),
-            },
-        });
+        let definition = Definition::Lookalike {
+            seed_segment_id,
+            seed_upload_id,
+            target_size: target.unwrap_or_default(),
+        };
+        submit(form, error, create, definition, fields);
     };
     view! {
         <CreationHeader method="Algorithm"/>
@@ -196,7 +184,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
             !matches!(e, AppError::InvalidFields(_)) && e.for_field("file").is_none()
         }))/>
         <div class="form-actions">
-            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() || uploading.get() on:click=submit>"Create"</button>
+            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() || uploading.get() on:click=on_create>"Create"</button>
             <a class="btn" href="/segments">"Cancel"</a>
         </div>
     }

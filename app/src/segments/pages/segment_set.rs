@@ -8,7 +8,7 @@ use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
 use crate::segments::components::creation::{
-    CreationHeader, SetOperationRadios, active_segments, create_action, group_choices,
+    CreationHeader, SetOperationRadios, active_segments, create_action, group_choices, submit,
 };
 use crate::segments::*;
 
@@ -23,11 +23,8 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
     form.suggest_expiry();
     let error = RwSignal::new(None::<AppError>);
     let create = create_action(error);
-    let submit = move |_| {
-        let basic = form.basic();
-        let name = form.name.get_untracked();
-        let now = chrono::Utc::now().timestamp_millis();
-        let mut fields = validate_basic(&name, &basic, now, "").err().unwrap_or_default();
+    let on_create = move |_| {
+        let mut fields = Vec::new();
         let missing = |field: &str| crate::error::FieldError {
             field: field.into(),
             message: "Choose an Active segment.".into(),
@@ -38,20 +35,12 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
         if right.get_untracked().is_none() {
             fields.push(missing("definition.right"));
         }
-        if !fields.is_empty() {
-            error.set(Some(AppError::InvalidFields(fields)));
-            return;
-        }
-        error.set(None);
-        create.dispatch(CreateSegmentRequest {
-            name,
-            basic,
-            definition: Definition::SegmentSet {
-                left: left.get_untracked().unwrap_or_default(),
-                right: right.get_untracked().unwrap_or_default(),
-                operation: operation.get_untracked(),
-            },
-        });
+        let definition = Definition::SegmentSet {
+            left: left.get_untracked().unwrap_or_default(),
+            right: right.get_untracked().unwrap_or_default(),
+            operation: operation.get_untracked(),
+        };
+        submit(form, error, create, definition, fields);
     };
     let picker = move |label: &'static str, field: &'static str, chosen: RwSignal<Option<i64>>| {
         view! {
@@ -86,7 +75,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
         </section>
         <ErrorBanner error=Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::InvalidFields(_))))/>
         <div class="form-actions">
-            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() on:click=submit>"Create"</button>
+            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() on:click=on_create>"Create"</button>
             <a class="btn" href="/segments">"Cancel"</a>
         </div>
     }

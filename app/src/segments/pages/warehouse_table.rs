@@ -7,7 +7,7 @@ use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
-use crate::segments::components::creation::{CreationHeader, create_action, group_choices};
+use crate::segments::components::creation::{CreationHeader, create_action, group_choices, submit};
 use crate::segments::*;
 use crate::warehouse::api::{warehouse_columns, warehouse_tables};
 use crate::warehouse::{DISCLAIMER, WarehouseTable};
@@ -65,12 +65,8 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
         get_data.dispatch(name);
     };
     let create = create_action(error);
-    let submit = move |_| {
-        let basic = form.basic();
-        let name = form.name.get_untracked();
-        let mut fields = validate_basic(&name, &basic, chrono::Utc::now().timestamp_millis(), "")
-            .err()
-            .unwrap_or_default();
+    let on_create = move |_| {
+        let mut fields = Vec::new();
         let table = loaded.get_untracked();
         if table.is_none() {
             fields.push(crate::error::FieldError {
@@ -85,19 +81,11 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
                 message: "Choose the column that holds the IDs.".into(),
             });
         }
-        if !fields.is_empty() {
-            error.set(Some(AppError::InvalidFields(fields)));
-            return;
-        }
-        error.set(None);
-        create.dispatch(CreateSegmentRequest {
-            name,
-            basic,
-            definition: Definition::WarehouseTable {
-                table: table.map(|t| t.table).unwrap_or_default(),
-                id_column: column.unwrap_or_default(),
-            },
-        });
+        let definition = Definition::WarehouseTable {
+            table: table.map(|t| t.table).unwrap_or_default(),
+            id_column: column.unwrap_or_default(),
+        };
+        submit(form, error, create, definition, fields);
     };
     view! {
         <CreationHeader method="Warehouse Table"/>
@@ -164,7 +152,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
             !matches!(e, AppError::InvalidFields(_)) && e.for_field("definition.table").is_none()
         }))/>
         <div class="form-actions">
-            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() on:click=submit>"Create"</button>
+            <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() on:click=on_create>"Create"</button>
             <a class="btn" href="/segments">"Cancel"</a>
         </div>
     }

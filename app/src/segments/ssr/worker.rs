@@ -258,20 +258,11 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
         }
         Definition::CustomList { upload_id } => {
             let started = Instant::now();
-            let mut members = super::uploads::members_of(&state.db, upload_id)
+            let members = super::uploads::members_of(&state.db, upload_id)
                 .await?
                 .ok_or_else(|| RunError::Fail(format!("Upload {upload_id} no longer exists.")))?;
-            if let Some(scopes) = owner.audience_scopes() {
-                members &= audience(&state.db, &scopes, &record.target_object).await?;
-            }
-            Ok(Output {
-                members,
-                as_of: None,
-                data_date: None,
-                ready_date: None,
-                inputs: Some(serde_json::json!({"upload_id": upload_id}).to_string()),
-                evaluate_ms: started.elapsed().as_millis() as i64,
-            })
+            let inputs = serde_json::json!({"upload_id": upload_id});
+            listed(state, &record, members, inputs, started).await
         }
         Definition::WarehouseTable { table, id_column } => {
             let started = Instant::now();
@@ -298,20 +289,8 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 }
                 Err(other) => return Err(other.into()),
             }
-            let mut members = matcher.members;
-            if let Some(scopes) = owner.audience_scopes() {
-                members &= audience(&state.db, &scopes, &record.target_object).await?;
-            }
-            Ok(Output {
-                members,
-                as_of: None,
-                data_date: None,
-                ready_date: None,
-                inputs: Some(
-                    serde_json::to_string(&matcher.read).map_err(|e| RunError::Fail(e.to_string()))?,
-                ),
-                evaluate_ms: started.elapsed().as_millis() as i64,
-            })
+            let inputs = serde_json::to_value(&matcher.read).map_err(|e| RunError::Fail(e.to_string()))?;
+            listed(state, &record, matcher.members, inputs, started).await
         }
         Definition::Lookalike {
             seed_segment_id,
@@ -398,6 +377,28 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             })
         }
     }
+}
+
+/// The output of a run that read a list of IDs (an upload, a warehouse
+/// column): restricted to the owner's audience, with what it read.
+async fn listed(
+    state: &AppState,
+    record: &SegmentRecord,
+    mut members: RoaringBitmap,
+    inputs: serde_json::Value,
+    started: Instant,
+) -> Result<Output, RunError> {
+    if let Some(scopes) = record.owner()?.audience_scopes() {
+        members &= audience(&state.db, &scopes, &record.target_object).await?;
+    }
+    Ok(Output {
+        members,
+        as_of: None,
+        data_date: None,
+        ready_date: None,
+        inputs: Some(inputs.to_string()),
+        evaluate_ms: started.elapsed().as_millis() as i64,
+    })
 }
 
 /// An input segment's current snapshot, or why the run cannot use it yet.

@@ -136,45 +136,106 @@ impl TagIndex {
             return Ok(acted);
         }
 
-        // Sum per entity over the window in a dense array (zeroed lazily by
-        // the allocator), then keep the entities whose sum passes.
-        let size = population.max().map_or(0, |m| m as usize + 1);
-        let mut counts: Vec<u64> = vec![0; size];
-        for block in &days {
-            match passing_rows(block, &filters) {
-                None => {
-                    for (entity, count) in block.totals.entities.iter().zip(&block.totals.counts) {
-                        if let Some(sum) = counts.get_mut(*entity as usize) {
-                            *sum += *count as u64;
-                        }
+        let rows: Vec<DayRows> = days
+            .iter()
+            .map(|block| match passing_rows(block, &filters) {
+                None => DayRows::Totals(&block.totals),
+                Some(rows) => DayRows::Rows {
+                    block,
+                    rows: rows.iter().collect(),
+                },
+            })
+            .collect();
+        if plan.zero_matches() {
+            // Everyone passes with 0 events: remove those whose events make it fail.
+            return Ok(population - window_sums(&rows, plan.count, false));
+        }
+        Ok(window_sums(&rows, plan.count, true) & population)
+    }
+}
+
+/// One day's events that pass the filters, ascending by entity: the day's
+/// per-entity totals when nothing filters, else the passing row positions.
+enum DayRows<'a> {
+    Totals(&'a EntityCounts),
+    Rows { block: &'a DayBlock, rows: Vec<u32> },
+}
+
+impl DayRows<'_> {
+    fn len(&self) -> usize {
+        match self {
+            DayRows::Totals(totals) => totals.entities.len(),
+            DayRows::Rows { rows, .. } => rows.len(),
+        }
+    }
+
+    fn entity(&self, at: usize) -> u32 {
+        match self {
+            DayRows::Totals(totals) => totals.entities[at],
+            DayRows::Rows { block, rows } => block.entities[rows[at] as usize],
+        }
+    }
+}
+
+/// Entities are summed a chunk at a time: 2^16 of them, so the sums and the
+/// touched bits stay in the CPU cache whatever the population's size.
+const CHUNK_BITS: u32 = 16;
+
+/// The entities with at least one event whose window sum passes `cmp`
+/// (`keep`) or fails it (`!keep`), ascending.
+fn window_sums(days: &[DayRows], cmp: Cmp<i64>, keep: bool) -> RoaringBitmap {
+    let mut sums = vec![0u64; 1 << CHUNK_BITS];
+    let mut touched = vec![0u64; (1 << CHUNK_BITS) / 64];
+    let mut cursors = vec![0usize; days.len()];
+    let mut matches = Vec::new();
+    // The next chunk is the one holding the smallest entity not yet summed.
+    while let Some(next) = days
+        .iter()
+        .zip(&cursors)
+        .filter(|(day, cursor)| **cursor < day.len())
+        .map(|(day, cursor)| day.entity(*cursor))
+        .min()
+    {
+        let base = next >> CHUNK_BITS << CHUNK_BITS;
+        let end = u64::from(base) + (1 << CHUNK_BITS);
+        let mut add = |entity: u32, count: u32| {
+            let local = (entity - base) as usize;
+            sums[local] += u64::from(count);
+            touched[local / 64] |= 1 << (local % 64);
+        };
+        for (day, cursor) in days.iter().zip(cursors.iter_mut()) {
+            match day {
+                DayRows::Totals(totals) => {
+                    while let Some(&entity) = totals.entities.get(*cursor)
+                        && u64::from(entity) < end
+                    {
+                        add(entity, totals.counts[*cursor]);
+                        *cursor += 1;
                     }
                 }
-                Some(rows) => {
-                    for row in &rows {
-                        let entity = block.entities[row as usize];
-                        if let Some(sum) = counts.get_mut(entity as usize) {
-                            *sum += block.counts[row as usize] as u64;
-                        }
+                DayRows::Rows { block, rows } => {
+                    while let Some(&row) = rows.get(*cursor)
+                        && u64::from(block.entities[row as usize]) < end
+                    {
+                        add(block.entities[row as usize], block.counts[row as usize]);
+                        *cursor += 1;
                     }
                 }
             }
         }
-        let cmp = plan.count;
-        let passes = |sum: u64| cmp.test(i64::try_from(sum).unwrap_or(i64::MAX));
-        let with_events = |keep: bool| {
-            let ids = counts
-                .iter()
-                .enumerate()
-                .filter(move |(_, sum)| **sum > 0 && passes(**sum) == keep)
-                .map(|(entity, _)| entity as u32);
-            RoaringBitmap::from_sorted_iter(ids).expect("ascending")
-        };
-        if plan.zero_matches() {
-            // Everyone passes with 0 events: remove those whose events make it fail.
-            return Ok(population - with_events(false));
+        for (word_at, word) in touched.iter_mut().enumerate() {
+            let mut bits = std::mem::take(word);
+            while bits != 0 {
+                let local = word_at * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let sum = std::mem::take(&mut sums[local]);
+                if sum > 0 && cmp.test(i64::try_from(sum).unwrap_or(i64::MAX)) == keep {
+                    matches.push(base + local as u32);
+                }
+            }
         }
-        Ok(with_events(true) & population)
     }
+    RoaringBitmap::from_sorted_iter(matches).expect("chunks ascend")
 }
 
 fn mismatch(tag: &str, found: &ProfilePartition, expected: &'static str) -> EvalError {
@@ -348,7 +409,90 @@ mod tests {
         )
     }
 
+    /// A behavior index over `rows[day] = (entity, count, page)` with pages `a`…`c`.
+    fn behavior_index(population: u32, rows: &[Vec<(u32, u32, u8)>]) -> TagIndex {
+        let mut index = TagIndex::default();
+        index
+            .populations
+            .insert(TargetObject::User, (0..population).collect());
+        let days = rows
+            .iter()
+            .enumerate()
+            .map(|(d, day_rows)| {
+                let built = day_rows
+                    .iter()
+                    .map(|(e, c, page)| (*e, *c, vec![AttrValue::Text(((b'a' + page) as char).to_string())]))
+                    .collect();
+                (
+                    day() + chrono::Duration::days(d as i64),
+                    DayBlock::build(built, &[DataType::Enum]),
+                )
+            })
+            .collect();
+        index.behaviors.insert(
+            "visit".into(),
+            BehaviorIndex {
+                attributes: vec![("page".into(), DataType::Enum)],
+                days,
+            },
+        );
+        index
+    }
+
+    fn counts() -> impl Strategy<Value = Cmp<i64>> {
+        prop_oneof![
+            (0i64..4).prop_map(Cmp::Eq),
+            (0i64..4).prop_map(Cmp::Ne),
+            (0i64..4).prop_map(Cmp::Gte),
+            (0i64..4).prop_map(Cmp::Lt),
+            (0i64..4, 0i64..4).prop_map(|(a, b)| Cmp::Between(a.min(b), a.max(b))),
+        ]
+    }
+
     proptest! {
+        /// Window counts equal a scan of the rows, with entities in several
+        /// 2^16-entity chunks at the same offsets (so sums cannot leak from
+        /// one chunk to the next), zero counts, repeated rows and empty days.
+        #[test]
+        fn behavior_counts_equal_a_scan(
+            rows in proptest::collection::vec(
+                proptest::collection::vec((0u32..4, 0usize..6, 0u32..3, 0u8..3), 0..30), 1..5),
+            filtered in any::<bool>(),
+            count in counts(),
+        ) {
+            const OFFSETS: [u32; 6] = [0, 1, 63, 64, 4095, 65535];
+            let population = 4 << 16;
+            let rows: Vec<Vec<(u32, u32, u8)>> = rows
+                .into_iter()
+                .map(|day| day.into_iter().map(|(chunk, at, c, p)| (chunk << 16 | OFFSETS[at], c, p)).collect())
+                .collect();
+            let index = behavior_index(population, &rows);
+            let behavior = BehaviorPlan {
+                behavior: "visit".into(),
+                from: day(),
+                to: day() + chrono::Duration::days(rows.len() as i64 - 1),
+                filters: if filtered {
+                    vec![AttributePlan {
+                        attr: "page".into(),
+                        data_type: DataType::Enum,
+                        pred: ValuePred::In(vec!["a".into(), "b".into()]),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                count,
+            };
+            let mut sums = vec![0i64; population as usize];
+            for (entity, c, page) in rows.iter().flatten() {
+                if !filtered || *page < 2 {
+                    sums[*entity as usize] += i64::from(*c);
+                }
+            }
+            let scan: RoaringBitmap = (0..population).filter(|e| count.test(sums[*e as usize])).collect();
+            let found = index.evaluate(&plan(vec![vec![PlanCondition::Behavior(behavior)]]), None).unwrap();
+            prop_assert_eq!(found, scan);
+        }
+
         /// Groups are OR-ed, conditions AND-ed, scopes intersected, whatever the data.
         #[test]
         fn rules_follow_the_set_algebra(

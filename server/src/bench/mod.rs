@@ -137,25 +137,41 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("wrote {rows} rows in {:.0}s", started.elapsed().as_secs_f64());
     }
 
-    // 2. SQLite and PostgreSQL, loaded by the real importer.
+    // 2. SQLite and PostgreSQL, loaded by the real importer, side by side
+    //    (each import is mostly one core's work).
     let sqlite_path = work.join("warehouse.db");
     let sqlite = Db::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display())).await?;
     sqlite.migrate().await?;
-    let sqlite_load = import_once(&sqlite, &data_dir, &work.join("sqlite.done"), "SQLite").await?;
-    let postgres = match &args.postgres_url {
+    let postgres_db = match &args.postgres_url {
         Some(url) => {
             let db = Db::connect(url)
                 .await
                 .context("connecting to BENCH_POSTGRES_URL")?;
             db.migrate().await?;
             let marker = work.join(format!("postgres-{}.done", url.replace(['/', ':', '@'], "_")));
-            let load = import_once(&db, &data_dir, &marker, "PostgreSQL").await?;
+            Some((db, marker))
+        }
+        None => None,
+    };
+    let postgres_import = async {
+        match &postgres_db {
+            Some((db, marker)) => import_once(db, &data_dir, marker, "PostgreSQL").await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let sqlite_marker = work.join("sqlite.done");
+    let (sqlite_load, postgres_load) = tokio::try_join!(
+        import_once(&sqlite, &data_dir, &sqlite_marker, "SQLite"),
+        postgres_import
+    )?;
+    let postgres = match (postgres_db, postgres_load) {
+        (Some((db, _)), Some(load)) => {
             if let Db::Postgres(pool) = &db {
                 sqlx::query("ANALYZE").execute(pool).await?;
             }
             Some((db, load))
         }
-        None => None,
+        _ => None,
     };
 
     // 3. Our engine's index, loaded from the warehouse as the server does.
@@ -453,7 +469,7 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
     }
     writeln!(
         out,
-        "\nLoading: SQLite import {:.0}s, PostgreSQL import {}, DuckDB copy {:.0}s, engine index from SQLite {:.1}s. \
+        "\nLoading: SQLite import {:.0}s and PostgreSQL import {} (run side by side), DuckDB copy {:.0}s, engine index from SQLite {:.1}s. \
          Engine index ≈ {} MB (bitmaps and columns); server process RSS {} MB after loading ({} MB before).",
         loads.sqlite.as_secs_f64(),
         loads.postgres.map_or("not run".into(), |d| format!("{:.0}s", d.as_secs_f64())),

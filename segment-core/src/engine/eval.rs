@@ -292,20 +292,14 @@ fn ordered<K: Key>(p: &OrderedPartition<K>, cmp: Cmp<K>) -> RoaringBitmap {
 
 /// Entities with a value on both dates whose difference `to − from` passes.
 fn diff(from: &OrderedPartition<f64>, to: &OrderedPartition<f64>, cmp: &Cmp<f64>) -> RoaringBitmap {
-    let mut result = Vec::new();
-    let mut from_values = from.values().peekable();
-    for (entity, to_value) in to.values() {
-        while from_values.peek().is_some_and(|(e, _)| *e < entity) {
-            from_values.next();
-        }
-        if let Some((e, from_value)) = from_values.peek()
-            && *e == entity
-            && cmp.test(to_value - from_value)
-        {
-            result.push(entity);
-        }
-    }
-    RoaringBitmap::from_sorted_iter(result).expect("ascending")
+    let (Some(from_values), Some(to_values)) = (&from.by_entity, &to.by_entity) else {
+        unreachable!("number partitions are built with their values")
+    };
+    let both = &from.bsi.present & &to.bsi.present;
+    let passing = both
+        .iter()
+        .filter(|e| cmp.test(to_values[*e as usize] - from_values[*e as usize]));
+    RoaringBitmap::from_sorted_iter(passing).expect("ascending")
 }
 
 /// The rows (positions) of a day that pass every attribute filter, or

@@ -54,7 +54,7 @@ impl CategoricalPartition {
 }
 
 /// A totally ordered key: numbers (`f64`, never NaN) and datetimes (`i64`).
-pub trait Key: Copy + PartialOrd + std::fmt::Debug {
+pub trait Key: Copy + PartialOrd + Default + std::fmt::Debug {
     fn order(a: &Self, b: &Self) -> std::cmp::Ordering;
 }
 
@@ -76,10 +76,10 @@ impl Key for i64 {
 pub struct OrderedPartition<K> {
     pub keys: Vec<K>,
     pub bsi: BitSlicedIndex,
-    /// Where per-entity values are needed (number changes): the entities
-    /// of `bsi.present` ascending and their values, as two aligned arrays
-    /// (walking arrays is far cheaper than a bitmap and a rank lookup).
-    pub by_member: Option<(Vec<u32>, Vec<K>)>,
+    /// Where per-entity values are needed (number changes): the value of
+    /// each entity of `bsi.present` at its index (others hold a default), so
+    /// a change compares two arrays at the same index instead of merging.
+    pub by_entity: Option<Vec<K>>,
 }
 
 impl<K: Key> OrderedPartition<K> {
@@ -98,7 +98,7 @@ impl<K: Key> OrderedPartition<K> {
         let max = keys.len().saturating_sub(1) as u32;
         let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
         OrderedPartition {
-            by_member: keep_values.then(|| pairs.into_iter().unzip()),
+            by_entity: keep_values.then(|| dense(pairs.iter().copied())),
             keys,
             bsi,
         }
@@ -124,20 +124,33 @@ impl<K: Key> OrderedPartition<K> {
         self.bsi.between(lo as u32, hi as u32 - 1)
     }
 
-    /// `(entity, value)` in ascending entity order; needs `by_member`.
+    /// `(entity, value)` in ascending entity order; needs `by_entity`.
     pub fn values(&self) -> impl Iterator<Item = (u32, K)> + '_ {
-        let (members, values) = self.by_member.as_ref().expect("partition built with values");
-        members.iter().copied().zip(values.iter().copied())
+        let values = self.by_entity.as_ref().expect("partition built with values");
+        self.bsi.present.iter().map(|e| (e, values[e as usize]))
     }
 
     fn bytes(&self) -> usize {
         self.keys.len() * std::mem::size_of::<K>()
             + self.bsi.serialized_size()
             + self
-                .by_member
+                .by_entity
                 .as_ref()
-                .map_or(0, |(m, v)| m.len() * 4 + v.len() * std::mem::size_of::<K>())
+                .map_or(0, |v| v.len() * std::mem::size_of::<K>())
     }
+}
+
+/// Values placed at their entity's index, from `(entity, value)` pairs.
+pub fn dense<K: Key>(pairs: impl IntoIterator<Item = (u32, K)>) -> Vec<K> {
+    let mut values = Vec::new();
+    for (entity, value) in pairs {
+        let at = entity as usize;
+        if at >= values.len() {
+            values.resize(at + 1, K::default());
+        }
+        values[at] = value;
+    }
+    values
 }
 
 #[derive(Debug, Clone)]

@@ -154,13 +154,13 @@ fn put_ordered<K: KeyBytes>(out: &mut Out, p: &OrderedPartition<K>) {
     for slice in &p.bsi.slices {
         out.bitmap(slice);
     }
-    match &p.by_member {
+    match &p.by_entity {
         None => out.u8(0),
-        Some((_, values)) => {
-            // The members are the present bitmap; only the values are written.
+        Some(_) => {
+            // The members are the present bitmap; only their values are written.
             out.u8(1);
-            out.len(values.len());
-            for v in values {
+            out.len(p.bsi.present.len() as usize);
+            for (_, v) in p.values() {
                 out.u64(v.to_bits());
             }
         }
@@ -176,7 +176,7 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
     let slices = (0..input.len()?)
         .map(|_| input.bitmap())
         .collect::<io::Result<Vec<_>>>()?;
-    let by_member = match input.u8()? {
+    let by_entity = match input.u8()? {
         0 => None,
         1 => {
             let count = input.len()?;
@@ -186,14 +186,14 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
             let values = (0..count)
                 .map(|_| input.u64().map(K::from_bits))
                 .collect::<io::Result<Vec<K>>>()?;
-            Some((present.iter().collect(), values))
+            Some(dense(present.iter().zip(values)))
         }
         _ => return Err(corrupt("value tag")),
     };
     Ok(OrderedPartition {
         keys,
         bsi: BitSlicedIndex { present, slices },
-        by_member,
+        by_entity,
     })
 }
 
@@ -322,8 +322,8 @@ mod tests {
                     .eq(b.keys.iter().map(|k| k.to_bits()))
                     && a.bsi.present == b.bsi.present
                     && a.bsi.slices == b.bsi.slices
-                    && a.by_member.is_some() == b.by_member.is_some()
-                    && (a.by_member.is_none()
+                    && a.by_entity.is_some() == b.by_entity.is_some()
+                    && (a.by_entity.is_none()
                         || a.values()
                             .map(|(e, v)| (e, v.to_bits()))
                             .eq(b.values().map(|(e, v)| (e, v.to_bits()))))

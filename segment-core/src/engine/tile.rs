@@ -46,10 +46,12 @@ fn tile_ordered<K: Key>(p: &OrderedPartition<K>, copies: u32, stride: u32) -> Or
                 .map(|s| tile_bitmap(s, copies, stride))
                 .collect(),
         },
-        by_member: p
-            .by_member
-            .as_ref()
-            .map(|(members, values)| (tile_vec(members, copies, stride), repeat(values, copies))),
+        by_entity: p.by_entity.is_some().then(|| {
+            dense(
+                p.values()
+                    .flat_map(|(e, v)| (0..copies).map(move |k| (e + k * stride, v))),
+            )
+        }),
     }
 }
 

@@ -121,6 +121,10 @@ impl<K: Key> OrderedPartition<K> {
         if lo == 0 && hi >= self.keys.len() {
             return self.bsi.present.clone();
         }
+        // Open above (`≥`, `>`, windows up to now): one pass, not two.
+        if hi >= self.keys.len() {
+            return self.bsi.at_least(lo as u32);
+        }
         self.bsi.between(lo as u32, hi as u32 - 1)
     }
 

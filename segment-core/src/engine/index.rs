@@ -118,10 +118,8 @@ impl<K: Key> OrderedPartition<K> {
         if lo >= hi {
             return RoaringBitmap::new();
         }
-        if lo == 0 && hi >= self.keys.len() {
-            return self.bsi.present.clone();
-        }
-        // Open above (`≥`, `>`, windows up to now): one pass, not two.
+        // Open above (`≥`, `>`, windows up to now): one pass, not two (and
+        // none for the whole range: `at_least(0)` is every member).
         if hi >= self.keys.len() {
             return self.bsi.at_least(lo as u32);
         }

@@ -183,10 +183,12 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
             if count as u64 != present.len() {
                 return Err(corrupt("value count"));
             }
-            let values = (0..count)
-                .map(|_| input.u64().map(K::from_bits))
-                .collect::<io::Result<Vec<K>>>()?;
-            Some(dense(present.iter().zip(values)))
+            // Straight into place: the values come in the members' order.
+            let mut values = vec![K::default(); present.max().map_or(0, |m| m as usize + 1)];
+            for entity in &present {
+                values[entity as usize] = K::from_bits(input.u64()?);
+            }
+            Some(values)
         }
         _ => return Err(corrupt("value tag")),
     };

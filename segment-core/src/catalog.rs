@@ -45,6 +45,33 @@ impl DataType {
     }
 }
 
+/// Whose IDs the values of an enum tag or attribute are: the merchant or
+/// the store an event happened at (`"tenant": "merchant"` in the catalog).
+/// A merchant or store principal sees and names only its own, and its
+/// behavior conditions count only events at its own merchant or stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantKind {
+    Merchant,
+    Store,
+}
+
+/// A scoped principal as the catalog sees it: a merchant and its ID, or a
+/// store manager and its store IDs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub kind: TenantKind,
+    pub ids: Vec<String>,
+}
+
+/// The events a tenant's behavior conditions count: those whose `attr`
+/// is one of `ids` (added to every condition on the tag by validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantFilter {
+    pub attr: String,
+    pub ids: Vec<String>,
+}
+
 /// An attribute of a behavior (for example `industry_l1` of `trade`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribute {
@@ -54,6 +81,9 @@ pub struct Attribute {
     /// The allowed values of an enum attribute.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// The values are IDs of merchants or stores (enum attributes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +113,13 @@ pub struct TagDef {
     /// Dates whose data is loaded, ascending.
     #[serde(default)]
     pub ready_dates: Vec<NaiveDate>,
+    /// The values of this enum profile tag are IDs of merchants or stores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<TenantKind>,
+    /// Set in a tenant's view of the catalog ([`Catalog::for_tenant`]):
+    /// the events of this behavior that tenant may count.
+    #[serde(skip)]
+    pub tenant_filter: Option<TenantFilter>,
 }
 
 impl TagDef {
@@ -177,6 +214,60 @@ impl Catalog {
         self.tags.iter().filter(move |t| t.target_object == target)
     }
 
+    /// The catalog as a merchant or store principal may use it: values that
+    /// are IDs of merchants or stores narrowed to its own, behaviors counted
+    /// only at its own merchant or stores, and tags whose values or events
+    /// belong to the other kind of tenant left out (their values would name
+    /// other tenants, their counts show what happened elsewhere).
+    pub fn for_tenant(&self, tenant: &Tenant) -> Catalog {
+        let own = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .filter(|v| tenant.ids.contains(v))
+                .cloned()
+                .collect()
+        };
+        let tags = self
+            .tags
+            .iter()
+            .filter_map(|tag| {
+                let mut tag = tag.clone();
+                match &mut tag.kind {
+                    TagKind::Profile { values, .. } => match tag.tenant {
+                        None => {}
+                        Some(kind) if kind == tenant.kind => *values = own(values),
+                        Some(_) => return None,
+                    },
+                    TagKind::Behavior { attributes } => {
+                        let mut filter = None;
+                        let mut foreign = false;
+                        attributes.retain_mut(|attribute| match attribute.tenant {
+                            None => true,
+                            Some(kind) if kind == tenant.kind => {
+                                attribute.values = own(&attribute.values);
+                                filter.get_or_insert_with(|| TenantFilter {
+                                    attr: attribute.code.clone(),
+                                    ids: tenant.ids.clone(),
+                                });
+                                true
+                            }
+                            Some(_) => {
+                                foreign = true;
+                                false
+                            }
+                        });
+                        if filter.is_none() && foreign {
+                            return None;
+                        }
+                        tag.tenant_filter = filter;
+                    }
+                }
+                Some(tag)
+            })
+            .collect();
+        Catalog { tags }
+    }
+
     /// Tags of `target` whose text contains every word of `query`.
     pub fn search(&self, target: Option<TargetObject>, query: &str) -> Vec<&TagDef> {
         let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
@@ -218,6 +309,8 @@ mod tests {
                     values: vec!["Shenzhen".into()],
                 },
                 ready_dates: vec![],
+                tenant: None,
+                tenant_filter: None,
             }],
         };
         assert_eq!(

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::TargetObject;
-use crate::catalog::{Attribute, Catalog, DataType, TagDef, TagKind};
+use crate::catalog::{Attribute, Catalog, DataType, TagDef, TagKind, TenantKind};
 
 pub fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -21,6 +21,8 @@ pub fn profile(code: &str, data_type: DataType, values: &[&str], dates: &[&str])
             values: values.iter().map(|v| v.to_string()).collect(),
         },
         ready_dates: dates.iter().map(|d| date(d)).collect(),
+        tenant: None,
+        tenant_filter: None,
     }
 }
 
@@ -50,16 +52,27 @@ pub fn catalog() -> Catalog {
                             name: "1st level industry".into(),
                             data_type: DataType::Enum,
                             values: vec!["Food & Beverages".into(), "Retail".into()],
+                            tenant: None,
                         },
                         Attribute {
                             code: "card_bin".into(),
                             name: "Card BIN No".into(),
                             data_type: DataType::Number,
                             values: vec![],
+                            tenant: None,
+                        },
+                        Attribute {
+                            code: "merchant_id".into(),
+                            name: "Merchant".into(),
+                            data_type: DataType::Enum,
+                            values: vec!["M1".into(), "M2".into()],
+                            tenant: Some(TenantKind::Merchant),
                         },
                     ],
                 },
                 ready_dates: vec![date("2024-08-01"), date("2024-08-02"), date("2024-08-03")],
+                tenant: None,
+                tenant_filter: None,
             },
             TagDef {
                 code: "store_rating".into(),
@@ -72,6 +85,8 @@ pub fn catalog() -> Catalog {
                     values: vec![],
                 },
                 ready_dates: vec![date("2024-08-04")],
+                tenant: None,
+                tenant_filter: None,
             },
         ],
     }

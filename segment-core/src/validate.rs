@@ -16,6 +16,22 @@ use crate::time::{day_start, parse_date, parse_local_datetime};
 /// The longest window or look-back a rule may use, in days.
 pub const MAX_DAYS: i64 = 3660;
 
+/// How large a rule may be. Every evaluation (estimate, run, verification)
+/// costs time in proportion to its conditions and values, so a rule over
+/// these limits is refused before anything reads it.
+pub mod limits {
+    /// Rule groups (OR) in one rule.
+    pub const GROUPS: usize = 20;
+    /// Conditions (AND) in one group.
+    pub const CONDITIONS_PER_GROUP: usize = 20;
+    /// Conditions in the whole rule.
+    pub const CONDITIONS: usize = 100;
+    /// Values of one list: `values`, `from_values`, `to_values`, or an attribute filter's `values`.
+    pub const VALUES: usize = 1_000;
+    /// Attribute filters (`where`) of one behavior condition.
+    pub const FILTERS: usize = 10;
+}
+
 /// Where in the rule a problem is, and what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
@@ -69,7 +85,11 @@ pub struct Context<'a> {
 
 /// Checks `rule` and resolves it into a plan, or returns every problem.
 pub fn validate(rule: &Rule, cx: &Context) -> Result<Plan, Vec<Problem>> {
-    let mut problems = Vec::new();
+    let mut problems = size_problems(rule);
+    if !problems.is_empty() {
+        // An oversized rule is not read any further: its size is the problem.
+        return Err(problems);
+    }
     if rule.groups.is_empty() {
         problems.push(Problem {
             group: None,
@@ -126,6 +146,123 @@ pub fn validate(rule: &Rule, cx: &Context) -> Result<Plan, Vec<Problem>> {
     }
 }
 
+/// Where `rule` exceeds [`limits`], each at its place.
+pub fn size_problems(rule: &Rule) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut report = |group, condition, filter, field: String, message: String| {
+        problems.push(Problem {
+            group,
+            condition,
+            filter,
+            field,
+            message,
+        })
+    };
+    if rule.groups.len() > limits::GROUPS {
+        report(
+            None,
+            None,
+            None,
+            "groups".into(),
+            format!(
+                "A rule may have at most {} groups; this one has {}.",
+                limits::GROUPS,
+                rule.groups.len()
+            ),
+        );
+    }
+    let total: usize = rule.groups.iter().map(|g| g.conditions.len()).sum();
+    if total > limits::CONDITIONS {
+        report(
+            None,
+            None,
+            None,
+            "groups".into(),
+            format!(
+                "A rule may have at most {} conditions in all; this one has {total}.",
+                limits::CONDITIONS
+            ),
+        );
+    }
+    let too_many_values = |count: usize| {
+        format!(
+            "Choose at most {} values here; {count} are given.",
+            limits::VALUES
+        )
+    };
+    for (g, group) in rule.groups.iter().enumerate() {
+        if group.conditions.len() > limits::CONDITIONS_PER_GROUP {
+            report(
+                Some(g),
+                None,
+                None,
+                "conditions".into(),
+                format!(
+                    "A group may have at most {} conditions; this one has {}.",
+                    limits::CONDITIONS_PER_GROUP,
+                    group.conditions.len()
+                ),
+            );
+        }
+        for (c, condition) in group.conditions.iter().enumerate() {
+            match condition {
+                Condition::Profile(p) => {
+                    for (field, list) in [
+                        ("values", &p.values),
+                        ("from_values", &p.from_values),
+                        ("to_values", &p.to_values),
+                    ] {
+                        if let Some(list) = list
+                            && list.len() > limits::VALUES
+                        {
+                            report(Some(g), Some(c), None, field.into(), too_many_values(list.len()));
+                        }
+                    }
+                }
+                Condition::Behavior(b) => {
+                    if b.filters.len() > limits::FILTERS {
+                        report(
+                            Some(g),
+                            Some(c),
+                            None,
+                            "where".into(),
+                            format!(
+                                "A behavior condition may have at most {} attribute filters; this one has {}.",
+                                limits::FILTERS,
+                                b.filters.len()
+                            ),
+                        );
+                    }
+                    for (f, filter) in b.filters.iter().enumerate() {
+                        if let Some(list) = &filter.values
+                            && list.len() > limits::VALUES
+                        {
+                            report(
+                                Some(g),
+                                Some(c),
+                                Some(f),
+                                "values".into(),
+                                too_many_values(list.len()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// A value as a message quotes it: long text is cut, so that an error
+/// never echoes a whole oversized request back.
+fn quoted(text: &str) -> String {
+    const SHOWN: usize = 60;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{:?}…", &text[..end]),
+        None => format!("{text:?}"),
+    }
+}
+
 struct Place<'p> {
     group: usize,
     condition: usize,
@@ -154,7 +291,7 @@ fn find_tag<'c>(code: &str, field: &str, cx: &'c Context, at: &mut Place) -> Opt
         return None;
     }
     let Some(tag) = cx.catalog.tag(code) else {
-        at.report(field, format!("There is no tag {code:?} in the catalog."));
+        at.report(field, format!("There is no tag {} in the catalog.", quoted(code)));
         return None;
     };
     if tag.target_object != cx.target {
@@ -321,7 +458,7 @@ fn change_test(
                 _ => {
                     at.report(
                         "op",
-                        format!("{op:?} is not a change operator for numbers; use diff_eq, diff_gt, diff_gte, diff_lt, diff_lte or diff_between."),
+                        format!("{} is not a change operator for numbers; use diff_eq, diff_gt, diff_gte, diff_lt, diff_lte or diff_between.", quoted(op)),
                     );
                     return None;
                 }
@@ -333,7 +470,8 @@ fn change_test(
                 at.report(
                     "op",
                     format!(
-                        "{op:?} is not a change operator here; use changed with from_values and to_values."
+                        "{} is not a change operator here; use changed with from_values and to_values.",
+                        quoted(op)
                     ),
                 );
                 return None;
@@ -371,7 +509,8 @@ fn unknown_op<T>(
         "Choose a filter method.".to_string()
     } else {
         format!(
-            "{op:?} is not a filter for {} values; use {ops}.",
+            "{} is not a filter for {} values; use {ops}.",
+            quoted(op),
             data_type.label().to_lowercase()
         )
     };
@@ -379,7 +518,8 @@ fn unknown_op<T>(
     None
 }
 
-/// Enum or boolean values: non-empty, each allowed, de-duplicated.
+/// Enum or boolean values: non-empty, each allowed, de-duplicated. The
+/// first few unknown values are reported one by one, the rest counted.
 fn value_set(
     values: Option<&[Value]>,
     allowed: &[String],
@@ -388,38 +528,51 @@ fn value_set(
     filter: Option<usize>,
     at: &mut Place,
 ) -> Option<Vec<String>> {
+    const REPORTED: usize = 5;
     let values = values.unwrap_or_default();
     if values.is_empty() {
         at.report_in(filter, field, "Choose at least one value.");
         return None;
     }
+    let allowed_set: std::collections::HashSet<&str> = allowed.iter().map(String::as_str).collect();
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
-    let mut ok = true;
+    let mut unknown = 0usize;
     for value in values {
         let text = match value {
             Value::String(s) => s.clone(),
             Value::Bool(b) => b.to_string(),
             other => other.to_string(),
         };
-        if allowed.contains(&text) {
-            if !out.contains(&text) {
+        if allowed_set.contains(text.as_str()) {
+            if seen.insert(text.clone()) {
                 out.push(text);
             }
-        } else {
-            ok = false;
+            continue;
+        }
+        unknown += 1;
+        if unknown <= REPORTED {
             let shown: Vec<&str> = allowed.iter().take(8).map(String::as_str).collect();
             let more = if allowed.len() > 8 { ", …" } else { "" };
             at.report_in(
                 filter,
                 field,
                 format!(
-                    "{text:?} is not a value of {owner} (values: {}{more}).",
+                    "{} is not a value of {owner} (values: {}{more}).",
+                    quoted(&text),
                     shown.join(", ")
                 ),
             );
         }
     }
-    ok.then_some(out)
+    if unknown > REPORTED {
+        at.report_in(
+            filter,
+            field,
+            format!("{} more values are not values of {owner}.", unknown - REPORTED),
+        );
+    }
+    (unknown == 0).then_some(out)
 }
 
 fn as_number(value: &Value) -> Option<f64> {
@@ -622,6 +775,13 @@ fn behavior(
     if !filters_ok {
         return None;
     }
+    if let Some(own) = &tag.tenant_filter {
+        filters.push(AttributePlan {
+            attr: own.attr.clone(),
+            data_type: DataType::Enum,
+            pred: ValuePred::In(own.ids.clone()),
+        });
+    }
     let data_date = tag.latest_date().map(|latest| latest.min(to));
     Some((
         BehaviorPlan {
@@ -645,7 +805,7 @@ fn attribute_filter(
         at.report_in(
             Some(f),
             "attr",
-            format!("{} has no attribute {:?}.", tag.code, filter.attr),
+            format!("{} has no attribute {}.", tag.code, quoted(&filter.attr)),
         );
         return None;
     };
@@ -742,6 +902,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::catalog::{Tenant, TenantKind};
     use crate::fixtures::{catalog, date};
 
     fn check(rule: serde_json::Value) -> Result<Plan, Vec<Problem>> {
@@ -947,5 +1108,181 @@ mod tests {
             panic!()
         };
         assert_eq!(pred, ValuePred::In(vec!["true".into()]));
+    }
+
+    fn shenzhen() -> serde_json::Value {
+        json!({"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"}, "op": "in", "values": ["Shenzhen"]})
+    }
+
+    #[test]
+    fn oversized_rules_are_refused_at_the_place_of_the_excess_and_read_no_further() {
+        let groups: Vec<_> = (0..limits::GROUPS + 1)
+            .map(|_| json!({"conditions": [shenzhen()]}))
+            .collect();
+        let text: Vec<String> = check(json!({"groups": groups}))
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            text,
+            ["groups: A rule may have at most 20 groups; this one has 21."]
+        );
+
+        let wide: Vec<_> = (0..limits::CONDITIONS_PER_GROUP + 1)
+            .map(|_| shenzhen())
+            .collect();
+        let text: Vec<String> = check(json!({"groups": [{"conditions": wide}]}))
+            .unwrap_err()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            text,
+            ["groups[0].conditions: A group may have at most 20 conditions; this one has 21."]
+        );
+
+        let full: Vec<_> = (0..6)
+            .map(|_| json!({"conditions": vec![shenzhen(); limits::CONDITIONS_PER_GROUP]}))
+            .collect();
+        let errors = check(json!({"groups": full})).unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "groups: A rule may have at most 100 conditions in all; this one has 120."
+        );
+
+        // Values are counted before they are looked up, wherever a list is.
+        let many: Vec<String> = (0..limits::VALUES + 1).map(|i| format!("city{i}")).collect();
+        let text = problems(json!({"type": "profile", "tag": "city_cross_border_ride",
+            "date": {"mode": "latest"}, "op": "in", "values": many}));
+        assert_eq!(
+            text,
+            ["groups[0].conditions[0].values: Choose at most 1000 values here; 1001 are given."]
+        );
+        let filters: Vec<_> = (0..limits::FILTERS + 1)
+            .map(|_| json!({"attr": "industry_l1", "op": "in", "values": many.clone()}))
+            .collect();
+        let text = problems(json!({"type": "behavior", "behavior": "trade",
+            "window": {"mode": "dynamic", "from": -6, "to": 0}, "where": filters, "count": {"op": "gte", "value": 1}}));
+        assert_eq!(text.len(), 12, "{text:?}");
+        assert_eq!(
+            text[0],
+            "groups[0].conditions[0].where: A behavior condition may have at most 10 attribute filters; this one has 11."
+        );
+        assert_eq!(
+            text[1],
+            "groups[0].conditions[0].where[0].values: Choose at most 1000 values here; 1001 are given."
+        );
+    }
+
+    #[test]
+    fn a_rule_at_every_limit_is_valid() {
+        let group = json!({"conditions": vec![shenzhen(); limits::CONDITIONS_PER_GROUP]});
+        let groups = vec![group; limits::CONDITIONS / limits::CONDITIONS_PER_GROUP];
+        assert!(check(json!({"groups": groups})).is_ok());
+    }
+
+    #[test]
+    fn unknown_values_are_quoted_short_and_counted_past_the_first_few() {
+        let long = "x".repeat(10_000);
+        let mut values = vec![json!(long)];
+        values.extend((0..9).map(|i| json!(format!("nowhere{i}"))));
+        let text = problems(json!({"type": "profile", "tag": "city_cross_border_ride",
+            "date": {"mode": "latest"}, "op": "in", "values": values}));
+        assert_eq!(text.len(), 6, "{text:?}");
+        assert!(
+            text[0].len() < 300,
+            "the message quotes a short prefix: {}",
+            text[0]
+        );
+        assert!(text[0].contains(&format!("{:?}…", "x".repeat(60))), "{}", text[0]);
+        assert_eq!(
+            text[5],
+            "groups[0].conditions[0].values: 5 more values are not values of city_cross_border_ride."
+        );
+    }
+
+    fn check_as(tenant: &Tenant, rule: serde_json::Value) -> Result<Plan, Vec<Problem>> {
+        let catalog = catalog().for_tenant(tenant);
+        let rule: Rule = serde_json::from_value(rule).unwrap();
+        validate(
+            &rule,
+            &Context {
+                catalog: &catalog,
+                target: TargetObject::User,
+                time_zone: "Asia/Shanghai".parse().unwrap(),
+                as_of: date("2024-08-05"),
+            },
+        )
+    }
+
+    #[test]
+    fn a_merchant_counts_only_events_at_its_own_merchant_and_names_no_other() {
+        let m1 = Tenant {
+            kind: TenantKind::Merchant,
+            ids: vec!["M1".into()],
+        };
+        let plan = check_as(
+            &m1,
+            json!({"groups": [{"conditions": [{"type": "behavior", "behavior": "trade",
+            "window": {"mode": "dynamic", "from": -6, "to": 0}, "count": {"op": "gte", "value": 1}}]}]}),
+        )
+        .unwrap();
+        let PlanCondition::Behavior(trade) = &plan.groups[0][0] else {
+            panic!()
+        };
+        assert_eq!(
+            trade.filters,
+            [AttributePlan {
+                attr: "merchant_id".into(),
+                data_type: DataType::Enum,
+                pred: ValuePred::In(vec!["M1".into()]),
+            }],
+            "every count is of events at M1"
+        );
+        // Another merchant's ID reads as no value at all, and is not listed.
+        let errors = check_as(
+            &m1,
+            json!({"groups": [{"conditions": [{"type": "behavior", "behavior": "trade",
+            "window": {"mode": "dynamic", "from": -6, "to": 0},
+            "where": [{"attr": "merchant_id", "op": "in", "values": ["M2"]}],
+            "count": {"op": "gte", "value": 1}}]}]}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "groups[0].conditions[0].where[0].values: \"M2\" is not a value of merchant_id (values: M1)."
+        );
+        // The platform counts everywhere.
+        let plan = check(
+            json!({"groups": [{"conditions": [{"type": "behavior", "behavior": "trade",
+            "window": {"mode": "dynamic", "from": -6, "to": 0}, "count": {"op": "gte", "value": 1}}]}]}),
+        )
+        .unwrap();
+        let PlanCondition::Behavior(trade) = &plan.groups[0][0] else {
+            panic!()
+        };
+        assert!(trade.filters.is_empty());
+    }
+
+    #[test]
+    fn a_store_manager_does_not_see_behaviors_counted_per_merchant() {
+        let stores = Tenant {
+            kind: TenantKind::Store,
+            ids: vec!["S1".into()],
+        };
+        let scoped = catalog().for_tenant(&stores);
+        assert!(scoped.tag("trade").is_none(), "trade is counted per merchant");
+        assert!(scoped.tag("city_cross_border_ride").is_some());
+        let errors = check_as(
+            &stores,
+            json!({"groups": [{"conditions": [{"type": "behavior", "behavior": "trade",
+            "window": {"mode": "dynamic", "from": -6, "to": 0}, "count": {"op": "gte", "value": 1}}]}]}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "groups[0].conditions[0].behavior: There is no tag \"trade\" in the catalog."
+        );
     }
 }

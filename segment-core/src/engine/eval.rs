@@ -101,16 +101,7 @@ impl TagIndex {
             .behaviors
             .get(&plan.behavior)
             .ok_or_else(|| EvalError::MissingTag(plan.behavior.clone()))?;
-        let filters: Vec<(usize, &ValuePred)> = plan
-            .filters
-            .iter()
-            .map(|f| {
-                let column = index.attributes.iter().position(|(code, _)| *code == f.attr);
-                column
-                    .map(|c| (c, &f.pred))
-                    .ok_or_else(|| EvalError::MissingTag(format!("{}.{}", plan.behavior, f.attr)))
-            })
-            .collect::<Result<_, _>>()?;
+        let filters = index.filter_columns(plan)?;
         let days: Vec<&DayBlock> = index
             .days
             .range(plan.from..=plan.to)
@@ -151,6 +142,24 @@ impl TagIndex {
             return Ok(population - window_sums(&rows, plan.count, false));
         }
         Ok(window_sums(&rows, plan.count, true) & population)
+    }
+}
+
+impl BehaviorIndex {
+    /// Each attribute filter of `plan` with the column it reads.
+    pub(super) fn filter_columns<'p>(
+        &self,
+        plan: &'p BehaviorPlan,
+    ) -> Result<Vec<(usize, &'p ValuePred)>, EvalError> {
+        plan.filters
+            .iter()
+            .map(|f| {
+                let column = self.attributes.iter().position(|(code, _)| *code == f.attr);
+                column
+                    .map(|c| (c, &f.pred))
+                    .ok_or_else(|| EvalError::MissingTag(format!("{}.{}", plan.behavior, f.attr)))
+            })
+            .collect()
     }
 }
 
@@ -238,7 +247,7 @@ fn window_sums(days: &[DayRows], cmp: Cmp<i64>, keep: bool) -> RoaringBitmap {
     RoaringBitmap::from_sorted_iter(matches).expect("chunks ascend")
 }
 
-fn mismatch(tag: &str, found: &ProfilePartition, expected: &'static str) -> EvalError {
+pub(super) fn mismatch(tag: &str, found: &ProfilePartition, expected: &'static str) -> EvalError {
     EvalError::TypeMismatch {
         tag: tag.to_string(),
         found: match found {
@@ -259,7 +268,11 @@ fn dedup_sorted(ids: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
     })
 }
 
-fn match_pred(tag: &str, partition: &ProfilePartition, pred: &ValuePred) -> Result<RoaringBitmap, EvalError> {
+pub(super) fn match_pred(
+    tag: &str,
+    partition: &ProfilePartition,
+    pred: &ValuePred,
+) -> Result<RoaringBitmap, EvalError> {
     Ok(match (partition, pred) {
         (ProfilePartition::Categorical(p), ValuePred::In(values)) => p.any_of(values),
         (ProfilePartition::Categorical(p), ValuePred::NotIn(values)) => &p.present - p.any_of(values),
@@ -291,7 +304,11 @@ fn ordered<K: Key>(p: &OrderedPartition<K>, cmp: Cmp<K>) -> RoaringBitmap {
 }
 
 /// Entities with a value on both dates whose difference `to − from` passes.
-fn diff(from: &OrderedPartition<f64>, to: &OrderedPartition<f64>, cmp: &Cmp<f64>) -> RoaringBitmap {
+pub(super) fn diff(
+    from: &OrderedPartition<f64>,
+    to: &OrderedPartition<f64>,
+    cmp: &Cmp<f64>,
+) -> RoaringBitmap {
     let (Some(from_values), Some(to_values)) = (&from.by_entity, &to.by_entity) else {
         unreachable!("number partitions are built with their values")
     };
@@ -305,7 +322,7 @@ fn diff(from: &OrderedPartition<f64>, to: &OrderedPartition<f64>, cmp: &Cmp<f64>
 /// The rows (positions) of a day that pass every attribute filter, or
 /// `None` when there are no filters (every row passes). A missing value
 /// never passes.
-fn passing_rows(block: &DayBlock, filters: &[(usize, &ValuePred)]) -> Option<RoaringBitmap> {
+pub(super) fn passing_rows(block: &DayBlock, filters: &[(usize, &ValuePred)]) -> Option<RoaringBitmap> {
     let mut passing: Option<RoaringBitmap> = None;
     for (column, pred) in filters {
         let rows = match (&block.columns[*column], pred) {

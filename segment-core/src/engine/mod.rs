@@ -9,6 +9,7 @@
 
 mod bsi;
 mod eval;
+mod explain;
 mod index;
 pub mod lookalike;
 pub mod snapshot;
@@ -16,4 +17,5 @@ mod tile;
 
 pub use bsi::BitSlicedIndex;
 pub use eval::EvalError;
+pub use explain::{Explained, Observed, StoredValue};
 pub use index::*;

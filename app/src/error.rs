@@ -37,6 +37,9 @@ pub enum AppError {
     /// A dependency is not ready yet (the tag index loading, say).
     #[error("{0}")]
     Unavailable(String),
+    /// The work did not finish within its deadline (the server is busy).
+    #[error("{0}")]
+    Timeout(String),
     #[error("Something went wrong on the server. The problem has been logged.")]
     Internal,
     /// The request never reached the server function, or its answer was unreadable.
@@ -77,6 +80,7 @@ impl AppError {
             Self::Refused { reason, .. } => reason.code(),
             Self::TooLarge(_) => "too_large",
             Self::Unavailable(_) => "unavailable",
+            Self::Timeout(_) => "timeout",
             Self::Internal => "internal",
             Self::Transport(_) => "transport",
         }
@@ -94,7 +98,7 @@ impl AppError {
             Self::InvalidRule(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Refused { .. } => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -21,6 +21,8 @@ use leptos_router::path;
 use components::layout::{ConsoleLayout, NotFound};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -36,6 +38,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from this site or
+/// carrying this response's nonce (Leptos puts it on its inline hydration
+/// scripts), WebAssembly allowed to compile, styles from this site (and
+/// `style` attributes, which the progress bars set), no framing, no plugins.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         style-src-attr 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
@@ -70,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("exports") view=segments::pages::ExportRecordsPage/>
                     <Route path=path!("deleted") view=segments::pages::DeletedRecordsPage/>
                     <Route path=path!("verify") view=segments::pages::VerifyPage/>
+                    <Route path=path!("account") view=auth::pages::AccountPage/>
                     <Route path=path!("admin/users") view=auth::pages::UsersPage/>
                     <Route path=path!("admin/tokens") view=auth::pages::TokensPage/>
                 </ParentRoute>

@@ -127,9 +127,9 @@ test("verify an included, an excluded and an unknown ID and read why", async ({ 
   const results = page.getByTestId("verify-results");
   await expect(results.locator(`tr[data-entity="${member}"] [data-verdict]`)).toHaveText("Included");
   await expect(results.locator(`tr[data-entity="${outsider}"] [data-verdict]`)).toHaveText("Excluded");
-  await expect(results.locator(`tr[data-entity="nobody-here"] [data-verdict]`)).toHaveText("Unknown");
+  await expect(results.locator(`tr[data-entity="nobody-here"] [data-verdict]`)).toHaveText("Not found");
   await expect(results.locator(`tr[data-entity="${member}"]`)).toContainText("Rule group 1 matched");
   await expect(results.locator(`tr[data-entity="${member}"]`)).toContainText(/actual: \d{4}-\d{2}-\d{2}: Shenzhen/);
   await expect(results.locator(`tr[data-entity="${outsider}"]`)).toContainText("Rule group 1 did not match");
-  await expect(results.locator(`tr[data-entity="nobody-here"]`)).toContainText("Not in the target object's population");
+  await expect(results.locator(`tr[data-entity="nobody-here"]`)).toContainText("No such ID among the entities you can target");
 });

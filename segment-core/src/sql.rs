@@ -319,39 +319,6 @@ pub fn compile(
     }
 }
 
-/// The sum of `plan`'s counts for one entity (0 without events): what a
-/// behavior condition compares, shown when a result is explained.
-pub fn behavior_count(plan: &BehaviorPlan, dialect: Dialect, entity_idx: u32) -> CompiledSql {
-    let mut b = Builder {
-        dialect,
-        tz: None,
-        text: String::new(),
-        params: Vec::new(),
-        notes: Vec::new(),
-    };
-    let table = quote_ident(&behavior_table(&plan.behavior));
-    b.line(0, "SELECT CAST(COALESCE(SUM(b.count), 0) AS BIGINT) AS size");
-    b.line(0, &format!("FROM {table} AS b"));
-    let entity = b.param(Param::Int(i64::from(entity_idx)));
-    let from = b.date(plan.from);
-    let to = b.date(plan.to);
-    b.line(
-        0,
-        &format!("WHERE b.entity_idx = {entity} AND b.event_date BETWEEN {from} AND {to}"),
-    );
-    for filter in &plan.filters {
-        let column = format!("b.{}", quote_ident(&filter.attr));
-        let test = pred_sql(&mut b, &column, &filter.pred);
-        b.line(1, &format!("AND {test}"));
-    }
-    CompiledSql {
-        dialect,
-        text: b.text.trim_end().to_string(),
-        params: b.params,
-        notes: b.notes,
-    }
-}
-
 fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }

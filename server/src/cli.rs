@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use app::auth::ssr::{NewUser, create_token, create_user};
+use app::auth::ssr::{NewUser, create_token, create_user, find_user, reset_password, set_disabled};
 use app::auth::{Role, Scope};
 use app::infra::db::Db;
 use chrono::NaiveDate;
@@ -79,7 +79,32 @@ pub enum Command {
         /// platform | merchant:ID | store:ID[,ID…]
         #[arg(long)]
         scope: String,
+        /// The token stops working after this many days (default: when revoked).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
     },
+    /// Set a user's password (read from stdin); the user's sessions end.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// Disable a user (sign-in refused, sessions ended), or enable it again.
+    DisableUser {
+        #[arg(long)]
+        username: String,
+        /// Enable the user instead.
+        #[arg(long)]
+        enable: bool,
+    },
+}
+
+/// A password from stdin, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .context("reading the password from stdin")?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -103,11 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 merchant.as_deref().unwrap_or_default(),
                 stores.as_deref().unwrap_or_default(),
             )?;
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from stdin")?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let password = read_password()?;
             let db = open_database(&config).await?;
             let id = create_user(
                 &db,
@@ -162,12 +183,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::CreateToken { name, scope } => {
+        Command::CreateToken {
+            name,
+            scope,
+            expires_in_days,
+        } => {
             let scope = Scope::parse(&scope)?;
             let db = open_database(&config).await?;
-            let (id, token) = create_token(&db, &name, &scope, "cli").await?;
-            println!("created token {name:?} (id {id}, scope {scope})");
+            let expires_at = expires_in_days.map(|days| app::infra::now_ms() + days * 86_400_000);
+            let (id, token) = create_token(&db, &name, &scope, "cli", expires_at).await?;
+            let until = expires_at
+                .map(|at| format!(", expires {}", app::segments::local_time(at, "UTC")))
+                .unwrap_or_default();
+            println!("created token {name:?} (id {id}, scope {scope}{until} UTC)");
             println!("{token}");
+            Ok(())
+        }
+        Command::SetPassword { username } => {
+            let password = read_password()?;
+            let db = open_database(&config).await?;
+            let user = find_user(&db, &username).await?;
+            reset_password(&db, user.id, &password).await?;
+            println!("set the password of {} and ended their sessions", user.username);
+            Ok(())
+        }
+        Command::DisableUser { username, enable } => {
+            let db = open_database(&config).await?;
+            let user = find_user(&db, &username).await?;
+            set_disabled(&db, None, user.id, !enable).await?;
+            if enable {
+                println!("enabled {}", user.username);
+            } else {
+                println!("disabled {} and ended their sessions", user.username);
+            }
             Ok(())
         }
     }

@@ -35,6 +35,16 @@ pub struct Config {
     pub warehouse_url: Option<String>,
     /// Notification mail: `SMTP_URL` (unset: kept in the outbox) and `MAIL_FROM`.
     pub mail: MailSettings,
+    /// Threads the engine evaluates on (`ENGINE_THREADS`, default: the cores).
+    pub engine_threads: usize,
+    /// How long an estimate or a verification may take (`ESTIMATE_DEADLINE_MS`, default 10000).
+    pub estimate_deadline: Duration,
+    /// How long a request other than an upload or a download may take (`REQUEST_TIMEOUT_MS`, default 30000).
+    pub request_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXY`, comma-separated addresses; unset: none).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long an upload no segment uses is kept (`UPLOAD_RETENTION_HOURS`, default 24).
+    pub upload_retention: Duration,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -42,6 +52,22 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The addresses of `TRUSTED_PROXY`; a malformed one is an error, not ignored.
+fn trusted_proxies() -> anyhow::Result<Vec<std::net::IpAddr>> {
+    let Ok(text) = std::env::var("TRUSTED_PROXY") else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|address| !address.is_empty())
+        .map(|address| {
+            address
+                .parse()
+                .map_err(|_| anyhow::anyhow!("TRUSTED_PROXY: {address:?} is not an IP address"))
+        })
+        .collect()
 }
 
 impl Config {
@@ -82,6 +108,15 @@ impl Config {
                     .unwrap_or_else(|_| "Segment Targeting <segments@segment-targeting.example>".into()),
                 poll: Duration::from_secs(1),
             },
+            engine_threads: env_number(
+                "ENGINE_THREADS",
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )
+            .max(1),
+            estimate_deadline: Duration::from_millis(env_number("ESTIMATE_DEADLINE_MS", 10_000)),
+            request_timeout: Duration::from_millis(env_number("REQUEST_TIMEOUT_MS", 30_000)),
+            trusted_proxies: trusted_proxies()?,
+            upload_retention: Duration::from_secs(env_number("UPLOAD_RETENTION_HOURS", 24u64) * 3600),
         })
     }
 }

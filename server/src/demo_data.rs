@@ -103,6 +103,7 @@ fn catalog() -> serde_json::Value {
                "target_object": target, "kind": "profile", "data_type": "enum", "values": vals})
         };
     let merchants: Vec<String> = (1..=MERCHANTS).map(merchant_id).collect();
+    let stores: Vec<String> = (1..=MERCHANTS * STORES_PER_MERCHANT).map(store_id).collect();
     json!({
         "timezone": "Asia/Shanghai",
         "tags": [
@@ -133,7 +134,8 @@ fn catalog() -> serde_json::Value {
              "target_object": "user", "kind": "behavior", "attributes": [
                 {"code": "industry_l1", "name": "Industry (level 1)", "data_type": "enum", "values": values(&INDUSTRIES)},
                 {"code": "card_bin", "name": "Card BIN", "data_type": "number"},
-                {"code": "merchant_id", "name": "Merchant", "data_type": "enum", "values": merchants}
+                {"code": "merchant_id", "name": "Merchant", "data_type": "enum", "values": merchants, "tenant": "merchant"},
+                {"code": "store_id", "name": "Store", "data_type": "enum", "values": stores, "tenant": "store"}
              ]},
             {"code": "page_view", "name": "Page view", "description": "App page views per day.", "category": "Activity",
              "target_object": "user", "kind": "behavior", "attributes": [
@@ -351,6 +353,7 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<BTreeMap<St
             "industry_l1",
             "card_bin",
             "merchant_id",
+            "store_id",
         ],
     )?;
     let mut page_view = Writer::create(
@@ -384,6 +387,8 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<BTreeMap<St
                     } else {
                         String::new()
                     };
+                    // The merchant's store the user is a customer of (as in scopes.csv).
+                    let store = (merchant - 1) * STORES_PER_MERCHANT + (u as u32 % STORES_PER_MERCHANT) + 1;
                     trade.row([
                         id.as_str(),
                         &date_text,
@@ -391,6 +396,7 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<BTreeMap<St
                         INDUSTRIES[industry],
                         &card_bin,
                         &merchant_id(merchant),
+                        &store_id(store),
                     ])?;
                 }
             }

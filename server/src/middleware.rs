@@ -1,9 +1,13 @@
 //! Request-wide security: resolve who is asking, refuse cross-site writes,
-//! send anonymous page views to the login page, and keep pages out of caches.
+//! send anonymous page views to the login page, keep pages out of caches,
+//! bound every request's body and time, and send the security headers.
+
+use std::time::Duration;
 
 use app::auth::ssr::{Credentials, resolve};
 use app::error::AppError;
 use app::infra::AppState;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -57,6 +61,90 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     response
 }
 
+/// The largest request body, uploads aside (they stream under `UPLOAD_MAX_MB`).
+pub const BODY_LIMIT: usize = 2 << 20;
+
+fn is_upload(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == "/api/v1/uploads"
+}
+
+/// Requests whose bodies or answers stream for as long as their data takes.
+fn is_streaming(method: &Method, path: &str) -> bool {
+    is_upload(method, path)
+        || path.starts_with("/pkg/")
+        || (path.starts_with("/api/v1/exports/") && path.ends_with("/download"))
+}
+
+fn too_large() -> Response {
+    ApiError(AppError::TooLarge(format!(
+        "The request body is larger than {} MB.",
+        BODY_LIMIT >> 20
+    )))
+    .into_response()
+}
+
+/// Answers 413 to a body over [`BODY_LIMIT`], wherever it is sent (API,
+/// server functions, pages), before any handler reads it.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    if is_upload(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > BODY_LIMIT as u64 => too_large(),
+        Some(_) => next.run(request).await,
+        // Not declared (chunked): read at most the limit.
+        None => {
+            let (parts, body) = request.into_parts();
+            match axum::body::to_bytes(body, BODY_LIMIT).await {
+                Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+                Err(_) => too_large(),
+            }
+        }
+    }
+}
+
+/// Stops a request (other than an upload or a download) that takes longer
+/// than `limit`, with a 503 the caller can read.
+pub async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
+    if is_streaming(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError(AppError::Timeout(format!(
+            "The request took longer than {} seconds and was stopped; try again.",
+            limit.as_secs_f64().ceil()
+        )))
+        .into_response(),
+    }
+}
+
+/// What every response carries. Pages set their own Content-Security-Policy
+/// (with the nonce of their inline scripts, see `app::shell`); anything else
+/// may run nothing.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    response
+}
+
 /// HTML pages rendered by the console (not the API, server functions or assets).
 fn is_page(path: &str) -> bool {
     let last = path.rsplit('/').next().unwrap_or_default();
@@ -103,6 +191,31 @@ mod tests {
         assert!(!is_page("/api/login123"));
         assert!(!is_page("/pkg/segment-targeting.js"));
         assert!(!is_page("/favicon.ico"));
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_time_limit_answers_503_but_a_download_streams_on() {
+        use tower::ServiceExt;
+        let slow = || async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            "done"
+        };
+        let app = axum::Router::new()
+            .route("/api/v1/groups", axum::routing::get(slow))
+            .route("/api/v1/exports/1/download", axum::routing::get(slow))
+            .layer(axum::middleware::from_fn(|request, next| {
+                time_limit(Duration::from_millis(50), request, next)
+            }));
+        let call = |path: &str| {
+            app.clone()
+                .oneshot(Request::builder().uri(path).body(Body::empty()).unwrap())
+        };
+        let stopped = call("/api/v1/groups").await.unwrap();
+        assert_eq!(stopped.status(), 503);
+        let body = axum::body::to_bytes(stopped.into_body(), 1 << 16).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("\"timeout\""));
+        let streamed = call("/api/v1/exports/1/download").await.unwrap();
+        assert_eq!(streamed.status(), 200);
     }
 
     #[test]

@@ -61,19 +61,26 @@ impl Application {
         }
         state.secure_cookies = config.secure_cookies;
         state.upload_max_bytes = config.upload_max_bytes;
+        state.engine = app::infra::engine_pool::EnginePool::new(config.engine_threads, 4);
+        state.estimate_deadline = config.estimate_deadline;
+        state.trusted_proxies = config.trusted_proxies.clone();
         // Imports made by `server import` against the same database show up
         // within one poll interval, without a restart.
         state.tag_index.spawn_refresher(db.clone(), config.tag_index_poll);
         // Runs left by a stopped server are claimed again once their lease expires.
         app::segments::ssr::worker::spawn_workers(state.clone(), config.workers.clone());
-        app::segments::ssr::schedule::spawn_scheduler(state.clone(), config.scheduler_tick);
+        app::segments::ssr::schedule::spawn_scheduler(
+            state.clone(),
+            config.scheduler_tick,
+            config.upload_retention,
+        );
         app::segments::ssr::exports::spawn_exporter(state.clone(), config.scheduler_tick);
         app::infra::mail::spawn_mailer(db, config.mail.clone()).context("configuring SMTP_URL")?;
 
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await
             .with_context(|| format!("binding {}", config.leptos_options.site_addr))?;
-        let router = router(state.clone());
+        let router = router(state.clone(), config.request_timeout);
         Ok(Application {
             listener,
             router,
@@ -103,7 +110,7 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     Router::new()
@@ -117,6 +124,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::middleware::authenticate,
         ))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::middleware::time_limit(request_timeout, request, next)
+        }))
+        .layer(axum::middleware::from_fn(crate::middleware::limit_body))
+        .layer(axum::middleware::from_fn(crate::middleware::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

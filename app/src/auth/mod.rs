@@ -119,6 +119,22 @@ impl Scope {
     pub fn can_see(&self, owner: &Scope) -> bool {
         self.is_platform() || self == owner
     }
+
+    /// The catalog's view of a merchant or store scope (`None`: the platform).
+    pub fn tenant(&self) -> Option<segment_core::catalog::Tenant> {
+        use segment_core::catalog::{Tenant, TenantKind};
+        match self {
+            Scope::Platform => None,
+            Scope::Merchant(id) => Some(Tenant {
+                kind: TenantKind::Merchant,
+                ids: vec![id.clone()],
+            }),
+            Scope::Stores(ids) => Some(Tenant {
+                kind: TenantKind::Store,
+                ids: ids.clone(),
+            }),
+        }
+    }
 }
 
 impl fmt::Display for Scope {
@@ -171,6 +187,14 @@ impl Principal {
         self.role == Role::Admin
     }
 
+    /// Identifies the principal for per-principal limits and fairness.
+    pub fn key(&self) -> String {
+        match &self.subject {
+            Subject::User { id, .. } => format!("user:{id}"),
+            Subject::Token { id, .. } => format!("token:{id}"),
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.is_admin() {
             Ok(())
@@ -203,6 +227,7 @@ pub struct TokenView {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +237,7 @@ pub struct UserView {
     pub role: Role,
     pub scope: String,
     pub created_at: i64,
+    pub disabled_at: Option<i64>,
 }
 
 #[cfg(feature = "ssr")]
@@ -226,6 +252,7 @@ impl From<ssr::TokenRow> for TokenView {
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             revoked_at: row.revoked_at,
+            expires_at: row.expires_at,
         }
     }
 }
@@ -239,6 +266,7 @@ impl From<ssr::UserRow> for UserView {
             role: row.role,
             scope: row.scope.to_string(),
             created_at: row.created_at,
+            disabled_at: row.disabled_at,
         }
     }
 }

@@ -24,6 +24,7 @@ const TOKEN_PREFIX: &str = "st_";
 // ---------------------------------------------------------------- passwords
 
 pub async fn hash_password(password: String) -> AppResult<String> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         Argon2::default()
@@ -36,6 +37,7 @@ pub async fn hash_password(password: String) -> AppResult<String> {
 }
 
 async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash).map(|parsed| {
             Argon2::default()
@@ -91,6 +93,7 @@ pub struct UserRow {
     pub role: Role,
     pub scope: Scope,
     pub created_at: i64,
+    pub disabled_at: Option<i64>,
 }
 
 pub fn validate_username(username: &str) -> AppResult<String> {
@@ -129,11 +132,25 @@ pub fn check_role_scope(role: Role, scope: &Scope) -> AppResult<()> {
     }
 }
 
+/// The shortest password an account may have.
+pub const MIN_PASSWORD: usize = 8;
+
+fn check_new_password(password: &str, field: &str) -> AppResult<()> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AppError::validation(
+            field,
+            format!("Use at least {MIN_PASSWORD} characters."),
+        ));
+    }
+    if password.len() > 1024 {
+        return Err(AppError::validation(field, "Use at most 1,024 characters."));
+    }
+    Ok(())
+}
+
 pub async fn create_user(db: &Db, user: NewUser) -> AppResult<i64> {
     let username = validate_username(&user.username)?;
-    if user.password.chars().count() < 8 {
-        return Err(AppError::validation("password", "Use at least 8 characters."));
-    }
+    check_new_password(&user.password, "password")?;
     check_role_scope(user.role, &user.scope)?;
     let hash = hash_password(user.password).await?;
     let result = with_db!(db, pool => {
@@ -158,23 +175,168 @@ pub async fn create_user(db: &Db, user: NewUser) -> AppResult<i64> {
     }
 }
 
+type UserTuple = (i64, String, String, String, i64, Option<i64>);
+
+fn user_row((id, username, role, scope, created_at, disabled_at): UserTuple) -> AppResult<UserRow> {
+    Ok(UserRow {
+        id,
+        username,
+        role: parse_role(&role)?,
+        scope: parse_stored_scope(&scope)?,
+        created_at,
+        disabled_at,
+    })
+}
+
+const SELECT_USERS: &str = "SELECT id, username, role, scope, created_at, disabled_at FROM users";
+
 pub async fn list_users(db: &Db) -> AppResult<Vec<UserRow>> {
-    let rows: Vec<(i64, String, String, String, i64)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id, username, role, scope, created_at FROM users ORDER BY username")
-            .fetch_all(pool)
+    let rows: Vec<UserTuple> = with_db!(db, pool => {
+        sqlx::query_as(&format!("{SELECT_USERS} ORDER BY username")).fetch_all(pool).await?
+    });
+    rows.into_iter().map(user_row).collect()
+}
+
+/// The account named `username` (for the command line).
+pub async fn find_user(db: &Db, username: &str) -> AppResult<UserRow> {
+    let row: Option<UserTuple> = with_db!(db, pool => {
+        sqlx::query_as(&format!("{SELECT_USERS} WHERE username = $1"))
+            .bind(username.trim())
+            .fetch_optional(pool)
             .await?
     });
-    rows.into_iter()
-        .map(|(id, username, role, scope, created_at)| {
-            Ok(UserRow {
-                id,
-                username,
-                role: parse_role(&role)?,
-                scope: parse_stored_scope(&scope)?,
-                created_at,
-            })
-        })
-        .collect()
+    row.map(user_row)
+        .transpose()?
+        .ok_or_else(|| AppError::NotFound(format!("The user {:?}", username.trim())))
+}
+
+async fn get_user(db: &Db, id: i64) -> AppResult<UserRow> {
+    let row: Option<UserTuple> = with_db!(db, pool => {
+        sqlx::query_as(&format!("{SELECT_USERS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(user_row)
+        .transpose()?
+        .ok_or_else(|| AppError::NotFound("The user".into()))
+}
+
+/// Ends every session of `user_id` but `keep` (a session secret).
+async fn end_sessions(db: &Db, user_id: i64, keep: Option<&str>) -> AppResult<u64> {
+    let keep = keep.map(secret_hash).unwrap_or_default();
+    Ok(with_db!(db, pool => {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(&keep)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }))
+}
+
+async fn store_password(db: &Db, user_id: i64, password: String) -> AppResult<()> {
+    let hash = hash_password(password).await?;
+    with_db!(db, pool => {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(&hash)
+            .bind(user_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(())
+}
+
+/// A signed-in user changes their own password: the current one must be
+/// right (guesses count like sign-in attempts); every other session of
+/// theirs ends, the one in use stays open.
+pub async fn change_password(
+    db: &Db,
+    limiter: &LoginLimiter,
+    user_id: i64,
+    session_secret: Option<&str>,
+    current: &str,
+    new: &str,
+    address: Option<IpAddr>,
+) -> AppResult<()> {
+    let user = get_user(db, user_id).await?;
+    check_new_password(new, "new_password")?;
+    if new == current {
+        return Err(AppError::validation(
+            "new_password",
+            "Choose a password different from the current one.",
+        ));
+    }
+    let attempt = limiter.begin(&user.username, address)?;
+    let hash: String = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?
+    });
+    if !verify_password(current.to_string(), hash).await? {
+        return Err(AppError::validation(
+            "current_password",
+            "The current password is wrong.",
+        ));
+    }
+    limiter.succeeded(attempt);
+    store_password(db, user_id, new.to_string()).await?;
+    let ended = end_sessions(db, user_id, session_secret).await?;
+    tracing::info!(user = %user.username, ended, "password changed");
+    Ok(())
+}
+
+/// An administrator (or the command line) sets a user's password; all the
+/// user's sessions end.
+pub async fn reset_password(db: &Db, user_id: i64, password: &str) -> AppResult<()> {
+    check_new_password(password, "password")?;
+    let user = get_user(db, user_id).await?;
+    store_password(db, user_id, password.to_string()).await?;
+    let ended = end_sessions(db, user_id, None).await?;
+    tracing::info!(user = %user.username, ended, "password reset");
+    Ok(())
+}
+
+/// Disables or enables an account. A disabled account cannot sign in and
+/// its sessions end at once. The last enabled administrator cannot be
+/// disabled, and `actor` (an administrator's user ID) not itself.
+pub async fn set_disabled(db: &Db, actor: Option<i64>, user_id: i64, disabled: bool) -> AppResult<UserRow> {
+    let user = get_user(db, user_id).await?;
+    if disabled {
+        if actor == Some(user_id) {
+            return Err(AppError::Conflict("You cannot disable your own account.".into()));
+        }
+        if user.role == Role::Admin && user.disabled_at.is_none() {
+            let admins: i64 = with_db!(db, pool => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+                    .fetch_one(pool)
+                    .await?
+            });
+            if admins <= 1 {
+                return Err(AppError::Conflict(
+                    "This is the last enabled administrator; enable or create another first.".into(),
+                ));
+            }
+        }
+    }
+    let at = disabled.then(now_ms);
+    with_db!(db, pool => {
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    if disabled {
+        let ended = end_sessions(db, user_id, None).await?;
+        tracing::info!(user = %user.username, ended, "account disabled");
+    } else {
+        tracing::info!(user = %user.username, "account enabled");
+    }
+    get_user(db, user_id).await
 }
 
 pub async fn count_users(db: &Db) -> AppResult<i64> {
@@ -193,78 +355,172 @@ fn parse_stored_scope(text: &str) -> AppResult<Scope> {
 
 // ---------------------------------------------------------------- login limiter
 
-/// Counts failed logins per account and per client address in a sliding
-/// window; past the limit, further attempts are refused until it passes.
+/// Limits password guessing without letting anyone lock an owner out.
+///
+/// - Per account and client address: after 5 failures in 15 minutes that
+///   address may not try that account again until the window passes.
+/// - Per address: after 20 failures in 15 minutes, on any accounts, the
+///   address may not sign in at all for a while.
+/// - Per account, from every address: once 10 attempts have failed in the
+///   window, an address that has itself failed on the account waits a
+///   doubling delay (up to 5 minutes) between attempts. An address with no
+///   failure on the account is never held back by others' failures, so
+///   the right password from a clean address always gets checked.
+///
+/// An attempt is counted before its password is checked, so parallel
+/// requests cannot get more guesses than the limit.
 pub struct LoginLimiter {
     window: Duration,
-    per_account: u32,
-    per_address: u32,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+    per_pair: usize,
+    per_address: usize,
+    backoff_after: usize,
+    failures: Mutex<Failures>,
+}
+
+#[derive(Default)]
+struct Failures {
+    pairs: HashMap<String, Vec<Instant>>,
+    addresses: HashMap<String, Vec<Instant>>,
+    accounts: HashMap<String, Vec<Instant>>,
+}
+
+/// Keys tracked at most per map; past it expired entries are swept, and if
+/// that is not enough the map starts over (memory stays bounded whatever
+/// number of names and addresses is tried).
+const LIMITER_KEYS: usize = 50_000;
+const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
+
+/// A counted attempt: a failure unless [`LoginLimiter::succeeded`] says otherwise.
+pub struct Attempt {
+    pair: String,
+    address: String,
+    account: String,
+    at: Instant,
 }
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self::new(Duration::from_secs(15 * 60), 5, 20)
+        Self::new(Duration::from_secs(15 * 60), 5, 20, 10)
+    }
+}
+
+fn wait_message(wait: Duration) -> String {
+    let seconds = wait.as_secs().max(1);
+    if seconds < 90 {
+        format!("Too many failed sign-in attempts. Try again in {seconds} seconds.")
+    } else {
+        let minutes = seconds.div_ceil(60);
+        format!("Too many failed sign-in attempts. Try again in {minutes} minutes.")
     }
 }
 
 impl LoginLimiter {
-    pub fn new(window: Duration, per_account: u32, per_address: u32) -> Self {
+    pub fn new(window: Duration, per_pair: usize, per_address: usize, backoff_after: usize) -> Self {
         Self {
             window,
-            per_account,
+            per_pair,
             per_address,
-            failures: Mutex::new(HashMap::new()),
+            backoff_after,
+            failures: Mutex::new(Failures::default()),
         }
     }
 
-    fn keys(username: &str, address: Option<IpAddr>) -> [(String, bool); 2] {
-        [
-            (format!("account:{}", username.trim().to_lowercase()), true),
-            (
-                format!("address:{}", address.map(|a| a.to_string()).unwrap_or_default()),
-                false,
-            ),
-        ]
-    }
-
-    /// Refuses when either counter is at its limit, saying when to retry.
-    pub fn check(&self, username: &str, address: Option<IpAddr>) -> AppResult<()> {
+    /// Counts an attempt on `username` from `address`, or refuses it with
+    /// when to try again.
+    pub fn begin(&self, username: &str, address: Option<IpAddr>) -> AppResult<Attempt> {
         let now = Instant::now();
+        let account = username.trim().to_lowercase();
+        let address = address.map(|a| a.to_string()).unwrap_or_default();
+        let pair = format!("{account}\n{address}");
+        let window = self.window;
         let mut failures = self.failures.lock().expect("limiter lock");
-        for (key, is_account) in Self::keys(username, address) {
-            let limit = if is_account {
-                self.per_account
-            } else {
-                self.per_address
-            };
-            let Some(times) = failures.get_mut(&key) else {
-                continue;
-            };
-            times.retain(|t| now.duration_since(*t) < self.window);
-            if times.len() as u32 >= limit {
-                let retry = self.window - now.duration_since(times[0]);
-                let minutes = retry.as_secs().div_ceil(60).max(1);
-                return Err(AppError::RateLimited(format!(
-                    "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
-                )));
+        let failures = &mut *failures;
+        let recent = |map: &mut HashMap<String, Vec<Instant>>, key: &str| -> Vec<Instant> {
+            match map.get_mut(key) {
+                Some(times) => {
+                    times.retain(|t| now.duration_since(*t) < window);
+                    times.clone()
+                }
+                None => Vec::new(),
+            }
+        };
+        let pair_failures = recent(&mut failures.pairs, &pair);
+        let address_failures = recent(&mut failures.addresses, &address);
+        let account_failures = recent(&mut failures.accounts, &account);
+        let until_window_passes = |times: &[Instant]| window.saturating_sub(now.duration_since(times[0]));
+        if pair_failures.len() >= self.per_pair {
+            return Err(AppError::RateLimited(wait_message(until_window_passes(
+                &pair_failures,
+            ))));
+        }
+        if address_failures.len() >= self.per_address {
+            return Err(AppError::RateLimited(wait_message(until_window_passes(
+                &address_failures,
+            ))));
+        }
+        if !pair_failures.is_empty() && account_failures.len() >= self.backoff_after {
+            let doublings = (account_failures.len() - self.backoff_after).min(16) as u32;
+            let delay = (Duration::from_secs(1) * 2u32.pow(doublings)).min(MAX_BACKOFF);
+            let since = now.duration_since(*account_failures.last().expect("not empty"));
+            if since < delay {
+                return Err(AppError::RateLimited(wait_message(delay - since)));
             }
         }
-        Ok(())
+        for (map, key) in [
+            (&mut failures.pairs, &pair),
+            (&mut failures.addresses, &address),
+            (&mut failures.accounts, &account),
+        ] {
+            if map.len() >= LIMITER_KEYS && !map.contains_key(key) {
+                map.retain(|_, times| times.last().is_some_and(|t| now.duration_since(*t) < window));
+                if map.len() >= LIMITER_KEYS {
+                    tracing::warn!("the login limiter forgot its history: too many names or addresses");
+                    map.clear();
+                }
+            }
+            map.entry(key.clone()).or_default().push(now);
+        }
+        Ok(Attempt {
+            pair,
+            address,
+            account,
+            at: now,
+        })
     }
 
-    pub fn record_failure(&self, username: &str, address: Option<IpAddr>) {
-        let now = Instant::now();
+    /// The attempt's password was right: it was no failure, and the
+    /// address starts afresh on the account.
+    pub fn succeeded(&self, attempt: Attempt) {
         let mut failures = self.failures.lock().expect("limiter lock");
-        for (key, _) in Self::keys(username, address) {
-            failures.entry(key).or_default().push(now);
+        let failures = &mut *failures;
+        failures.pairs.remove(&attempt.pair);
+        for (map, key) in [
+            (&mut failures.addresses, &attempt.address),
+            (&mut failures.accounts, &attempt.account),
+        ] {
+            if let Some(times) = map.get_mut(key)
+                && let Some(at) = times.iter().rposition(|t| *t == attempt.at)
+            {
+                times.remove(at);
+            }
         }
     }
+}
 
-    pub fn record_success(&self, username: &str, address: Option<IpAddr>) {
-        let [(account, _), _] = Self::keys(username, address);
-        self.failures.lock().expect("limiter lock").remove(&account);
+/// Password hashes computed at once in this process: each takes ~19 MB and
+/// a core for a while, so parallel sign-ins queue instead of piling up.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// How long a sign-in waits for its turn to hash before it is refused.
+const HASHING_WAIT: Duration = Duration::from_secs(10);
+
+async fn hashing_turn() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    match tokio::time::timeout(HASHING_WAIT, HASHING.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) => Err(AppError::Internal),
+        Err(_) => Err(AppError::Timeout(
+            "Too many sign-ins at once; try again in a moment.".into(),
+        )),
     }
 }
 
@@ -279,27 +535,35 @@ pub async fn login(
     password: &str,
     address: Option<IpAddr>,
 ) -> AppResult<String> {
-    limiter.check(username, address)?;
-    let row: Option<(i64, String)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1")
+    let attempt = limiter.begin(username, address)?;
+    let row: Option<(i64, String, Option<i64>)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT id, password_hash, disabled_at FROM users WHERE username = $1")
             .bind(username.trim())
             .fetch_optional(pool)
             .await?
     });
-    let (user_id, hash) = match row {
-        Some((id, hash)) => (Some(id), hash),
+    let (user, hash) = match row {
+        Some((id, hash, disabled_at)) => (Some((id, disabled_at)), hash),
         None => (None, dummy_hash().await?),
     };
     let password_ok = verify_password(password.to_string(), hash).await?;
-    let Some(user_id) = user_id.filter(|_| password_ok) else {
-        limiter.record_failure(username, address);
+    let Some((user_id, disabled_at)) = user.filter(|_| password_ok) else {
         return Err(AppError::Validation {
             field: None,
             message: "Wrong username or password.".into(),
         });
     };
-    limiter.record_success(username, address);
+    limiter.succeeded(attempt);
+    if disabled_at.is_some() {
+        return Err(AppError::Validation {
+            field: None,
+            message: "This account is disabled; ask an administrator to enable it.".into(),
+        });
+    }
+    open_session(db, user_id).await
+}
 
+async fn open_session(db: &Db, user_id: i64) -> AppResult<String> {
     let secret = random_secret();
     let now = now_ms();
     with_db!(db, pool => {
@@ -330,7 +594,7 @@ async fn principal_for_session(db: &Db, secret: &str) -> AppResult<Option<Princi
     let row: Option<(i64, String, String, String)> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT u.id, u.username, u.role, u.scope FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(secret_hash(secret))
         .bind(now_ms())
@@ -384,6 +648,8 @@ pub struct TokenRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When the token stops working (Unix ms); `None`: when revoked.
+    pub expires_at: Option<i64>,
 }
 
 pub fn validate_token_name(name: &str) -> AppResult<String> {
@@ -397,34 +663,63 @@ pub fn validate_token_name(name: &str) -> AppResult<String> {
     Ok(name.to_string())
 }
 
-/// Creates a token bound to `scope`; the secret is returned once and only
-/// its hash is kept.
-pub async fn create_token(db: &Db, name: &str, scope: &Scope, created_by: &str) -> AppResult<(i64, String)> {
+/// The longest a token may be made to last, in days.
+pub const MAX_TOKEN_DAYS: i64 = 3_660;
+
+/// Creates a token bound to `scope`, working until `expires_at` (Unix ms)
+/// when given; the secret is returned once and only its hash is kept.
+pub async fn create_token(
+    db: &Db,
+    name: &str,
+    scope: &Scope,
+    created_by: &str,
+    expires_at: Option<i64>,
+) -> AppResult<(i64, String)> {
     let name = validate_token_name(name)?;
+    let now = now_ms();
+    if let Some(at) = expires_at
+        && (at <= now || at > now + MAX_TOKEN_DAYS * 86_400_000)
+    {
+        return Err(AppError::validation(
+            "expires_in_days",
+            format!("A token expires in 1 to {MAX_TOKEN_DAYS} days (or never)."),
+        ));
+    }
     let secret = format!("{TOKEN_PREFIX}{}", random_secret());
     let id = with_db!(db, pool => {
         sqlx::query_scalar::<_, i64>(
-            "INSERT INTO api_tokens (name, scope, token_hash, token_prefix, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO api_tokens (name, scope, token_hash, token_prefix, created_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&name)
         .bind(scope.to_string())
         .bind(secret_hash(&secret))
         .bind(&secret[..TOKEN_PREFIX.len() + 6])
         .bind(created_by)
-        .bind(now_ms())
+        .bind(now)
+        .bind(expires_at)
         .fetch_one(pool)
         .await?
     });
     Ok((id, secret))
 }
 
-type TokenTuple = (i64, String, String, String, String, i64, Option<i64>, Option<i64>);
+type TokenTuple = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
     let rows: Vec<TokenTuple> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT id, name, scope, token_prefix, created_by, created_at, last_used_at, revoked_at
+            "SELECT id, name, scope, token_prefix, created_by, created_at, last_used_at, revoked_at, expires_at
              FROM api_tokens ORDER BY id DESC",
         )
         .fetch_all(pool)
@@ -432,7 +727,7 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
     });
     rows.into_iter()
         .map(
-            |(id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at)| {
+            |(id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at, expires_at)| {
                 Ok(TokenRow {
                     id,
                     name,
@@ -442,6 +737,7 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
                     created_at,
                     last_used_at,
                     revoked_at,
+                    expires_at,
                 })
             },
         )
@@ -451,8 +747,14 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
 /// Bearer tokens resolved in the last few seconds, by secret hash: delivery
 /// lookups arrive at thousands per second with the same token. A revocation
 /// in this process clears it; another process sees it within the TTL.
-static TOKEN_CACHE: std::sync::LazyLock<std::sync::Mutex<HashMap<String, (Principal, i64)>>> =
+static TOKEN_CACHE: std::sync::LazyLock<std::sync::Mutex<HashMap<String, CachedToken>>> =
     std::sync::LazyLock::new(Default::default);
+
+struct CachedToken {
+    principal: Principal,
+    expires_at: Option<i64>,
+    cached_at: i64,
+}
 
 const TOKEN_CACHE_TTL_MS: i64 = 5_000;
 
@@ -475,15 +777,21 @@ pub async fn revoke_token(db: &Db, id: i64) -> AppResult<()> {
 /// How stale a token's "last used" may be.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
-async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<Principal>> {
+async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<(Principal, Option<i64>)>> {
     let hash = secret_hash(secret);
-    let row: Option<(i64, String, String, Option<i64>)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id, name, scope, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(&hash)
-            .fetch_optional(pool)
-            .await?
+    // id, name, scope, last used, expires
+    type TokenLookup = (i64, String, String, Option<i64>, Option<i64>);
+    let row: Option<TokenLookup> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, name, scope, last_used_at, expires_at FROM api_tokens
+             WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(&hash)
+        .bind(now_ms())
+        .fetch_optional(pool)
+        .await?
     });
-    let Some((id, name, scope, last_used_at)) = row else {
+    let Some((id, name, scope, last_used_at, expires_at)) = row else {
         return Ok(None);
     };
     // Recorded to the minute, and off the request: a request that waited for
@@ -507,14 +815,39 @@ async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<Principa
         });
     }
     let scope = parse_stored_scope(&scope)?;
-    Ok(Some(Principal {
-        subject: Subject::Token { id, name },
-        role: scope.token_role(),
-        scope,
-    }))
+    Ok(Some((
+        Principal {
+            subject: Subject::Token { id, name },
+            role: scope.token_role(),
+            scope,
+        },
+        expires_at,
+    )))
 }
 
 // ---------------------------------------------------------------- requests
+
+/// The client's address: the peer's, or behind a trusted reverse proxy
+/// (`TRUSTED_PROXY`) the last address of `X-Forwarded-For` that is not
+/// itself a trusted proxy. Off by default: the header is anyone's to write.
+pub fn client_address(headers: &http::HeaderMap, peer: Option<IpAddr>, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|address| address.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .or(Some(peer))
+}
 
 /// How a request identified itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -553,18 +886,26 @@ pub async fn resolve(db: &Db, credentials: &Credentials) -> AppResult<Option<Pri
         Credentials::Bearer(token) => {
             let hash = secret_hash(token);
             let now = now_ms();
-            if let Some((principal, at)) = TOKEN_CACHE.lock().expect("token cache lock").get(&hash)
-                && now - at < TOKEN_CACHE_TTL_MS
+            if let Some(cached) = TOKEN_CACHE.lock().expect("token cache lock").get(&hash)
+                && now - cached.cached_at < TOKEN_CACHE_TTL_MS
+                && cached.expires_at.is_none_or(|at| at > now)
             {
-                return Ok(Some(principal.clone()));
+                return Ok(Some(cached.principal.clone()));
             }
             match principal_for_token(db, token).await? {
-                Some(principal) => {
+                Some((principal, expires_at)) => {
                     let mut cache = TOKEN_CACHE.lock().expect("token cache lock");
                     if cache.len() >= 10_000 {
                         cache.clear();
                     }
-                    cache.insert(hash, (principal.clone(), now));
+                    cache.insert(
+                        hash,
+                        CachedToken {
+                            principal: principal.clone(),
+                            expires_at,
+                            cached_at: now,
+                        },
+                    );
                     Ok(Some(principal))
                 }
                 None => Err(AppError::Unauthenticated),
@@ -577,35 +918,112 @@ pub async fn resolve(db: &Db, credentials: &Credentials) -> AppResult<Option<Pri
 mod tests {
     use super::*;
 
+    fn addr(text: &str) -> Option<IpAddr> {
+        Some(text.parse().unwrap())
+    }
+
     #[test]
-    fn limiter_locks_an_account_after_its_limit_and_success_resets_it() {
-        let limiter = LoginLimiter::new(Duration::from_secs(60), 3, 100);
-        let addr = Some("10.0.0.1".parse().unwrap());
+    fn parallel_attempts_get_no_more_guesses_than_the_limit() {
+        let limiter = std::sync::Arc::new(LoginLimiter::new(Duration::from_secs(60), 5, 100, 100));
+        let threads: Vec<_> = (0..30)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || limiter.begin("alice", addr("10.0.0.1")).is_ok())
+            })
+            .collect();
+        let admitted = threads.into_iter().map(|t| t.join().unwrap()).filter(|admitted| *admitted).count();
+        assert_eq!(admitted, 5, "attempts are counted before any password is checked");
+    }
+
+    #[test]
+    fn an_address_that_guessed_wrong_is_refused_but_the_owner_from_a_clean_address_is_not() {
+        let limiter = LoginLimiter::new(Duration::from_secs(60), 3, 100, 100);
         for _ in 0..3 {
-            assert!(limiter.check("alice", addr).is_ok());
-            limiter.record_failure("alice", addr);
+            drop(limiter.begin("alice", addr("10.0.0.1")).unwrap());
         }
-        let error = limiter.check("Alice", addr).unwrap_err();
+        let error = limiter.begin("Alice", addr("10.0.0.1")).err().unwrap();
         assert!(
             matches!(error, AppError::RateLimited(ref m) if m.contains("Try again")),
             "{error:?}"
         );
+        let owner = limiter
+            .begin("alice", addr("10.0.0.9"))
+            .expect("a clean address is checked");
+        limiter.succeeded(owner);
         assert!(
-            limiter.check("bob", addr).is_ok(),
+            limiter.begin("bob", addr("10.0.0.1")).is_ok(),
             "other accounts are unaffected"
         );
-        limiter.record_success("alice", addr);
-        assert!(limiter.check("alice", addr).is_ok());
     }
 
     #[test]
-    fn limiter_locks_an_address_across_accounts() {
-        let limiter = LoginLimiter::new(Duration::from_secs(60), 100, 2);
-        let addr = Some("10.0.0.2".parse().unwrap());
-        limiter.record_failure("a", addr);
-        limiter.record_failure("b", addr);
-        assert!(limiter.check("c", addr).is_err());
-        assert!(limiter.check("c", Some("10.0.0.3".parse().unwrap())).is_ok());
+    fn a_success_clears_the_address_on_that_account() {
+        let limiter = LoginLimiter::new(Duration::from_secs(60), 3, 100, 100);
+        for _ in 0..2 {
+            drop(limiter.begin("alice", addr("10.0.0.1")).unwrap());
+        }
+        let right = limiter.begin("alice", addr("10.0.0.1")).unwrap();
+        limiter.succeeded(right);
+        for _ in 0..3 {
+            drop(limiter.begin("alice", addr("10.0.0.1")).expect("starts afresh"));
+        }
+    }
+
+    #[test]
+    fn an_address_is_limited_across_accounts() {
+        let limiter = LoginLimiter::new(Duration::from_secs(60), 100, 2, 100);
+        drop(limiter.begin("a", addr("10.0.0.2")).unwrap());
+        drop(limiter.begin("b", addr("10.0.0.2")).unwrap());
+        assert!(limiter.begin("c", addr("10.0.0.2")).is_err());
+        assert!(limiter.begin("c", addr("10.0.0.3")).is_ok());
+    }
+
+    #[test]
+    fn an_account_under_attack_slows_addresses_that_failed_on_it_only() {
+        let limiter = LoginLimiter::new(Duration::from_secs(60), 5, 100, 4);
+        // Four addresses fail once each: the account is now under attack.
+        for n in 1..=4 {
+            drop(limiter.begin("alice", addr(&format!("10.0.1.{n}"))).unwrap());
+        }
+        let error = limiter
+            .begin("alice", addr("10.0.1.1"))
+            .err()
+            .expect("a failed address waits");
+        assert!(error.to_string().contains("seconds"), "{error}");
+        let owner = limiter
+            .begin("alice", addr("10.0.2.1"))
+            .expect("a clean address is never held back");
+        limiter.succeeded(owner);
+    }
+
+    #[test]
+    fn the_limiter_forgets_when_too_many_names_are_tried() {
+        let limiter = LoginLimiter::new(Duration::from_secs(60), 5, usize::MAX, 100);
+        for n in 0..LIMITER_KEYS + 10 {
+            drop(limiter.begin(&format!("user{n}"), addr("10.0.0.1")).unwrap());
+        }
+        let failures = limiter.failures.lock().unwrap();
+        assert!(failures.pairs.len() <= LIMITER_KEYS, "{}", failures.pairs.len());
+        assert!(failures.accounts.len() <= LIMITER_KEYS);
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 10.0.0.7, 127.0.0.1".parse().unwrap());
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let peer = Some(proxy);
+        assert_eq!(client_address(&headers, peer, &[]), peer, "off by default");
+        assert_eq!(
+            client_address(&headers, peer, &[proxy]),
+            addr("10.0.0.7"),
+            "the nearest address the proxy saw, not what the client wrote"
+        );
+        assert_eq!(
+            client_address(&headers, addr("10.9.9.9"), &[proxy]),
+            addr("10.9.9.9"),
+            "an untrusted peer's header is ignored"
+        );
     }
 
     #[test]

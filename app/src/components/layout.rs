@@ -59,7 +59,7 @@ fn UserMenu(principal: Principal) -> impl IntoView {
     let scope = (!principal.scope.is_platform()).then(|| principal.scope.to_string());
     view! {
         <div class="user-menu">
-            <span class="user-name" data-testid="current-user">{principal.display_name()}</span>
+            <a class="user-name" href="/account" data-testid="current-user" title="Your account">{principal.display_name()}</a>
             <span class="badge" data-testid="current-role">{principal.role.label()}</span>
             {scope.map(|scope| view! { <span class="muted">{scope}</span> })}
             <ActionForm action=logout attr:class="inline-form">

@@ -10,8 +10,12 @@ use crate::with_db;
 
 type GroupTuple = (i64, String, String, i64, String, i64, i64);
 
+// A group counts only segments of its own scope: one of another scope
+// (filed there before segments were kept to their owner's groups) is
+// never counted, named or shown to the group's owner.
 const SELECT_GROUPS: &str = "SELECT g.id, g.name, g.owner_scope,
-        (SELECT COUNT(*) FROM segments s WHERE s.group_id = g.id AND s.deleted_at IS NULL),
+        (SELECT COUNT(*) FROM segments s WHERE s.group_id = g.id AND s.deleted_at IS NULL
+            AND s.owner_scope = g.owner_scope),
         g.created_by, g.created_at, g.updated_at
      FROM segment_groups g";
 
@@ -119,11 +123,13 @@ pub async fn rename_group(db: &Db, principal: &Principal, id: i64, name: &str) -
 pub async fn delete_group(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
     get_group(db, principal, id).await?;
     // The count and the delete run in one statement so a segment added in
-    // between cannot be orphaned.
+    // between cannot be orphaned. Segments of another scope do not hold the
+    // group: they lose their group (ON DELETE SET NULL).
     let deleted = with_db!(db, pool => {
         sqlx::query(
             "DELETE FROM segment_groups WHERE id = $1
-             AND NOT EXISTS (SELECT 1 FROM segments WHERE group_id = $1 AND deleted_at IS NULL)",
+             AND NOT EXISTS (SELECT 1 FROM segments s WHERE s.group_id = $1 AND s.deleted_at IS NULL
+                             AND s.owner_scope = segment_groups.owner_scope)",
         )
         .bind(id)
         .execute(pool)

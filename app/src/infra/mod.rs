@@ -2,6 +2,8 @@
 //! the application state and the request principal.
 
 pub mod db;
+pub mod engine_pool;
+pub mod limits;
 pub mod mail;
 pub mod state;
 

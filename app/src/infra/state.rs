@@ -1,9 +1,13 @@
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use super::db::Db;
+use super::engine_pool::EnginePool;
+use super::limits::Slots;
 use crate::auth::ssr::LoginLimiter;
 use crate::segments::ssr::records::{EntityCache, ServingCache, SnapshotCache};
 use crate::tags::ssr::index::TagIndexHandle;
@@ -14,8 +18,14 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Password hashes computed at once (each takes ~19 MB and a core for a while).
+    pub password_hashing: Arc<tokio::sync::Semaphore>,
     /// The engine's tag index, refreshed after each import.
     pub tag_index: TagIndexHandle,
+    /// Where evaluations run: off the async runtime, fair between principals.
+    pub engine: EnginePool,
+    /// How long an estimate or a verification may take (`ESTIMATE_DEADLINE_MS`).
+    pub estimate_deadline: Duration,
     /// Segment snapshots read by membership lookups.
     pub snapshots: SnapshotCache,
     /// Segments as membership lookups read them.
@@ -26,23 +36,36 @@ pub struct AppState {
     pub warehouse: Option<crate::warehouse::ssr::Warehouse>,
     /// The largest ID list an upload may send (`UPLOAD_MAX_MB`, default 512).
     pub upload_max_bytes: u64,
+    /// Uploads in progress, per principal and in all.
+    pub uploads: Slots,
+    /// Exports one principal may have queued or running.
+    pub exports_per_principal: i64,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXY`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             leptos_options,
             db,
             login_limiter: Arc::new(LoginLimiter::default()),
+            password_hashing: Arc::new(tokio::sync::Semaphore::new(2)),
             tag_index: TagIndexHandle::default(),
+            engine: EnginePool::new(cores, 4),
+            estimate_deadline: Duration::from_secs(10),
             snapshots: SnapshotCache::default(),
             serving: ServingCache::default(),
             entities: EntityCache::default(),
             warehouse: None,
             upload_max_bytes: 512 << 20,
+            uploads: Slots::new("uploads", 2, 4),
+            exports_per_principal: 5,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }

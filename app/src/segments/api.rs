@@ -91,7 +91,7 @@ pub async fn export_segment(id: i64) -> Result<ExportView, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::exports::request(&app_state()?.db, &principal, id).await
+            super::ssr::exports::request(&app_state()?, &principal, id).await
         }
         .await,
     )

@@ -712,12 +712,24 @@ pub struct NewBinding {
     pub ends_at: String,
 }
 
-/// What uses a segment: it cannot be deleted while anything does.
+/// What uses a segment, as the asking principal may see it. Uses from other
+/// scopes are counted, never named: a delivery task of another scope holds
+/// the segment until it ends; a segment of another scope computed from it
+/// does not hold it (it keeps its last snapshot and stops updating).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsedBy {
     pub bindings: Vec<Binding>,
     /// (id, name) of segments computed from this one.
     pub dependents: Vec<(i64, String)>,
+    /// Running delivery tasks bound from other scopes.
+    #[serde(default)]
+    pub other_tasks: u32,
+    /// When the last of them ends (Unix ms).
+    #[serde(default)]
+    pub other_tasks_until: Option<i64>,
+    /// Segments of other scopes computed from this one.
+    #[serde(default)]
+    pub other_segments: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -832,11 +844,12 @@ pub struct UploadReport {
     pub invalid_count: u64,
     /// The first invalid lines (at most 1,000), with their reasons.
     pub invalid: Vec<RejectedLine>,
-    /// Valid IDs not in the target object's population.
+    /// Valid IDs not in the target object's population (for a merchant or
+    /// store: not in its audience, which reads the same).
     pub unknown: u64,
     /// The first unknown IDs (at most 1,000).
     pub unknown_sample: Vec<RejectedLine>,
-    /// Members the segment will have (before the owner's audience).
+    /// Members the segment will have.
     pub matched: u64,
 }
 

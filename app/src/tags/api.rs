@@ -15,8 +15,8 @@ use crate::infra::{app_state, principal, respond};
 pub async fn search_tags(target: Option<TargetObject>, query: String) -> Result<Vec<TagDef>, AppError> {
     respond(
         async {
-            principal()?;
-            super::ssr::search_tags(&app_state()?.db, target, &query).await
+            let principal = principal()?;
+            super::ssr::search_tags(&app_state()?.db, &principal.scope, target, &query).await
         }
         .await,
     )

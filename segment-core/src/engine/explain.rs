@@ -193,7 +193,10 @@ mod tests {
     /// Two days of an enum tag `e`, a number tag `n` and a datetime tag `t`
     /// over `values[day][entity] = (enum, number, time)`, and a behavior
     /// `visit` with a `page` attribute over `rows[day] = (entity, count, page)`.
-    fn index(values: &[Vec<(Option<u8>, Option<i8>, Option<i8>)>], rows: &[Vec<(u32, u32, u8)>]) -> TagIndex {
+    /// One entity's (enum, number, time) values on a day.
+    type Values = (Option<u8>, Option<i8>, Option<i8>);
+
+    fn index(values: &[Vec<Values>], rows: &[Vec<(u32, u32, u8)>]) -> TagIndex {
         let mut index = TagIndex::default();
         let n = values[0].len() as u32;
         index.populations.insert(TargetObject::User, (0..n).collect());
@@ -201,7 +204,7 @@ mod tests {
         let mut numbers = BTreeMap::new();
         let mut times = BTreeMap::new();
         for (d, column) in values.iter().enumerate() {
-            let at = |f: &dyn Fn(&(Option<u8>, Option<i8>, Option<i8>)) -> Option<i64>| -> Vec<(u32, i64)> {
+            let at = |f: &dyn Fn(&Values) -> Option<i64>| -> Vec<(u32, i64)> {
                 column
                     .iter()
                     .enumerate()

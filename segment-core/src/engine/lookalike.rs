@@ -14,10 +14,12 @@
 
 use roaring::RoaringBitmap;
 
+use super::eval::passing_rows;
 use super::index::*;
 use crate::TargetObject;
 use crate::catalog::{Catalog, TagKind};
 pub use crate::lookalike::*;
+use crate::plan::ValuePred;
 
 /// Quantile buckets per number or datetime tag.
 const BUCKETS: usize = 5;
@@ -172,7 +174,11 @@ fn feature_groups(
                 };
                 let mut features: Vec<Feature> = match partition {
                     ProfilePartition::Categorical(p) => {
-                        let mut values: Vec<(&String, &RoaringBitmap)> = p.by_value.iter().collect();
+                        // Values that are tenants' IDs: only those the catalog lists (a tenant's own).
+                        let listed =
+                            |value: &String| tag.tenant.is_none() || tag.allowed_values().contains(value);
+                        let mut values: Vec<(&String, &RoaringBitmap)> =
+                            p.by_value.iter().filter(|(value, _)| listed(value)).collect();
                         values.sort_by_key(|(value, _)| *value);
                         values
                             .into_iter()
@@ -214,13 +220,36 @@ fn feature_groups(
                 let Some(newest) = behavior.days.keys().next_back().copied() else {
                     continue;
                 };
+                // A tenant counts only its own events (see `Catalog::for_tenant`).
+                let own_events = match &tag.tenant_filter {
+                    None => None,
+                    Some(own) => {
+                        let Some(column) = behavior.attributes.iter().position(|(code, _)| *code == own.attr)
+                        else {
+                            continue;
+                        };
+                        Some((column, ValuePred::In(own.ids.clone())))
+                    }
+                };
+                let acted = |block: &DayBlock| -> RoaringBitmap {
+                    match &own_events {
+                        None => block.totals.positive.clone(),
+                        Some((column, pred)) => passing_rows(block, &[(*column, pred)])
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|row| block.counts[*row as usize] > 0)
+                            .map(|row| block.entities[row as usize])
+                            .collect(),
+                    }
+                };
                 let mut week = RoaringBitmap::new();
                 let mut month = RoaringBitmap::new();
                 for (day, block) in behavior.days.range(newest - chrono::Duration::days(29)..=newest) {
+                    let acted = acted(block);
                     if *day > newest - chrono::Duration::days(7) {
-                        week |= &block.totals.positive;
+                        week |= &acted;
                     }
-                    month |= &block.totals.positive;
+                    month |= &acted;
                 }
                 let week = within(&week);
                 let month = within(&month) - &week;

@@ -30,7 +30,7 @@ pub struct CheckBody {
 pub struct CheckAnswerBody {
     members: Vec<String>,
     non_members: Vec<String>,
-    /// Not in the target object's population.
+    /// Not in the target object's population (for a merchant or store principal: not in its audience).
     unknown: Vec<String>,
     data_date: Option<String>,
 }
@@ -194,7 +194,7 @@ pub async fn request_export(
 ) -> Result<(StatusCode, Json<ExportView>), ApiError> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(exports::request(&state.db, &principal, id).await?),
+        Json(exports::request(&state, &principal, id).await?),
     ))
 }
 
@@ -233,6 +233,7 @@ pub async fn download(
     let source = exports::download(&state, &principal, id).await?;
     let db = state.db.clone();
     let file_name = source.file_name.clone();
+    let length = source.bytes;
     // One dictionary window per chunk: memory stays flat whatever the size.
     let chunks = futures_util::stream::unfold(Some(None), move |position| {
         let db = db.clone();
@@ -253,6 +254,7 @@ pub async fn download(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file_name}\""),
             ),
+            (header::CONTENT_LENGTH, length.to_string()),
         ],
         Body::from_stream(chunks),
     )

@@ -48,6 +48,15 @@ pub struct EstimateBody {
 /// sum of counts of the window's events passing every filter (0 for entities without any).
 ///
 /// A missing value never matches (`not_in` included).
+///
+/// Size limits (a rule over them is refused with 422 and the place of the excess):
+/// at most 20 groups, 20 conditions per group and 100 conditions in all; at most
+/// 1,000 values in any list (`values`, `from_values`, `to_values`, a filter's `values`);
+/// at most 10 attribute filters per behavior condition.
+///
+/// Merchant and store principals see the catalog narrowed to their own IDs: enum values
+/// that are merchant or store IDs list only theirs, and behaviors with such an attribute
+/// count only events at their own merchant or stores.
 #[derive(ToSchema)]
 #[schema(example = json!({"groups": [{"conditions": [
     {"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"},
@@ -83,7 +92,8 @@ pub struct EstimateAnswer {
     responses((status = 200, body = EstimateAnswer), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody),
               (status = 422, body = ErrorBody, description = "The rule has problems; `problems` lists each with its path"),
-              (status = 503, body = ErrorBody, description = "The tag index is still loading")))]
+              (status = 429, body = ErrorBody, description = "Too many of the caller's evaluations are already waiting"),
+              (status = 503, body = ErrorBody, description = "The tag index is still loading (`unavailable`), or the engine did not finish within ESTIMATE_DEADLINE_MS (`timeout`)")))]
 pub async fn estimate(
     Auth(principal): Auth,
     State(state): State<AppState>,
@@ -306,7 +316,8 @@ pub async fn detail(
 #[allow(dead_code)]
 pub struct MemberBody {
     member: bool,
-    /// Whether the ID is in the target object's population at all.
+    /// Whether the ID is in the target object's population at all (for a merchant or store
+    /// principal: in its audience; an ID outside it reads exactly like one that does not exist).
     known: bool,
     /// The data date of the snapshot answered from.
     data_date: Option<String>,

@@ -103,7 +103,7 @@ impl From<TagDef> for Tag {
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tags", security(("bearer" = [])), params(TagQuery),
     responses((status = 200, body = TagList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn search(
-    Auth(_principal): Auth,
+    Auth(principal): Auth,
     State(state): State<AppState>,
     Query(query): Query<TagQuery>,
 ) -> Result<Json<TagList>, ApiError> {
@@ -116,7 +116,7 @@ pub async fn search(
             )
         })?),
     };
-    let tags = app::tags::ssr::search_tags(&state.db, target, &query.q).await?;
+    let tags = app::tags::ssr::search_tags(&state.db, &principal.scope, target, &query.q).await?;
     Ok(Json(TagList {
         tags: tags.into_iter().map(Tag::from).collect(),
     }))

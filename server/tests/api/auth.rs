@@ -1,5 +1,5 @@
 use app::auth::Role;
-use app::auth::api::{Login, Logout};
+use app::auth::api::{ChangePassword, Login, Logout, ResetUserPassword, SetUserDisabled};
 use leptos::server_fn::ServerFn;
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 
@@ -7,17 +7,41 @@ use crate::helpers::*;
 
 impl TestApp {
     /// Calls the login server function as the browser's form would.
-    async fn login(&self, username: &str, password: &str) -> reqwest::Response {
-        self.client
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.login_from(username, password, None).await
+    }
+
+    /// Logs in as a client at `address` behind the test's trusted proxy (`X-Forwarded-For`).
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
             .post(self.url(Login::PATH))
             .header("Origin", &self.address)
-            .form(&[("username", username), ("password", password)])
+            .form(&[("username", username), ("password", password)]);
+        if let Some(address) = address {
+            request = request.header("X-Forwarded-For", address);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Calls a server function with a session, as the browser's form would.
+    pub async fn call(&self, path: &str, session: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("Origin", &self.address)
+            .header("Cookie", session)
+            .form(form)
             .send()
             .await
             .unwrap()
     }
 
-    async fn session_cookie(&self, username: &str, password: &str) -> String {
+    pub async fn session_cookie(&self, username: &str, password: &str) -> String {
         let response = self.login(username, password).await;
         assert_eq!(response.status(), 200);
         let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
@@ -65,6 +89,107 @@ both_backends! {
         assert!(response.headers().get(SET_COOKIE).is_none(), "even the right password waits");
         let body = response.text().await.unwrap();
         assert!(body.contains("Too many failed sign-in attempts"), "{body}");
+    }
+
+    async fn parallel_guesses_get_no_more_checks_than_the_limit_and_the_owner_still_signs_in(app: TestApp) {
+        app.user("olivia", "correct horse", Role::Operator, "platform").await;
+        let mut attempts = tokio::task::JoinSet::new();
+        for _ in 0..30 {
+            let (client, url, origin) = (app.client.clone(), app.url(Login::PATH), app.address.clone());
+            attempts.spawn(async move {
+                client.post(url).header("Origin", origin).header("X-Forwarded-For", "10.0.0.66")
+                    .form(&[("username", "olivia"), ("password", "wrong")])
+                    .send().await.unwrap().text().await.unwrap()
+            });
+        }
+        let bodies = attempts.join_all().await;
+        let checked = bodies.iter().filter(|b| b.contains("Wrong username or password.")).count();
+        let refused = bodies.iter().filter(|b| b.contains("Too many failed sign-in attempts")).count();
+        assert_eq!(checked, 5, "only 5 guesses were checked");
+        assert_eq!(refused, 25);
+        // The attacker's address stays refused, the owner from another address is not.
+        let body = app.login_from("olivia", "correct horse", Some("10.0.0.66")).await.text().await.unwrap();
+        assert!(body.contains("Too many failed sign-in attempts"), "{body}");
+        let response = app.login_from("olivia", "correct horse", Some("10.0.0.7")).await;
+        assert_eq!(response.status(), 200, "the right password from a clean address is never locked out");
+        assert!(response.headers().get(SET_COOKIE).is_some());
+    }
+
+    async fn a_disabled_users_open_session_stops_working_and_they_cannot_sign_in(app: TestApp) {
+        app.user("ada", "correct horse", Role::Admin, "platform").await;
+        app.user("olivia", "correct horse", Role::Operator, "platform").await;
+        let admin = app.session_cookie("ada", "correct horse").await;
+        let olivia = app.session_cookie("olivia", "correct horse").await;
+        let olivia_id = app::auth::ssr::find_user(&app.db, "olivia").await.unwrap().id.to_string();
+        let (status, _) = send(app.client.get(app.url("/api/v1/groups")).header("Cookie", &olivia)).await;
+        assert_eq!(status, 200);
+
+        // Only an administrator may disable.
+        let refused = app.call(SetUserDisabled::PATH, &olivia, &[("id", &olivia_id), ("disabled", "true")]).await;
+        assert_eq!(refused.status(), 403);
+        let response = app.call(SetUserDisabled::PATH, &admin, &[("id", &olivia_id), ("disabled", "true")]).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let (status, _) = send(app.client.get(app.url("/api/v1/groups")).header("Cookie", &olivia)).await;
+        assert_eq!(status, 401, "the open session ended");
+        let body = app.login("olivia", "correct horse").await.text().await.unwrap();
+        assert!(body.contains("This account is disabled"), "{body}");
+        let body = app.login("olivia", "wrong").await.text().await.unwrap();
+        assert!(body.contains("Wrong username or password."), "a wrong password learns nothing more: {body}");
+
+        // An administrator cannot disable themselves (nor the last administrator).
+        let ada_id = app::auth::ssr::find_user(&app.db, "ada").await.unwrap().id.to_string();
+        let own = app.call(SetUserDisabled::PATH, &admin, &[("id", &ada_id), ("disabled", "true")]).await;
+        assert_eq!(own.status(), 409);
+
+        let response = app.call(SetUserDisabled::PATH, &admin, &[("id", &olivia_id), ("disabled", "false")]).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(app.login("olivia", "correct horse").await.status(), 200);
+    }
+
+    async fn a_password_reset_by_an_admin_ends_the_users_sessions(app: TestApp) {
+        app.user("ada", "correct horse", Role::Admin, "platform").await;
+        app.user("olivia", "correct horse", Role::Operator, "platform").await;
+        let admin = app.session_cookie("ada", "correct horse").await;
+        let olivia = app.session_cookie("olivia", "correct horse").await;
+        let olivia_id = app::auth::ssr::find_user(&app.db, "olivia").await.unwrap().id.to_string();
+        let short = app.call(ResetUserPassword::PATH, &admin, &[("id", &olivia_id), ("password", "short")]).await;
+        assert_eq!(short.status(), 400);
+        let response = app.call(ResetUserPassword::PATH, &admin, &[("id", &olivia_id), ("password", "battery staple")]).await;
+        assert_eq!(response.status(), 200);
+        let (status, _) = send(app.client.get(app.url("/api/v1/groups")).header("Cookie", &olivia)).await;
+        assert_eq!(status, 401);
+        assert!(app.login("olivia", "correct horse").await.headers().get(SET_COOKIE).is_none());
+        assert_eq!(app.login("olivia", "battery staple").await.status(), 200);
+    }
+
+    async fn changing_your_password_keeps_this_session_and_ends_the_others(app: TestApp) {
+        app.user("olivia", "correct horse", Role::Operator, "platform").await;
+        let here = app.session_cookie("olivia", "correct horse").await;
+        let elsewhere = app.session_cookie("olivia", "correct horse").await;
+        let wrong = app.call(ChangePassword::PATH, &here, &[("current_password", "nope nope"), ("new_password", "battery staple")]).await;
+        assert_eq!(wrong.status(), 400);
+        assert!(wrong.text().await.unwrap().contains("The current password is wrong."));
+        let response = app.call(ChangePassword::PATH, &here, &[("current_password", "correct horse"), ("new_password", "battery staple")]).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let (status, _) = send(app.client.get(app.url("/api/v1/groups")).header("Cookie", &here)).await;
+        assert_eq!(status, 200, "this session stays open");
+        let (status, _) = send(app.client.get(app.url("/api/v1/groups")).header("Cookie", &elsewhere)).await;
+        assert_eq!(status, 401, "the other one ended");
+        assert_eq!(app.login("olivia", "battery staple").await.status(), 200);
+    }
+
+    async fn an_expired_token_is_refused(app: TestApp) {
+        let scope = app::auth::Scope::Platform;
+        let soon = chrono::Utc::now().timestamp_millis() + 60_000;
+        let (id, token) = app::auth::ssr::create_token(&app.db, "short-lived", &scope, "tests", Some(soon)).await.unwrap();
+        let past = app::auth::ssr::create_token(&app.db, "never", &scope, "tests", Some(1)).await;
+        assert!(past.is_err(), "an expiry in the past is refused");
+        app::with_db!(&app.db, pool => {
+            sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+                .bind(chrono::Utc::now().timestamp_millis() - 1).bind(id).execute(pool).await.unwrap().rows_affected()
+        });
+        let (status, _) = send(app.get("/api/v1/groups", &token)).await;
+        assert_eq!(status, 401);
     }
 
     async fn pages_send_anonymous_visitors_to_login(app: TestApp) {
@@ -119,7 +244,7 @@ both_backends! {
                 .post(app.url(app::auth::api::CreateToken::PATH))
                 .header("Origin", &app.address)
                 .header("Cookie", session)
-                .form(&[("name", "delivery"), ("scope", "merchant:M1")])
+                .form(&[("name", "delivery"), ("scope", "merchant:M1"), ("expires_in_days", "30")])
                 .send()
         };
         let refused = create(operator).await.unwrap().text().await.unwrap();

@@ -145,6 +145,8 @@ impl TestApp {
         config.scheduler_tick = std::time::Duration::from_millis(100);
         config.workers.poll = std::time::Duration::from_millis(50);
         config.workers.retry_base = std::time::Duration::from_millis(200);
+        // The tests' client stands for clients behind a proxy when it sends X-Forwarded-For.
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
         configure(&mut config);
         let application = Application::build(config, Options::default())
             .await
@@ -172,7 +174,10 @@ impl TestApp {
 
     pub async fn token(&self, scope: &str) -> String {
         let scope = Scope::parse(scope).unwrap();
-        create_token(&self.db, "test", &scope, "tests").await.unwrap().1
+        create_token(&self.db, "test", &scope, "tests", None)
+            .await
+            .unwrap()
+            .1
     }
 
     pub async fn user(&self, username: &str, password: &str, role: Role, scope: &str) {

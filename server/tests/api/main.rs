@@ -8,6 +8,8 @@ mod auth;
 mod cli;
 mod differential;
 mod groups;
+mod hardening;
+mod isolation;
 mod lookalike;
 mod manage;
 mod segments;

@@ -5,10 +5,21 @@ use leptos_router::hooks::use_query_map;
 use crate::auth::api::Login;
 use crate::components::widgets::ErrorBanner;
 
-/// Where to go after signing in: only paths of this site are followed.
+/// Where to go after signing in: only a path of this site. Browsers read
+/// `\` as `/` and drop tabs and new lines from URLs, so `/\evil.example`
+/// or `/<tab>/evil.example` would leave the site: a path must start with
+/// one `/` followed by anything but `/` or `\`, and hold no backslash,
+/// control character or blank.
 fn safe_next(next: Option<String>) -> String {
-    next.filter(|path| path.starts_with('/') && !path.starts_with("//"))
-        .unwrap_or_else(|| "/segments".to_string())
+    next.filter(|path| {
+        let mut chars = path.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && !path
+                .chars()
+                .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or_else(|| "/segments".to_string())
 }
 
 #[component]
@@ -47,5 +58,31 @@ pub fn LoginPage() -> impl IntoView {
                 </ActionForm>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_sign_in() {
+        for good in ["/segments", "/segments/12?tab=runs", "/", "/verify?segment=3"] {
+            assert_eq!(safe_next(Some(good.into())), good);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\\\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/ok\\..\\evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad.into())), "/segments", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/segments");
     }
 }

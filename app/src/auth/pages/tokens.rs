@@ -45,6 +45,11 @@ pub fn TokensPage() -> impl IntoView {
                     <input name="scope" required value="platform"/>
                     <FieldError error=create_error field="scope"/>
                 </label>
+                <label class="field">
+                    <span>"Expires in (days)"</span>
+                    <input name="expires_in_days" inputmode="numeric" placeholder="never"/>
+                    <FieldError error=create_error field="expires_in_days"/>
+                </label>
                 <div class="form-actions">
                     <button type="submit" class="btn btn-primary">"Create token"</button>
                 </div>
@@ -65,11 +70,13 @@ pub fn TokensPage() -> impl IntoView {
                     <table class="data-table">
                         <thead><tr>
                             <th>"ID"</th><th>"Name"</th><th>"Scope"</th><th>"Token"</th><th>"Created by"</th>
-                            <th>"Created"</th><th>"Last used"</th><th>"Status"</th><th>"Actions"</th>
+                            <th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th>"Status"</th><th>"Actions"</th>
                         </tr></thead>
                         <tbody>
                             {tokens.into_iter().map(|token| {
-                                let active = token.revoked_at.is_none();
+                                let expired = token.expires_at.is_some_and(|at| at <= chrono::Utc::now().timestamp_millis());
+                                let active = token.revoked_at.is_none() && !expired;
+                                let status = if token.revoked_at.is_some() { "Revoked" } else if expired { "Expired" } else { "Active" };
                                 let row = token.clone();
                                 view! {
                                     <tr>
@@ -80,7 +87,8 @@ pub fn TokensPage() -> impl IntoView {
                                         <td>{token.created_by}</td>
                                         <td>{format_utc(token.created_at)}</td>
                                         <td>{token.last_used_at.map(format_utc).unwrap_or_else(|| "never".into())}</td>
-                                        <td>{if active { "Active" } else { "Revoked" }}</td>
+                                        <td>{token.expires_at.map(format_utc).unwrap_or_else(|| "never".into())}</td>
+                                        <td>{status}</td>
                                         <td class="actions">
                                             <Show when=move || active>
                                                 {let row = row.clone(); view! {

@@ -28,10 +28,23 @@ pub fn CreationHeader(method: &'static str) -> impl IntoView {
     }
 }
 
-/// The caller's groups, for Associated Group.
+/// The groups of the caller's own scope, for Associated Group (a segment is
+/// filed only in a group of its owner's scope).
 pub fn group_choices() -> Signal<Vec<GroupView>> {
     let groups = LocalResource::new(list_groups);
-    Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default())
+    let session = crate::components::layout::use_session();
+    Signal::derive(move || {
+        let Some(scope) = session.principal().map(|p| p.scope.to_string()) else {
+            return Vec::new();
+        };
+        groups
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|group| group.owner_scope == scope)
+            .collect()
+    })
 }
 
 /// The Active segments of `target`, by name: the only ones a set or a lookalike may read.

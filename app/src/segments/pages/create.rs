@@ -14,10 +14,9 @@ use segment_core::validate::Problem;
 
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::groups::api::list_groups;
 use crate::segments::api::{create_segment, estimate_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
-use crate::segments::components::creation::SetOperationRadios;
+use crate::segments::components::creation::{SetOperationRadios, group_choices};
 use crate::segments::components::rule_editor::{RuleEditor, RuleState, TagList};
 use crate::segments::*;
 use crate::tags::api::search_tags;
@@ -39,8 +38,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
     let navigate = use_navigate();
 
     // The editor is interactive only once hydrated: its lists load in the browser.
-    let groups = LocalResource::new(list_groups);
-    let group_list = Signal::derive(move || groups.get().and_then(Result::ok).unwrap_or_default());
+    let group_list = group_choices();
     let tags = LocalResource::new(move || search_tags(Some(form.target_object.get()), String::new()));
     let catalog: Signal<Vec<TagDef>> =
         Signal::derive(move || tags.get().and_then(Result::ok).unwrap_or_default());

@@ -49,6 +49,7 @@ fn Details(
         .collect::<Vec<_>>()
         .join(", ");
     let definition = definition_view(&detail);
+    let used_zone = row.time_zone.clone();
     view! {
         <div class="page-header">
             <h1>{format!("#{} {}", row.id, row.name)}</h1>
@@ -81,22 +82,27 @@ fn Details(
                 <Transition fallback=|| ()>
                     {move || used.get().map(|result| match result {
                         Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                        Ok(used) if used.bindings.is_empty() && used.dependents.is_empty() => {
+                        Ok(used) if used.bindings.is_empty() && used.dependents.is_empty()
+                            && used.other_tasks == 0 && used.other_segments == 0 => {
                             view! { <p class="muted">"Nothing uses this segment: it can be deleted."</p> }.into_any()
                         }
-                        Ok(used) => view! {
-                            <table class="data-table compact" data-testid="used-by">
-                                <thead><tr><th>"Kind"</th><th>"ID"</th><th>"Name"</th><th>"Until"</th></tr></thead>
-                                <tbody>
-                                    {used.bindings.into_iter().map(|b| view! {
-                                        <tr><td>"Delivery task"</td><td><code>{b.task_id}</code></td><td>{b.name}</td><td>{format_utc(b.ends_at)}</td></tr>
-                                    }).collect_view()}
-                                    {used.dependents.into_iter().map(|(id, name)| view! {
-                                        <tr><td>"Segment"</td><td>{id}</td><td><a href=format!("/segments/{id}")>{name}</a></td><td>"—"</td></tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
+                        Ok(used) => {
+                            let elsewhere = outside_scope(&used, &used_zone);
+                            view! {
+                                <table class="data-table compact" data-testid="used-by">
+                                    <thead><tr><th>"Kind"</th><th>"ID"</th><th>"Name"</th><th>"Until"</th></tr></thead>
+                                    <tbody>
+                                        {used.bindings.into_iter().map(|b| view! {
+                                            <tr><td>"Delivery task"</td><td><code>{b.task_id}</code></td><td>{b.name}</td><td>{format_utc(b.ends_at)}</td></tr>
+                                        }).collect_view()}
+                                        {used.dependents.into_iter().map(|(id, name)| view! {
+                                            <tr><td>"Segment"</td><td>{id}</td><td><a href=format!("/segments/{id}")>{name}</a></td><td>"—"</td></tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                {elsewhere.map(|text| view! { <p class="muted" data-testid="used-elsewhere">{text}</p> })}
+                            }.into_any()
+                        }
                     })}
                 </Transition>
             </section>
@@ -111,6 +117,30 @@ fn Details(
             <RunTable runs=detail.runs.clone()/>
         </section>
     }
+}
+
+/// Uses from other scopes, counted and never named, with what they mean for deleting.
+fn outside_scope(used: &UsedBy, zone: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(until) = used.other_tasks_until {
+        parts.push(format!(
+            "{} delivery task{} outside your scope use{} this segment until {} ({zone}); it can be deleted after that.",
+            used.other_tasks,
+            if used.other_tasks == 1 { "" } else { "s" },
+            if used.other_tasks == 1 { "s" } else { "" },
+            crate::segments::local_time(until, zone),
+        ));
+    }
+    if used.other_segments > 0 {
+        parts.push(format!(
+            "{} segment{} outside your scope {} computed from this one; deleting it stops {} updates.",
+            used.other_segments,
+            if used.other_segments == 1 { "" } else { "s" },
+            if used.other_segments == 1 { "is" } else { "are" },
+            if used.other_segments == 1 { "its" } else { "their" },
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 fn definition_view(detail: &SegmentDetail) -> AnyView {

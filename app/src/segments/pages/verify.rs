@@ -84,7 +84,7 @@ pub fn VerifyPage() -> impl IntoView {
 fn Results(answer: VerifyAnswer) -> impl IntoView {
     let counts = |v: Verdict| answer.rows.iter().filter(|r| r.verdict == v).count();
     let summary = format!(
-        "{} included, {} excluded, {} unknown · snapshot data date {} · T = {}",
+        "{} included, {} excluded, {} not found · snapshot data date {} · T = {}",
         counts(Verdict::Included),
         counts(Verdict::Excluded),
         counts(Verdict::Unknown),
@@ -101,10 +101,10 @@ fn Results(answer: VerifyAnswer) -> impl IntoView {
                         let (class, label) = match row.verdict {
                             Verdict::Included => ("status status-active", "Included"),
                             Verdict::Excluded => ("status status-failed", "Excluded"),
-                            Verdict::Unknown => ("status status-expired", "Unknown"),
+                            Verdict::Unknown => ("status status-expired", "Not found"),
                         };
                         let why = if row.verdict == Verdict::Unknown {
-                            view! { <span class="muted">"Not in the target object's population."</span> }.into_any()
+                            view! { <span class="muted">"No such ID among the entities you can target."</span> }.into_any()
                         } else if row.groups.is_empty() {
                             view! { <span class="muted">"Membership of the segment's snapshot."</span> }.into_any()
                         } else {

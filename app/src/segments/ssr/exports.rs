@@ -23,18 +23,38 @@ const SELECT_EXPORTS: &str =
         x.bytes, x.error, x.requested_by, x.requested_at, x.finished_at
      FROM segment_exports x JOIN segments s ON s.id = x.segment_id";
 
-/// Records an export of the segment's current snapshot.
-pub async fn request(db: &Db, principal: &Principal, segment_id: i64) -> AppResult<ExportView> {
+/// Exports of a deleted or expired segment are gone: not listed, not
+/// readable, not downloadable (`$1`: now).
+const LIVE: &str = "s.deleted_at IS NULL AND s.expires_at > $1";
+
+/// Records an export of the segment's current snapshot. A principal may
+/// have a few exports waiting at once; past that it is refused (429).
+pub async fn request(state: &AppState, principal: &Principal, segment_id: i64) -> AppResult<ExportView> {
+    let db = &state.db;
     let record = records::load_segment(db, principal, segment_id).await?;
     let Some(run_id) = record.current_run_id else {
         return Err(AppError::Conflict(format!(
             "Segment {segment_id} has no members to export yet."
         )));
     };
+    let key = principal.key();
+    let waiting: i64 = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM segment_exports WHERE principal_key = $1 AND status IN ('queued', 'running')",
+        )
+        .bind(&key)
+        .fetch_one(pool)
+        .await?
+    });
+    if waiting >= state.exports_per_principal {
+        return Err(AppError::RateLimited(format!(
+            "You have {waiting} exports waiting; download them or wait for them to finish before asking for more."
+        )));
+    }
     let id = with_db!(db, pool => {
         sqlx::query_scalar::<_, i64>(
-            "INSERT INTO segment_exports (segment_id, run_id, owner_scope, status, rows_total, requested_by, requested_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6) RETURNING id",
+            "INSERT INTO segment_exports (segment_id, run_id, owner_scope, status, rows_total, requested_by, requested_at, principal_key)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING id",
         )
         .bind(segment_id)
         .bind(run_id)
@@ -42,6 +62,7 @@ pub async fn request(db: &Db, principal: &Principal, segment_id: i64) -> AppResu
         .bind(record.size.unwrap_or(0))
         .bind(principal.display_name())
         .bind(now_ms())
+        .bind(&key)
         .fetch_one(pool)
         .await?
     });
@@ -60,22 +81,29 @@ pub async fn get(db: &Db, principal: &Principal, id: i64) -> AppResult<ExportVie
     if !principal.scope.can_see(&owner) {
         return Err(not_found());
     }
-    Ok(with_db!(db, pool => {
-        sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE x.id = $1"))
+    let export: Option<ExportView> = with_db!(db, pool => {
+        sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE {LIVE} AND x.id = $2"))
+            .bind(now_ms())
             .bind(id)
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await?
-    }))
+    });
+    export.ok_or_else(not_found)
 }
 
 pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<ExportView>> {
+    let now = now_ms();
     let rows: Vec<ExportView> = if principal.scope.is_platform() {
         with_db!(db, pool => {
-            sqlx::query_as(&format!("{SELECT_EXPORTS} ORDER BY x.id DESC LIMIT 500")).fetch_all(pool).await?
+            sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE {LIVE} ORDER BY x.id DESC LIMIT 500"))
+                .bind(now)
+                .fetch_all(pool)
+                .await?
         })
     } else {
         with_db!(db, pool => {
-            sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE x.owner_scope = $1 ORDER BY x.id DESC LIMIT 500"))
+            sqlx::query_as(&format!("{SELECT_EXPORTS} WHERE {LIVE} AND x.owner_scope = $2 ORDER BY x.id DESC LIMIT 500"))
+                .bind(now)
                 .bind(principal.scope.to_string())
                 .fetch_all(pool)
                 .await?
@@ -87,6 +115,8 @@ pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<ExportView>> 
 /// A finished export's CSV source: the pinned snapshot and its target object.
 pub struct Download {
     pub file_name: String,
+    /// The CSV's exact length, counted by the export pass.
+    pub bytes: u64,
     pub target_object: String,
     pub members: Arc<RoaringBitmap>,
 }
@@ -107,6 +137,7 @@ pub async fn download(state: &AppState, principal: &Principal, id: i64) -> AppRe
     });
     Ok(Download {
         file_name: format!("segment-{}-export-{id}.csv", export.segment_id),
+        bytes: export.bytes.unwrap_or(0).max(0) as u64,
         target_object: target,
         members: state.snapshots.get(&state.db, export.run_id).await?,
     })

@@ -7,19 +7,21 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use segment_core::catalog::DataType;
-use segment_core::plan::{Plan, PlanCondition, ProfileTest};
+use segment_core::engine::{Observed, StoredValue};
+use segment_core::plan::PlanCondition;
 use segment_core::rule::Rule;
-use segment_core::sql::{Dialect, behavior_count, profile_table, quote_ident};
 use segment_core::time::{format_epoch, parse_date};
 use segment_core::validate::{Context, validate};
 
 use super::is_stale;
 use super::records::{self, SegmentRecord, Serving};
-use crate::auth::Principal;
+use super::visible::Visible;
+use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult, Refusal};
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
 use crate::segments::*;
+use crate::tags::ssr::catalog_for;
 use crate::with_db;
 
 /// The segment's current snapshot if it may serve lookups now.
@@ -133,6 +135,7 @@ pub async fn check_members(
     let (serving, _, members) = servable(state, principal, id).await?;
     let record = &serving.record;
     let ids = clean_ids(&request.ids, MAX_CHECK_IDS)?;
+    let visible = Visible::to(state, &principal.scope, record.target()?)?;
     let known = entity_indexes(&state.db, &record.target_object, &ids).await?;
     let mut answer = CheckAnswer {
         members: Vec::new(),
@@ -141,7 +144,7 @@ pub async fn check_members(
         data_date: record.data_date.clone(),
     };
     for entity in ids {
-        match known.get(&entity) {
+        match known.get(&entity).filter(|idx| visible.contains(**idx)) {
             None => answer.unknown.push(entity),
             Some(idx) if members.contains(*idx) => answer.members.push(entity),
             Some(_) => answer.non_members.push(entity),
@@ -150,53 +153,92 @@ pub async fn check_members(
     Ok(answer)
 }
 
-pub async fn bindings(db: &Db, segment_id: i64) -> AppResult<Vec<Binding>> {
-    let rows: Vec<(i64, String, String, i64, String, i64)> = with_db!(db, pool => {
+/// A binding with the scope it was made from.
+pub struct ScopedBinding {
+    pub binding: Binding,
+    pub owner: Scope,
+}
+
+pub async fn bindings(db: &Db, segment_id: i64) -> AppResult<Vec<ScopedBinding>> {
+    type Row = (i64, String, String, i64, String, i64, Option<String>);
+    let rows: Vec<Row> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT segment_id, task_id, name, ends_at, created_by, created_at FROM segment_bindings
+            "SELECT segment_id, task_id, name, ends_at, created_by, created_at, owner_scope FROM segment_bindings
              WHERE segment_id = $1 ORDER BY ends_at DESC, task_id",
         )
         .bind(segment_id)
         .fetch_all(pool)
         .await?
     });
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
-            |(segment_id, task_id, name, ends_at, created_by, created_at)| Binding {
-                segment_id,
-                task_id,
-                name,
-                ends_at,
-                created_by,
-                created_at,
+            |(segment_id, task_id, name, ends_at, created_by, created_at, owner)| {
+                let owner = Scope::parse(owner.as_deref().unwrap_or_default()).map_err(|_| {
+                    anyhow::anyhow!("malformed owner scope on a binding of segment {segment_id}")
+                })?;
+                Ok(ScopedBinding {
+                    binding: Binding {
+                        segment_id,
+                        task_id,
+                        name,
+                        ends_at,
+                        created_by,
+                        created_at,
+                    },
+                    owner,
+                })
             },
         )
-        .collect())
+        .collect()
 }
 
-/// Segments (not deleted) whose definition reads segment `id`.
-pub async fn dependents(db: &Db, id: i64) -> AppResult<Vec<(i64, String)>> {
-    let rows: Vec<(i64, String, String)> = with_db!(db, pool => {
-        sqlx::query_as("SELECT id, name, definition FROM segments WHERE method IN ('segment_set', 'lookalike') AND deleted_at IS NULL")
+/// Segments (not deleted) whose definition reads segment `id`, with their owners.
+pub async fn dependents(db: &Db, id: i64) -> AppResult<Vec<(i64, String, Scope)>> {
+    let rows: Vec<(i64, String, String, String)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT id, name, definition, owner_scope FROM segments WHERE method IN ('segment_set', 'lookalike') AND deleted_at IS NULL")
             .fetch_all(pool)
             .await?
     });
-    Ok(rows
-        .into_iter()
-        .filter(|(_, _, definition)| {
+    rows.into_iter()
+        .filter(|(_, _, definition, _)| {
             serde_json::from_str::<Definition>(definition).is_ok_and(|d| d.input_segments().contains(&id))
         })
-        .map(|(id, name, _)| (id, name))
-        .collect())
+        .map(|(id, name, _, owner)| {
+            let owner =
+                Scope::parse(&owner).map_err(|_| anyhow::anyhow!("malformed owner scope on segment {id}"))?;
+            Ok((id, name, owner))
+        })
+        .collect()
 }
 
+/// What uses segment `id`, named where the principal may see it and
+/// counted where it may not.
 pub async fn used_by(db: &Db, principal: &Principal, id: i64) -> AppResult<UsedBy> {
     records::load_segment(db, principal, id).await?;
-    Ok(UsedBy {
-        bindings: bindings(db, id).await?,
-        dependents: dependents(db, id).await?,
-    })
+    let now = now_ms();
+    let mut used = UsedBy {
+        bindings: Vec::new(),
+        dependents: Vec::new(),
+        other_tasks: 0,
+        other_tasks_until: None,
+        other_segments: 0,
+    };
+    for scoped in bindings(db, id).await? {
+        if principal.scope.can_see(&scoped.owner) {
+            used.bindings.push(scoped.binding);
+        } else if scoped.binding.ends_at > now {
+            used.other_tasks += 1;
+            used.other_tasks_until = used.other_tasks_until.max(Some(scoped.binding.ends_at));
+        }
+    }
+    for (dependent, name, owner) in dependents(db, id).await? {
+        if principal.scope.can_see(&owner) {
+            used.dependents.push((dependent, name));
+        } else {
+            used.other_segments += 1;
+        }
+    }
+    Ok(used)
 }
 
 pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding) -> AppResult<Binding> {
@@ -245,8 +287,8 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
     }
     let inserted = with_db!(db, pool => {
         sqlx::query(
-            "INSERT INTO segment_bindings (segment_id, task_id, name, ends_at, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO segment_bindings (segment_id, task_id, name, ends_at, created_by, created_at, owner_scope)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(task_id)
@@ -254,6 +296,7 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
         .bind(ends_at)
         .bind(principal.display_name())
         .bind(now_ms())
+        .bind(principal.scope.to_string())
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
@@ -270,20 +313,30 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
     bindings(db, id)
         .await?
         .into_iter()
+        .map(|scoped| scoped.binding)
         .find(|b| b.task_id == task_id)
         .ok_or(AppError::Internal)
 }
 
+/// Releases a binding the principal may see (its own scope's, or any for the platform).
 pub async fn unbind(db: &Db, principal: &Principal, id: i64, task_id: &str) -> AppResult<()> {
     records::load_segment(db, principal, id).await?;
-    let deleted = with_db!(db, pool => {
-        sqlx::query("DELETE FROM segment_bindings WHERE segment_id = $1 AND task_id = $2")
-            .bind(id)
-            .bind(task_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-    });
+    let visible = bindings(db, id)
+        .await?
+        .into_iter()
+        .any(|scoped| scoped.binding.task_id == task_id && principal.scope.can_see(&scoped.owner));
+    let deleted = if visible {
+        with_db!(db, pool => {
+            sqlx::query("DELETE FROM segment_bindings WHERE segment_id = $1 AND task_id = $2")
+                .bind(id)
+                .bind(task_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        })
+    } else {
+        0
+    };
     if deleted == 0 {
         return Err(AppError::NotFound(format!("Task {task_id} of segment {id}")));
     }
@@ -303,18 +356,29 @@ pub async fn extend(db: &Db, principal: &Principal, id: i64, expires_at: &str) -
             format!("Choose a time in the future ({} now).", tz.name()),
         ));
     }
-    if let Some(latest) = bindings(db, id).await?.into_iter().max_by_key(|b| b.ends_at)
-        && new_expiry < latest.ends_at
+    if let Some(latest) = bindings(db, id)
+        .await?
+        .into_iter()
+        .max_by_key(|b| b.binding.ends_at)
+        && new_expiry < latest.binding.ends_at
     {
+        let until = format!(
+            "{} ({})",
+            local_time(latest.binding.ends_at, tz.name()),
+            tz.name()
+        );
         return Err(AppError::validation(
             "expires_at",
-            format!(
-                "Delivery task {} \"{}\" uses the segment until {} ({}); choose that time or later.",
-                latest.task_id,
-                latest.name,
-                local_time(latest.ends_at, tz.name()),
-                tz.name()
-            ),
+            if principal.scope.can_see(&latest.owner) {
+                format!(
+                    "Delivery task {} \"{}\" uses the segment until {until}; choose that time or later.",
+                    latest.binding.task_id, latest.binding.name
+                )
+            } else {
+                format!(
+                    "A delivery task outside your scope uses the segment until {until}; choose that time or later."
+                )
+            },
         ));
     }
     // An expired segment with a snapshot serves again; one without goes back
@@ -339,15 +403,32 @@ pub async fn extend(db: &Db, principal: &Principal, id: i64, expires_at: &str) -
     records::load_segment(db, principal, id).await?.to_row(now)
 }
 
-/// Deletes a segment nothing uses; otherwise refuses with every reason.
+/// Deletes a segment nothing holds; otherwise refuses with every reason.
+/// Running delivery tasks hold it (those of other scopes counted, with the
+/// time the last ends, so nobody is stuck for good); segments the principal
+/// can see that are computed from it hold it; segments of other scopes do
+/// not (they keep their last snapshot and stop updating).
 pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
-    records::load_segment(db, principal, id).await?;
+    let record = records::load_segment(db, principal, id).await?;
     let used = used_by(db, principal, id).await?;
+    let now = now_ms();
     let mut reasons = Vec::new();
-    for binding in &used.bindings {
+    for binding in used.bindings.iter().filter(|b| b.ends_at > now) {
         reasons.push(format!(
-            "delivery task {} \"{}\" is bound to it",
-            binding.task_id, binding.name
+            "delivery task {} \"{}\" is bound to it until {}",
+            binding.task_id,
+            binding.name,
+            local_time(binding.ends_at, &record.time_zone)
+        ));
+    }
+    if let Some(until) = used.other_tasks_until {
+        reasons.push(format!(
+            "{} delivery task{} outside your scope use{} it until {} ({}); it can be deleted after that",
+            used.other_tasks,
+            if used.other_tasks == 1 { "" } else { "s" },
+            if used.other_tasks == 1 { "s" } else { "" },
+            local_time(until, &record.time_zone),
+            record.time_zone
         ));
     }
     for (dependent, name) in &used.dependents {
@@ -359,13 +440,12 @@ pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
             reasons.join("; ")
         )));
     }
-    let now = now_ms();
     // Guarded in the statement too, so a binding added meanwhile is not orphaned.
     let deleted = with_db!(db, pool => {
         sqlx::query(
             "UPDATE segments SET deleted_at = $1, deleted_by = $2, updated_at = $1
              WHERE id = $3 AND deleted_at IS NULL
-               AND NOT EXISTS (SELECT 1 FROM segment_bindings b WHERE b.segment_id = $3)",
+               AND NOT EXISTS (SELECT 1 FROM segment_bindings b WHERE b.segment_id = $3 AND b.ends_at > $1)",
         )
         .bind(now)
         .bind(principal.display_name())
@@ -379,9 +459,13 @@ pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
             "Segment {id} is in use and cannot be deleted."
         )));
     }
-    // Queued runs of a deleted segment are dropped.
+    // Queued runs of a deleted segment are dropped, and its exports are gone.
     with_db!(db, pool => {
         sqlx::query("DELETE FROM segment_runs WHERE segment_id = $1 AND status = 'queued'")
+            .bind(id)
+            .execute(pool)
+            .await?;
+        sqlx::query("DELETE FROM segment_exports WHERE segment_id = $1")
             .bind(id)
             .execute(pool)
             .await?
@@ -433,7 +517,10 @@ pub async fn deleted_records(db: &Db, principal: &Principal) -> AppResult<Vec<De
 
 /// Whether each ID is in the segment's current snapshot, and for tag-filter
 /// segments why: each group and condition evaluated for the entity on the
-/// snapshot's date T with the entity's own values.
+/// snapshot's date T with the entity's own values. For a merchant or store
+/// principal an ID outside its audience is unknown, like one that does
+/// not exist; the platform also sees whether an entity lies outside the
+/// segment owner's audience.
 pub async fn verify(
     state: &AppState,
     principal: &Principal,
@@ -454,15 +541,27 @@ pub async fn verify(
             .await?
             .flatten()
     });
-    let known = entity_indexes(&state.db, &record.target_object, &ids).await?;
-    let explainer = match record.definition()? {
-        Definition::TagFilter { rule, .. } => Explainer::new(state, &record, &rule, as_of.as_deref())?,
-        _ => None,
+    let target = record.target()?;
+    let visible = Visible::to(state, &principal.scope, target)?;
+    let mut known = entity_indexes(&state.db, &record.target_object, &ids).await?;
+    known.retain(|_, idx| visible.contains(*idx));
+    let owner = record.owner()?;
+    let owner_audience = if principal.scope.is_platform() && !owner.is_platform() {
+        Some(Visible::to(state, &owner, target)?)
+    } else {
+        None
     };
-    let audience = match (record.owner()?.audience_scopes(), state.tag_index.current()) {
-        (Some(scopes), Some(loaded)) => Some(loaded.index.audience(&scopes, record.target()?)),
+    let asked: Vec<u32> = ids
+        .iter()
+        .filter_map(|entity| known.get(entity).copied())
+        .collect();
+    let mut explained = match record.definition()? {
+        Definition::TagFilter { rule, .. } => {
+            explain(state, principal, &record, &rule, as_of.as_deref(), asked).await?
+        }
         _ => None,
-    };
+    }
+    .map(Vec::into_iter);
     let mut rows = Vec::new();
     for entity in ids {
         let Some(&idx) = known.get(&entity) else {
@@ -474,10 +573,6 @@ pub async fn verify(
             });
             continue;
         };
-        let groups = match &explainer {
-            Some(explainer) => explainer.explain(&state.db, idx).await?,
-            None => Vec::new(),
-        };
         rows.push(VerifyRow {
             entity_id: entity,
             verdict: if members.contains(idx) {
@@ -485,8 +580,8 @@ pub async fn verify(
             } else {
                 Verdict::Excluded
             },
-            groups,
-            outside_audience: audience.as_ref().is_some_and(|a| !a.contains(idx)),
+            groups: explained.as_mut().and_then(Iterator::next).unwrap_or_default(),
+            outside_audience: owner_audience.as_ref().is_some_and(|a| !a.contains(idx)),
         });
     }
     Ok(VerifyAnswer {
@@ -497,169 +592,106 @@ pub async fn verify(
     })
 }
 
-/// A tag-filter rule planned at the snapshot's T, each condition's members
-/// computed once, ready to explain any number of entities.
-struct Explainer {
-    rule: Rule,
-    plan: Plan,
-    condition_members: Vec<Vec<RoaringBitmap>>,
-    tz: chrono_tz::Tz,
-    backend: Backend,
-}
-
-impl Explainer {
-    fn new(
-        state: &AppState,
-        record: &SegmentRecord,
-        rule: &Rule,
-        as_of: Option<&str>,
-    ) -> AppResult<Option<Explainer>> {
-        let Some(loaded) = state.tag_index.current() else {
-            return Ok(None);
-        };
-        let tz = record.time_zone();
-        let as_of = as_of
-            .and_then(|d| parse_date(d).ok())
-            .unwrap_or_else(|| segment_core::time::today_in(tz, chrono::Utc::now()));
-        let Ok(plan) = validate(
-            rule,
-            &Context {
-                catalog: &loaded.catalog,
-                target: record.target()?,
-                time_zone: tz,
-                as_of,
-            },
-        ) else {
-            return Ok(None);
-        };
-        let mut condition_members = Vec::new();
-        for group in &plan.groups {
-            let mut sets = Vec::new();
-            for condition in group {
-                let single = Plan {
-                    groups: vec![vec![condition.clone()]],
-                    ..plan.clone()
-                };
-                sets.push(loaded.index.evaluate(&single, None).map_err(|error| {
-                    tracing::error!(%error, "explaining a condition failed");
-                    AppError::Internal
-                })?);
-            }
-            condition_members.push(sets);
-        }
-        Ok(Some(Explainer {
-            rule: rule.clone(),
-            plan,
-            condition_members,
-            tz,
-            backend: state.db.backend(),
-        }))
-    }
-
-    async fn explain(&self, db: &Db, idx: u32) -> AppResult<Vec<GroupCheck>> {
-        let mut groups = Vec::new();
-        for (g, group) in self.plan.groups.iter().enumerate() {
-            let mut conditions = Vec::new();
-            for (c, condition) in group.iter().enumerate() {
-                let passed = self.condition_members[g][c].contains(idx);
-                let actual = self.actual(db, condition, idx).await?;
-                conditions.push(ConditionCheck {
-                    condition: crate::segments::describe::condition(&self.rule.groups[g].conditions[c]),
-                    actual,
-                    passed,
-                });
-            }
-            groups.push(GroupCheck {
-                matched: conditions.iter().all(|c| c.passed),
-                conditions,
-            });
-        }
-        Ok(groups)
-    }
-
-    async fn actual(&self, db: &Db, condition: &PlanCondition, idx: u32) -> AppResult<String> {
-        match condition {
-            PlanCondition::Profile(p) => {
-                let show = |date: NaiveDate, value: Option<String>| {
-                    format!("{}: {}", date, value.unwrap_or_else(|| "no value".into()))
-                };
-                match &p.test {
-                    ProfileTest::At { date, .. } => Ok(show(
-                        *date,
-                        self.profile_value(db, &p.tag, p.data_type, *date, idx).await?,
-                    )),
-                    ProfileTest::Diff { from, to, .. } | ProfileTest::Changed { from, to, .. } => {
-                        Ok(format!(
-                            "{} → {}",
-                            show(
-                                *from,
-                                self.profile_value(db, &p.tag, p.data_type, *from, idx).await?
-                            ),
-                            show(*to, self.profile_value(db, &p.tag, p.data_type, *to, idx).await?)
-                        ))
+/// Each rule group and condition of a tag-filter segment for each of
+/// `entities`, planned at the snapshot's T as the segment's owner sees
+/// the catalog. One evaluation per condition, on the engine threads;
+/// `None` when the rule no longer fits the tag data.
+async fn explain(
+    state: &AppState,
+    principal: &Principal,
+    record: &SegmentRecord,
+    rule: &Rule,
+    as_of: Option<&str>,
+    entities: Vec<u32>,
+) -> AppResult<Option<Vec<Vec<GroupCheck>>>> {
+    let Some(loaded) = state.tag_index.current() else {
+        return Ok(None);
+    };
+    let tz = record.time_zone();
+    let as_of = as_of
+        .and_then(|d| parse_date(d).ok())
+        .unwrap_or_else(|| segment_core::time::today_in(tz, chrono::Utc::now()));
+    let Ok(plan) = validate(
+        rule,
+        &Context {
+            catalog: &catalog_for(&loaded.catalog, &record.owner()?),
+            target: record.target()?,
+            time_zone: tz,
+            as_of,
+        },
+    ) else {
+        return Ok(None);
+    };
+    let described: Vec<Vec<String>> = rule
+        .groups
+        .iter()
+        .map(|group| group.conditions.iter().map(describe::condition).collect())
+        .collect();
+    let explained = state
+        .engine
+        .run(&principal.key(), Some(state.estimate_deadline), move || {
+            let mut per_entity: Vec<Vec<GroupCheck>> = vec![Vec::new(); entities.len()];
+            for (g, group) in plan.groups.iter().enumerate() {
+                let mut checks: Vec<Vec<ConditionCheck>> = vec![Vec::new(); entities.len()];
+                for (c, condition) in group.iter().enumerate() {
+                    let data_type = match condition {
+                        PlanCondition::Profile(p) => Some(p.data_type),
+                        PlanCondition::Behavior(_) => None,
+                    };
+                    for (at, found) in loaded
+                        .index
+                        .explain(condition, &entities)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        checks[at].push(ConditionCheck {
+                            condition: described[g][c].clone(),
+                            actual: shown(&found.observed, data_type, tz),
+                            passed: found.passed,
+                        });
                     }
                 }
+                for (at, conditions) in checks.into_iter().enumerate() {
+                    per_entity[at].push(GroupCheck {
+                        matched: conditions.iter().all(|c| c.passed),
+                        conditions,
+                    });
+                }
             }
-            PlanCondition::Behavior(b) => {
-                let dialect = match self.backend {
-                    Backend::Sqlite => Dialect::Sqlite,
-                    Backend::Postgres => Dialect::Postgres,
-                };
-                let count = crate::tags::ssr::sql_exec::count(db, &behavior_count(b, dialect, idx)).await?;
-                Ok(format!("{count} events from {} to {}", b.from, b.to))
-            }
-        }
-    }
+            Ok::<_, segment_core::engine::EvalError>(per_entity)
+        })
+        .await?
+        .map_err(|error| {
+            tracing::error!(%error, "explaining a rule failed");
+            AppError::Internal
+        })?;
+    Ok(Some(explained))
+}
 
-    async fn profile_value(
-        &self,
-        db: &Db,
-        tag: &str,
-        data_type: DataType,
-        date: NaiveDate,
-        idx: u32,
-    ) -> AppResult<Option<String>> {
-        let sql = format!(
-            "SELECT CAST(t.value AS TEXT) FROM {} AS t WHERE t.entity_idx = $1 AND t.data_date = $2",
-            quote_ident(&profile_table(tag))
-        );
-        let value: Option<Option<String>> = match db {
-            Db::Sqlite(pool) => {
-                sqlx::query_scalar(&sql)
-                    .bind(i64::from(idx))
-                    .bind(date.to_string())
-                    .fetch_optional(pool)
-                    .await?
-            }
-            Db::Postgres(pool) => {
-                sqlx::query_scalar(&sql)
-                    .bind(i64::from(idx))
-                    .bind(date)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        Ok(value.flatten().map(|text| match data_type {
-            DataType::Datetime => text
-                .parse::<i64>()
-                .map(|epoch| format!("{} {}", format_epoch(epoch, self.tz), self.tz.name()))
-                .unwrap_or(text),
-            DataType::Number => text
-                .parse::<f64>()
-                .map(|n| {
-                    if n.fract() == 0.0 && n.abs() < 1e15 {
-                        format!("{}", n as i64)
-                    } else {
-                        n.to_string()
-                    }
-                })
-                .unwrap_or(text),
-            DataType::Boolean => match text.as_str() {
-                "true" => "Yes".into(),
-                "false" => "No".into(),
-                _ => text,
+/// What a condition read, in words: "2024-08-04: Shenzhen", "3 events from … to …".
+fn shown(observed: &Observed, data_type: Option<DataType>, tz: chrono_tz::Tz) -> String {
+    let value = |date: &NaiveDate, value: &Option<StoredValue>| {
+        let text = match value {
+            None => "no value".to_string(),
+            Some(StoredValue::Text(text)) => match (data_type, text.as_str()) {
+                (Some(DataType::Boolean), "true") => "Yes".into(),
+                (Some(DataType::Boolean), "false") => "No".into(),
+                _ => text.clone(),
             },
-            DataType::Enum => text,
-        }))
+            Some(StoredValue::Number(n)) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            Some(StoredValue::Number(n)) => n.to_string(),
+            Some(StoredValue::Time(epoch)) => format!("{} {}", format_epoch(*epoch, tz), tz.name()),
+        };
+        format!("{date}: {text}")
+    };
+    match observed {
+        Observed::Value { date, value: v } => value(date, v),
+        Observed::Change {
+            from,
+            from_value,
+            to,
+            to_value,
+        } => format!("{} → {}", value(from, from_value), value(to, to_value)),
+        Observed::Count { from, to, count } => format!("{count} events from {from} to {to}"),
     }
 }

@@ -5,6 +5,7 @@ pub mod manage;
 pub mod records;
 pub mod schedule;
 pub mod uploads;
+pub mod visible;
 pub mod worker;
 
 use std::time::Instant;
@@ -23,8 +24,10 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
+use crate::tags::ssr::catalog_for;
 use crate::with_db;
 use records::SegmentRecord;
+use visible::Visible;
 
 /// Validates the rule against the loaded catalog and counts its members
 /// with the engine, restricted to the principal's audience.
@@ -41,13 +44,11 @@ pub async fn estimate(
         None | Some("") => today_in(time_zone, chrono::Utc::now()),
         Some(text) => parse_date(text).map_err(|message| AppError::validation("as_of", message))?,
     };
-    let loaded = state.tag_index.current().ok_or_else(|| {
-        AppError::Unavailable("The tag index is still loading; try again in a few seconds.".into())
-    })?;
+    let loaded = loaded_index(state)?;
     let plan = validate(
         &request.rule,
         &Context {
-            catalog: &loaded.catalog,
+            catalog: &catalog_for(&loaded.catalog, &principal.scope),
             target: request.target_object,
             time_zone,
             as_of,
@@ -55,23 +56,28 @@ pub async fn estimate(
     )
     .map_err(AppError::InvalidRule)?;
     let audience = principal.scope.audience_scopes();
-    let started = Instant::now();
-    let members = loaded
-        .index
-        .evaluate(&plan, audience.as_deref())
-        .map_err(|error| {
-            tracing::error!(%error, "the engine could not evaluate a validated plan");
-            AppError::Internal
-        })?;
-    let engine_micros = started.elapsed().as_micros() as u64;
     let dialect = match state.db.backend() {
         Backend::Sqlite => Dialect::Sqlite,
         Backend::Postgres => Dialect::Postgres,
     };
+    let sql = compile(&plan, dialect, Output::EntityIds, audience.as_deref()).display();
+    let data_date = plan.data_date;
+    let (size, engine_micros) = state
+        .engine
+        .run(&principal.key(), Some(state.estimate_deadline), move || {
+            let started = Instant::now();
+            let members = loaded.index.evaluate(&plan, audience.as_deref());
+            (members.map(|m| m.len()), started.elapsed().as_micros() as u64)
+        })
+        .await?;
+    let size = size.map_err(|error| {
+        tracing::error!(%error, "the engine could not evaluate a validated plan");
+        AppError::Internal
+    })?;
     Ok(Estimate {
-        size: members.len(),
-        sql: compile(&plan, dialect, Output::EntityIds, audience.as_deref()).display(),
-        data_date: plan.data_date,
+        size,
+        sql,
+        data_date,
         as_of,
         time_zone: time_zone.name().to_string(),
         engine_micros,
@@ -360,8 +366,14 @@ pub async fn create(
     if let Definition::TagFilter { rule, .. } = &request.definition {
         let valid = validate_basic(&request.name, basic, now, "").expect("validated above");
         let loaded = loaded_index(state)?;
-        plan_rule(&loaded.catalog, rule, basic.target_object, valid.time_zone, now)
-            .map_err(AppError::InvalidRule)?;
+        plan_rule(
+            &catalog_for(&loaded.catalog, &principal.scope),
+            rule,
+            basic.target_object,
+            valid.time_zone,
+            now,
+        )
+        .map_err(AppError::InvalidRule)?;
     }
     let owner = principal.scope.to_string();
     let creator = principal.display_name();
@@ -402,7 +414,10 @@ pub async fn create(
     })
 }
 
-/// Adds a problem when `group_id` is not one of the principal's groups.
+/// Adds a problem when `group_id` is not one of the groups of the
+/// principal's own scope: a segment is filed only in a group of its
+/// owner's scope (a platform segment in a merchant's group would be a
+/// segment that merchant can neither see nor move).
 async fn check_group(
     db: &Db,
     principal: &Principal,
@@ -411,13 +426,16 @@ async fn check_group(
     problems: &mut Vec<FieldError>,
 ) -> AppResult<()> {
     if let Some(group_id) = group_id {
-        match crate::groups::ssr::get_group(db, principal, group_id).await {
-            Ok(_) => {}
-            Err(AppError::NotFound(_)) => problems.push(FieldError {
+        let own = match crate::groups::ssr::get_group(db, principal, group_id).await {
+            Ok(group) => group.owner_scope == principal.scope.to_string(),
+            Err(AppError::NotFound(_)) => false,
+            Err(other) => return Err(other),
+        };
+        if !own {
+            problems.push(FieldError {
                 field: format!("{prefix}group_id"),
                 message: "Choose one of your groups.".into(),
-            }),
-            Err(other) => return Err(other),
+            });
         }
     }
     Ok(())
@@ -479,7 +497,7 @@ pub fn lookalike_universe(
     })
 }
 
-fn loaded_index(state: &AppState) -> AppResult<std::sync::Arc<crate::tags::ssr::index::LoadedIndex>> {
+pub fn loaded_index(state: &AppState) -> AppResult<std::sync::Arc<crate::tags::ssr::index::LoadedIndex>> {
     state.tag_index.current().ok_or_else(|| {
         AppError::Unavailable("The tag index is still loading; try again in a few seconds.".into())
     })
@@ -545,10 +563,12 @@ pub async fn check_member(
 ) -> AppResult<MemberAnswer> {
     let (serving, _, members) = manage::servable(state, principal, id).await?;
     let record = &serving.record;
+    let visible = Visible::to(state, &principal.scope, record.target()?)?;
     let idx = state
         .entities
         .index(&state.db, &record.target_object, entity_id)
-        .await?;
+        .await?
+        .filter(|idx| visible.contains(*idx));
     Ok(MemberAnswer {
         member: idx.is_some_and(|idx| members.contains(idx)),
         known: idx.is_some(),

@@ -286,13 +286,32 @@ mod tests {
 }
 
 /// Runs [`tick`] every `every` for the life of the server.
-pub fn spawn_scheduler(state: crate::infra::AppState, every: std::time::Duration) {
+/// How often unused uploads are looked for.
+const UPLOAD_SWEEP_EVERY_MS: i64 = 60 * 60 * 1000;
+
+/// Runs [`tick`] every `every`, and removes uploads older than
+/// `upload_retention` that no segment uses, once an hour.
+pub fn spawn_scheduler(
+    state: crate::infra::AppState,
+    every: std::time::Duration,
+    upload_retention: std::time::Duration,
+) {
     tokio::spawn(async move {
+        let mut swept_at = i64::MIN;
         loop {
             let loaded = state.tag_index.current();
             let catalog = loaded.as_deref().map(|l| &l.catalog);
-            if let Err(error) = tick(&state.db, catalog, crate::infra::now_ms()).await {
+            let now = crate::infra::now_ms();
+            if let Err(error) = tick(&state.db, catalog, now).await {
                 tracing::error!(%error, "scheduler pass failed");
+            }
+            if now.saturating_sub(swept_at) >= UPLOAD_SWEEP_EVERY_MS {
+                swept_at = now;
+                match super::uploads::sweep(&state.db, upload_retention, now).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "unused uploads removed"),
+                    Err(error) => tracing::error!(%error, "removing unused uploads failed"),
+                }
             }
             tokio::time::sleep(every).await;
         }

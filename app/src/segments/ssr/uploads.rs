@@ -8,17 +8,23 @@ use segment_core::TargetObject;
 use segment_core::id_list::{IdListParser, Line};
 
 use super::manage::{LOOKUP_BATCH, entity_indexes};
+use super::visible::Visible;
 use crate::auth::{Principal, Scope};
 use crate::error::{AppError, AppResult};
 use crate::infra::db::Db;
-use crate::infra::now_ms;
-use crate::segments::{REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
+use crate::infra::limits::Slot;
+use crate::infra::{AppState, now_ms};
+use crate::segments::{Definition, REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
 use crate::with_db;
 
 /// An upload being read.
 pub struct UploadBuilder {
     db: Db,
     target: TargetObject,
+    /// IDs the uploader may know of: others are reported as unknown.
+    visible: Visible,
+    /// Held while the upload is read: one principal's uploads are bounded.
+    _slot: Slot,
     max_bytes: u64,
     bytes: u64,
     parser: IdListParser,
@@ -28,17 +34,22 @@ pub struct UploadBuilder {
 }
 
 impl UploadBuilder {
-    pub fn new(db: Db, target: TargetObject, max_bytes: u64) -> Self {
-        Self {
-            db,
+    /// Starts reading an upload of `principal`'s, or refuses (429) while it
+    /// has too many in progress.
+    pub fn start(state: &AppState, principal: &Principal, target: TargetObject) -> AppResult<Self> {
+        let slot = state.uploads.take(&principal.key())?;
+        Ok(Self {
+            db: state.db.clone(),
             target,
-            max_bytes,
+            visible: Visible::to(state, &principal.scope, target)?,
+            _slot: slot,
+            max_bytes: state.upload_max_bytes,
             bytes: 0,
             parser: IdListParser::new(),
             pending: Vec::new(),
             members: RoaringBitmap::new(),
             report: UploadReport::default(),
-        }
+        })
     }
 
     /// Reads the next piece of the file.
@@ -90,7 +101,8 @@ impl UploadBuilder {
         let ids: Vec<String> = batch.iter().map(|(_, id)| id.clone()).collect();
         let found = entity_indexes(&self.db, self.target.as_str(), &ids).await?;
         for (line, id) in batch {
-            match found.get(&id) {
+            // An ID outside the uploader's audience reads as unknown.
+            match found.get(&id).filter(|idx| self.visible.contains(**idx)) {
                 Some(idx) => {
                     self.members.insert(*idx);
                 }
@@ -190,6 +202,41 @@ pub async fn members_of(db: &Db, id: i64) -> AppResult<Option<RoaringBitmap>> {
     bytes
         .map(|bytes| RoaringBitmap::deserialize_from(&bytes[..]).map_err(|e| anyhow::anyhow!("{e}").into()))
         .transpose()
+}
+
+/// Removes uploads older than `retention` that no segment (not deleted)
+/// reads, as a custom list or a lookalike seed; answers how many.
+pub async fn sweep(db: &Db, retention: std::time::Duration, now: i64) -> AppResult<u64> {
+    let cutoff = now - retention.as_millis() as i64;
+    let definitions: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT definition FROM segments WHERE method IN ('custom_list', 'lookalike') AND deleted_at IS NULL",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    let used: std::collections::HashSet<i64> = definitions
+        .iter()
+        .filter_map(|text| serde_json::from_str::<Definition>(text).ok())
+        .filter_map(|definition| match definition {
+            Definition::CustomList { upload_id } => Some(upload_id),
+            Definition::Lookalike { seed_upload_id, .. } => seed_upload_id,
+            _ => None,
+        })
+        .collect();
+    let old: Vec<i64> = with_db!(db, pool => {
+        sqlx::query_scalar("SELECT id FROM uploads WHERE created_at < $1")
+            .bind(cutoff)
+            .fetch_all(pool)
+            .await?
+    });
+    let mut removed = 0;
+    for id in old.into_iter().filter(|id| !used.contains(id)) {
+        removed += with_db!(db, pool => {
+            sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id).execute(pool).await?.rows_affected()
+        });
+    }
+    Ok(removed)
 }
 
 /// The report as CSV: every rejected line kept in the report, with its reason.

@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
 use crate::segments::{Definition, SetOperation, local_time};
+use crate::tags::ssr::catalog_for;
 use crate::warehouse::ssr::PopulationMatcher;
 use crate::with_db;
 
@@ -81,6 +82,10 @@ impl From<AppError> for RunError {
         }
     }
 }
+
+/// The engine pool's key for materialization: runs together take at most
+/// half the engine threads, so estimates always find one.
+const RUNS: &str = "materialization";
 
 /// Starts the worker pool; each worker claims and runs one run at a time.
 pub fn spawn_workers(state: AppState, settings: WorkerSettings) {
@@ -223,7 +228,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             let plan = validate(
                 &rule,
                 &Context {
-                    catalog: &loaded.catalog,
+                    catalog: &catalog_for(&loaded.catalog, &owner),
                     target: record.target()?,
                     time_zone: tz,
                     as_of,
@@ -240,20 +245,26 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 ))
             })?;
             let audience = owner.audience_scopes();
-            let evaluating = Instant::now();
-            let members = loaded
-                .index
-                .evaluate(&plan, audience.as_deref())
-                .map_err(|error| {
-                    RunError::Retry(format!("The engine could not evaluate the rule: {error}"))
-                })?;
+            let data_date = plan.data_date.map(|d| d.to_string());
+            let ready_date = newest_ready_date(&loaded.catalog, &rule).map(|d| d.to_string());
+            let (members, evaluate_ms) = state
+                .engine
+                .run(RUNS, None, move || {
+                    let evaluating = Instant::now();
+                    let members = loaded.index.evaluate(&plan, audience.as_deref());
+                    (members, evaluating.elapsed().as_millis() as i64)
+                })
+                .await?;
+            let members = members.map_err(|error| {
+                RunError::Retry(format!("The engine could not evaluate the rule: {error}"))
+            })?;
             Ok(Output {
                 members,
                 as_of: Some(as_of.to_string()),
-                data_date: plan.data_date.map(|d| d.to_string()),
-                ready_date: newest_ready_date(&loaded.catalog, &rule).map(|d| d.to_string()),
+                data_date,
+                ready_date,
                 inputs: None,
-                evaluate_ms: evaluating.elapsed().as_millis() as i64,
+                evaluate_ms,
             })
         }
         Definition::CustomList { upload_id } => {
@@ -316,25 +327,32 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             };
             let target = record.target()?;
             let audience = owner.audience_scopes();
-            // Scoring walks every entity's features: off the async workers.
-            let (members, model) = tokio::task::spawn_blocking(move || {
-                let population = loaded.index.population(target);
-                let universe = match audience {
-                    Some(scopes) => loaded.index.audience(&scopes, target) & &population,
-                    None => population,
-                };
-                segment_core::engine::lookalike::expand(
-                    &loaded.index,
-                    &loaded.catalog,
-                    target,
-                    &universe,
-                    &seed,
-                    target_size,
-                )
-            })
-            .await
-            .map_err(|error| RunError::Retry(format!("The scoring task stopped: {error}")))?
-            .map_err(|error| RunError::Fail(format!("The lookalike cannot be computed: {error}.")))?;
+            let tenant = owner.tenant();
+            // Scoring walks every entity's features: on the engine threads.
+            let (members, model) = state
+                .engine
+                .run(RUNS, None, move || {
+                    let population = loaded.index.population(target);
+                    let universe = match audience {
+                        Some(scopes) => loaded.index.audience(&scopes, target) & &population,
+                        None => population,
+                    };
+                    // The owner's view: no other tenant's IDs as features or in counts.
+                    let catalog = match tenant {
+                        Some(tenant) => std::borrow::Cow::Owned(loaded.catalog.for_tenant(&tenant)),
+                        None => std::borrow::Cow::Borrowed(&loaded.catalog),
+                    };
+                    segment_core::engine::lookalike::expand(
+                        &loaded.index,
+                        &catalog,
+                        target,
+                        &universe,
+                        &seed,
+                        target_size,
+                    )
+                })
+                .await?
+                .map_err(|error| RunError::Fail(format!("The lookalike cannot be computed: {error}.")))?;
             let evaluate_ms = model.score_ms as i64;
             let inputs = serde_json::json!({"seed": seed_input, "model": model});
             Ok(Output {
@@ -670,7 +688,7 @@ async fn fail(db: &Db, claimed: &Claimed, reason: &str) -> Result<(), AppError> 
 /// (they wait for any other input still refreshing).
 async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> {
     let key = format!("after:{}", claimed.id);
-    for (dependent, _) in super::manage::dependents(db, claimed.segment_id).await? {
+    for (dependent, _, _) in super::manage::dependents(db, claimed.segment_id).await? {
         let frequency: Option<String> = with_db!(db, pool => {
             sqlx::query_scalar("SELECT update_frequency FROM segments WHERE id = $1 AND status <> 'expired'")
                 .bind(dependent)

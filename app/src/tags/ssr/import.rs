@@ -320,6 +320,11 @@ fn read_catalog_file(dir: &Path, problems: &mut Vec<ImportProblem>) -> (Option<V
                 if *data_type != DataType::Enum && !values.is_empty() {
                     problems.push(at(format!("a {} tag has no \"values\"", data_type.as_str())));
                 }
+                if *data_type != DataType::Enum && tag.tenant.is_some() {
+                    problems.push(at(
+                        "only an enum tag's values can be merchant or store IDs (\"tenant\")".into(),
+                    ));
+                }
             }
             TagKind::Behavior { attributes } => {
                 let mut codes = HashSet::new();
@@ -334,6 +339,12 @@ fn read_catalog_file(dir: &Path, problems: &mut Vec<ImportProblem>) -> (Option<V
                     }
                     if !codes.insert(attribute.code.clone()) {
                         problems.push(at(format!("attribute {:?} is defined twice", attribute.code)));
+                    }
+                    if attribute.tenant.is_some() && attribute.data_type != DataType::Enum {
+                        problems.push(at(format!(
+                            "attribute {:?}: only enum values can be merchant or store IDs (\"tenant\")",
+                            attribute.code
+                        )));
                     }
                     match attribute.data_type {
                         DataType::Enum if attribute.values.is_empty() => problems.push(at(format!(

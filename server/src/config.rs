@@ -45,6 +45,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How long an upload no segment uses is kept (`UPLOAD_RETENTION_HOURS`, default 24).
     pub upload_retention: Duration,
+    /// Exports one principal may have queued or running (`EXPORTS_PER_PRINCIPAL`, default 5).
+    pub exports_per_principal: i64,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -117,6 +119,7 @@ impl Config {
             request_timeout: Duration::from_millis(env_number("REQUEST_TIMEOUT_MS", 30_000)),
             trusted_proxies: trusted_proxies()?,
             upload_retention: Duration::from_secs(env_number("UPLOAD_RETENTION_HOURS", 24u64) * 3600),
+            exports_per_principal: env_number("EXPORTS_PER_PRINCIPAL", 5i64).max(1),
         })
     }
 }

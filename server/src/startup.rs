@@ -64,6 +64,7 @@ impl Application {
         state.engine = app::infra::engine_pool::EnginePool::new(config.engine_threads, 4);
         state.estimate_deadline = config.estimate_deadline;
         state.trusted_proxies = config.trusted_proxies.clone();
+        state.exports_per_principal = config.exports_per_principal;
         // Imports made by `server import` against the same database show up
         // within one poll interval, without a restart.
         state.tag_index.spawn_refresher(db.clone(), config.tag_index_poll);

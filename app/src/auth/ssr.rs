@@ -931,7 +931,11 @@ mod tests {
                 std::thread::spawn(move || limiter.begin("alice", addr("10.0.0.1")).is_ok())
             })
             .collect();
-        let admitted = threads.into_iter().map(|t| t.join().unwrap()).filter(|admitted| *admitted).count();
+        let admitted = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|admitted| *admitted)
+            .count();
         assert_eq!(admitted, 5, "attempts are counted before any password is checked");
     }
 

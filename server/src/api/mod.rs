@@ -45,3 +45,63 @@ pub fn router() -> Router<AppState> {
         .route("/exports/{id}/download", get(manage::download))
         .fallback(error::not_found)
 }
+
+/// Who may call a server function of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: signing in and out, who is signed in.
+    Anyone,
+    /// Any signed-in principal, within its scope (other scopes' objects answer 404).
+    SignedIn,
+    /// Signed-in users, not API tokens (changing one's own password).
+    User,
+    /// Platform principals only (the warehouse).
+    Platform,
+    /// Administrators only (users and API tokens).
+    Admin,
+}
+
+/// Every server function of the console with who may call it. Kept next to
+/// the routes so that the endpoint × principal test (`tests/api/matrix.rs`)
+/// calls each one as every kind of principal: a server function missing
+/// here fails that test.
+pub fn server_functions() -> Vec<(&'static str, Access)> {
+    use app::auth::api::*;
+    use app::groups::api::*;
+    use app::segments::api::*;
+    use app::tags::api::*;
+    use app::warehouse::api::*;
+    use leptos::server_fn::ServerFn;
+    vec![
+        (Login::PATH, Access::Anyone),
+        (Logout::PATH, Access::Anyone),
+        (CurrentPrincipal::PATH, Access::Anyone),
+        (ChangePassword::PATH, Access::User),
+        (ListTokens::PATH, Access::Admin),
+        (CreateToken::PATH, Access::Admin),
+        (RevokeToken::PATH, Access::Admin),
+        (ListUsers::PATH, Access::Admin),
+        (CreateUser::PATH, Access::Admin),
+        (SetUserDisabled::PATH, Access::Admin),
+        (ResetUserPassword::PATH, Access::Admin),
+        (SearchTags::PATH, Access::SignedIn),
+        (EstimateSegment::PATH, Access::SignedIn),
+        (CreateSegment::PATH, Access::SignedIn),
+        (LookalikeUniverse::PATH, Access::SignedIn),
+        (ListSegments::PATH, Access::SignedIn),
+        (GetSegment::PATH, Access::SignedIn),
+        (SegmentUsedBy::PATH, Access::SignedIn),
+        (ExportSegment::PATH, Access::SignedIn),
+        (ListExports::PATH, Access::SignedIn),
+        (ExtendSegment::PATH, Access::SignedIn),
+        (DeleteSegment::PATH, Access::SignedIn),
+        (DeletedSegments::PATH, Access::SignedIn),
+        (VerifySegment::PATH, Access::SignedIn),
+        (ListGroups::PATH, Access::SignedIn),
+        (CreateGroup::PATH, Access::SignedIn),
+        (RenameGroup::PATH, Access::SignedIn),
+        (DeleteGroup::PATH, Access::SignedIn),
+        (WarehouseTables::PATH, Access::Platform),
+        (WarehouseColumns::PATH, Access::Platform),
+    ]
+}

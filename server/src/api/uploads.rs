@@ -57,7 +57,7 @@ pub async fn upload(
             )
         })?,
     };
-    let mut builder = UploadBuilder::start(&state, &principal, target)?;
+    let mut builder = UploadBuilder::start(&state, &principal, target).await?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| AppError::Validation {

@@ -12,6 +12,7 @@ mod hardening;
 mod isolation;
 mod lookalike;
 mod manage;
+mod matrix;
 mod segments;
 mod system;
 mod uploads;

@@ -135,7 +135,7 @@ pub async fn check_members(
     let (serving, _, members) = servable(state, principal, id).await?;
     let record = &serving.record;
     let ids = clean_ids(&request.ids, MAX_CHECK_IDS)?;
-    let visible = Visible::to(state, &principal.scope, record.target()?)?;
+    let visible = Visible::to(state, &principal.scope, record.target()?).await?;
     let known = entity_indexes(&state.db, &record.target_object, &ids).await?;
     let mut answer = CheckAnswer {
         members: Vec::new(),
@@ -542,12 +542,12 @@ pub async fn verify(
             .flatten()
     });
     let target = record.target()?;
-    let visible = Visible::to(state, &principal.scope, target)?;
+    let visible = Visible::to(state, &principal.scope, target).await?;
     let mut known = entity_indexes(&state.db, &record.target_object, &ids).await?;
     known.retain(|_, idx| visible.contains(*idx));
     let owner = record.owner()?;
     let owner_audience = if principal.scope.is_platform() && !owner.is_platform() {
-        Some(Visible::to(state, &owner, target)?)
+        Some(Visible::to(state, &owner, target).await?)
     } else {
         None
     };

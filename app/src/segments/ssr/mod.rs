@@ -563,7 +563,7 @@ pub async fn check_member(
 ) -> AppResult<MemberAnswer> {
     let (serving, _, members) = manage::servable(state, principal, id).await?;
     let record = &serving.record;
-    let visible = Visible::to(state, &principal.scope, record.target()?)?;
+    let visible = Visible::to(state, &principal.scope, record.target()?).await?;
     let idx = state
         .entities
         .index(&state.db, &record.target_object, entity_id)

@@ -36,12 +36,12 @@ pub struct UploadBuilder {
 impl UploadBuilder {
     /// Starts reading an upload of `principal`'s, or refuses (429) while it
     /// has too many in progress.
-    pub fn start(state: &AppState, principal: &Principal, target: TargetObject) -> AppResult<Self> {
+    pub async fn start(state: &AppState, principal: &Principal, target: TargetObject) -> AppResult<Self> {
         let slot = state.uploads.take(&principal.key())?;
         Ok(Self {
             db: state.db.clone(),
             target,
-            visible: Visible::to(state, &principal.scope, target)?,
+            visible: Visible::stored(&state.db, &principal.scope, target).await?,
             _slot: slot,
             max_bytes: state.upload_max_bytes,
             bytes: 0,

@@ -12,6 +12,7 @@ use segment_core::validate::{Context, validate};
 
 use super::newest_ready_date;
 use super::records::{self, SegmentRecord};
+use super::visible::audience_from_database;
 use crate::error::AppError;
 use crate::infra::db::{Backend, Db};
 use crate::infra::{AppState, now_ms};
@@ -379,7 +380,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             };
             if let Some(scopes) = owner.audience_scopes() {
                 // Inputs are the owner's own, already scoped; kept as a guard.
-                members &= audience(&state.db, &scopes, &record.target_object).await?;
+                members &= audience_from_database(&state.db, &scopes, record.target()?).await?;
             }
             let inputs = serde_json::json!({
                 "left": {"segment_id": left, "run_id": left_run},
@@ -407,7 +408,7 @@ async fn listed(
     started: Instant,
 ) -> Result<Output, RunError> {
     if let Some(scopes) = record.owner()?.audience_scopes() {
-        members &= audience(&state.db, &scopes, &record.target_object).await?;
+        members &= audience_from_database(&state.db, &scopes, record.target()?).await?;
     }
     Ok(Output {
         members,
@@ -718,21 +719,4 @@ async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> 
         );
     }
     Ok(())
-}
-
-/// The union of the scopes' audiences, read from the warehouse (not the
-/// index, which may lag an import by a poll).
-async fn audience(db: &Db, scopes: &[String], target: &str) -> Result<RoaringBitmap, AppError> {
-    let mut members = RoaringBitmap::new();
-    for scope in scopes {
-        let rows: Vec<i64> = with_db!(db, pool => {
-            sqlx::query_scalar("SELECT CAST(entity_idx AS BIGINT) FROM audience_scopes WHERE scope = $1 AND target_object = $2")
-                .bind(scope)
-                .bind(target)
-                .fetch_all(pool)
-                .await?
-        });
-        members.extend(rows.into_iter().map(|idx| idx as u32));
-    }
-    Ok(members)
 }

@@ -16,7 +16,10 @@ pub mod target;
 pub mod time;
 pub mod validate;
 
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 mod fixtures;
+#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(feature = "engine")]
+pub mod fuzzing;
 
 pub use target::TargetObject;

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo_data;
 pub mod demo_warehouse;
+pub mod fuzzing;
 pub mod import;
 pub mod middleware;
 pub mod startup;

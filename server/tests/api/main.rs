@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod differential;
+mod fuzz;
 mod groups;
 mod hardening;
 mod isolation;

@@ -28,6 +28,13 @@ pub fn UsersPage() -> impl IntoView {
     let disabling = RwSignal::new(None::<UserView>);
     let resetting = RwSignal::new(None::<UserView>);
     let new_password = RwSignal::new(String::new());
+    let session = crate::components::layout::use_session();
+    // Nobody disables their own account (the server refuses it too).
+    let is_me = move |username: &str| {
+        session.principal().is_some_and(
+            |p| matches!(p.subject, crate::auth::Subject::User { username: ref me, .. } if me == username),
+        )
+    };
     Effect::new(move |_| match toggle.value().get() {
         Some(Ok(user)) => {
             disabling.set(None);
@@ -110,6 +117,7 @@ pub fn UsersPage() -> impl IntoView {
                                 let for_reset = user.clone();
                                 let id = user.id;
                                 let name = user.username.clone();
+                                let name_for_me = user.username.clone();
                                 view! {
                                     <tr data-user=name>
                                         <td class="num">{user.id}</td>
@@ -123,7 +131,9 @@ pub fn UsersPage() -> impl IntoView {
                                             </span>
                                         </td>
                                         <td class="actions">
-                                            {if disabled {
+                                            {if is_me(&name_for_me) {
+                                                view! { <span class="muted">"you"</span> }.into_any()
+                                            } else if disabled {
                                                 view! { <button class="btn btn-link" on:click=move |_| { row_error.set(None); toggle.dispatch((id, false)); }>"Enable"</button> }.into_any()
                                             } else {
                                                 view! { <button class="btn btn-link danger" on:click=move |_| { row_error.set(None); disabling.set(Some(for_toggle.clone())); }>"Disable"</button> }.into_any()

@@ -88,7 +88,9 @@ fn Details(
                         }
                         Ok(used) => {
                             let elsewhere = outside_scope(&used, &used_zone);
+                            let named = !used.bindings.is_empty() || !used.dependents.is_empty();
                             view! {
+                                {named.then(move || view! {
                                 <table class="data-table compact" data-testid="used-by">
                                     <thead><tr><th>"Kind"</th><th>"ID"</th><th>"Name"</th><th>"Until"</th></tr></thead>
                                     <tbody>
@@ -100,6 +102,7 @@ fn Details(
                                         }).collect_view()}
                                     </tbody>
                                 </table>
+                                })}
                                 {elsewhere.map(|text| view! { <p class="muted" data-testid="used-elsewhere">{text}</p> })}
                             }.into_any()
                         }

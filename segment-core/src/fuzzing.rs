@@ -1,6 +1,6 @@
 //! Entry points for fuzzing: each takes arbitrary bytes and must neither
 //! panic nor use memory out of proportion to its input. The coverage-guided
-//! targets (`server/fuzz`, `scripts/fuzz`) and the short randomized runs of
+//! targets (`segment-core/fuzz`, `scripts/fuzz`) and the short randomized runs of
 //! the test suite call these same functions.
 
 use chrono::{Datelike, NaiveDate};

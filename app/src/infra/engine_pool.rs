@@ -54,8 +54,9 @@ impl std::fmt::Debug for EnginePool {
     }
 }
 
-/// How much lower the engine threads' priority is (a `nice` increment).
-const NICENESS: i32 = 10;
+/// How much lower the engine threads' priority is (a `nice` increment: the
+/// lowest, so a request thread that wakes preempts an evaluation at once).
+const NICENESS: i32 = 19;
 
 impl EnginePool {
     /// Starts `threads` engine threads; `per_key_waiting` bounds each

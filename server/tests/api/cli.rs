@@ -159,6 +159,36 @@ both_backends! {
         assert!(response.headers().get("set-cookie").is_some(), "the stdin password signs in");
     }
 
+    async fn set_password_and_disable_user_end_the_users_sessions(app: TestApp) {
+        app.user("sam", "first-password", app::auth::Role::Operator, "platform").await;
+        let session = app.session_cookie("sam", "first-password").await;
+        let groups = |cookie: String| app.client.get(app.url("/api/v1/groups")).header("Cookie", cookie).send();
+        assert_eq!(groups(session.clone()).await.unwrap().status(), 200);
+
+        let url = app.database_url.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            run_server(&url, &["set-password", "--username", "sam"], "second-password\n")
+        }).await.unwrap();
+        assert!(output.contains("set the password of sam"), "{output}");
+        assert_eq!(groups(session).await.unwrap().status(), 401, "the old session ended");
+        let session = app.session_cookie("sam", "second-password").await;
+
+        let url = app.database_url.clone();
+        let output = tokio::task::spawn_blocking(move || run_server(&url, &["disable-user", "--username", "sam"], "")).await.unwrap();
+        assert!(output.contains("disabled sam"), "{output}");
+        assert_eq!(groups(session).await.unwrap().status(), 401);
+        let body = app.login("sam", "second-password").await.text().await.unwrap();
+        assert!(body.contains("This account is disabled"), "{body}");
+
+        let url = app.database_url.clone();
+        tokio::task::spawn_blocking(move || run_server(&url, &["disable-user", "--username", "sam", "--enable"], "")).await.unwrap();
+        assert_eq!(app.login("sam", "second-password").await.status(), 200);
+
+        let url = app.database_url.clone();
+        let (ok, _, stderr) = tokio::task::spawn_blocking(move || try_server(&url, &["set-password", "--username", "nobody"], "whatever-1\n")).await.unwrap();
+        assert!(!ok && stderr.contains("nobody"), "{stderr}");
+    }
+
     async fn imported_demo_data_reaches_a_running_server(app: TestApp) {
         let dir = temp_dir("demo-import");
         let (url, dir_text) = (app.database_url.clone(), dir.display().to_string());

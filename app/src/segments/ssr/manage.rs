@@ -594,7 +594,7 @@ pub async fn verify(
 
 /// Each rule group and condition of a tag-filter segment for each of
 /// `entities`, planned at the snapshot's T as the segment's owner sees
-/// the catalog. One evaluation per condition, on the engine threads;
+/// the catalog. Planned and evaluated (once per condition) on the engine threads;
 /// `None` when the rule no longer fits the tag data.
 async fn explain(
     state: &AppState,
@@ -611,17 +611,7 @@ async fn explain(
     let as_of = as_of
         .and_then(|d| parse_date(d).ok())
         .unwrap_or_else(|| segment_core::time::today_in(tz, chrono::Utc::now()));
-    let Ok(plan) = validate(
-        rule,
-        &Context {
-            catalog: &catalog_for(&loaded.catalog, &record.owner()?),
-            target: record.target()?,
-            time_zone: tz,
-            as_of,
-        },
-    ) else {
-        return Ok(None);
-    };
+    let (owner, target, rule) = (record.owner()?, record.target()?, rule.clone());
     let described: Vec<Vec<String>> = rule
         .groups
         .iter()
@@ -630,6 +620,17 @@ async fn explain(
     let explained = state
         .engine
         .run(&principal.key(), Some(state.estimate_deadline), move || {
+            let Ok(plan) = validate(
+                &rule,
+                &Context {
+                    catalog: &catalog_for(&loaded.catalog, &owner),
+                    target,
+                    time_zone: tz,
+                    as_of,
+                },
+            ) else {
+                return Ok(None);
+            };
             let mut per_entity: Vec<Vec<GroupCheck>> = vec![Vec::new(); entities.len()];
             for (g, group) in plan.groups.iter().enumerate() {
                 let mut checks: Vec<Vec<ConditionCheck>> = vec![Vec::new(); entities.len()];
@@ -658,14 +659,14 @@ async fn explain(
                     });
                 }
             }
-            Ok::<_, segment_core::engine::EvalError>(per_entity)
+            Ok::<_, segment_core::engine::EvalError>(Some(per_entity))
         })
         .await?
         .map_err(|error| {
             tracing::error!(%error, "explaining a rule failed");
             AppError::Internal
         })?;
-    Ok(Some(explained))
+    Ok(explained)
 }
 
 /// What a condition read, in words: "2024-08-04: Shenzhen", "3 events from … to …".

@@ -45,39 +45,47 @@ pub async fn estimate(
         Some(text) => parse_date(text).map_err(|message| AppError::validation("as_of", message))?,
     };
     let loaded = loaded_index(state)?;
-    let plan = validate(
-        &request.rule,
-        &Context {
-            catalog: &catalog_for(&loaded.catalog, &principal.scope),
-            target: request.target_object,
-            time_zone,
-            as_of,
-        },
-    )
-    .map_err(AppError::InvalidRule)?;
-    let audience = principal.scope.audience_scopes();
     let dialect = match state.db.backend() {
         Backend::Sqlite => Dialect::Sqlite,
         Backend::Postgres => Dialect::Postgres,
     };
-    let sql = compile(&plan, dialect, Output::EntityIds, audience.as_deref()).display();
-    let data_date = plan.data_date;
-    let (size, engine_micros) = state
+    let (rule, scope, target) = (
+        request.rule.clone(),
+        principal.scope.clone(),
+        request.target_object,
+    );
+    // Validating and compiling a large rule costs milliseconds too: all of
+    // it runs on the engine threads, none on the request threads.
+    let (plan, sql, size, engine_micros) = state
         .engine
         .run(&principal.key(), Some(state.estimate_deadline), move || {
+            let plan = validate(
+                &rule,
+                &Context {
+                    catalog: &catalog_for(&loaded.catalog, &scope),
+                    target,
+                    time_zone,
+                    as_of,
+                },
+            )
+            .map_err(AppError::InvalidRule)?;
+            let audience = scope.audience_scopes();
+            let sql = compile(&plan, dialect, Output::EntityIds, audience.as_deref()).display();
             let started = Instant::now();
-            let members = loaded.index.evaluate(&plan, audience.as_deref());
-            (members.map(|m| m.len()), started.elapsed().as_micros() as u64)
+            let members = loaded
+                .index
+                .evaluate(&plan, audience.as_deref())
+                .map_err(|error| {
+                    tracing::error!(%error, "the engine could not evaluate a validated plan");
+                    AppError::Internal
+                })?;
+            Ok::<_, AppError>((plan, sql, members.len(), started.elapsed().as_micros() as u64))
         })
-        .await?;
-    let size = size.map_err(|error| {
-        tracing::error!(%error, "the engine could not evaluate a validated plan");
-        AppError::Internal
-    })?;
+        .await??;
     Ok(Estimate {
         size,
         sql,
-        data_date,
+        data_date: plan.data_date,
         as_of,
         time_zone: time_zone.name().to_string(),
         engine_micros,

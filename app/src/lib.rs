@@ -1,14 +1,14 @@
-//! Segment Targeting's web console: the Leptos UI, its server functions and
-//! (feature `ssr`) the service layer they and the HTTP API share.
+//! Segment Targeting's web console: the Leptos pages and components and the
+//! thin server functions they call, which reach the service layer through
+//! [`segment_contract::console::Console`].
 
 #![recursion_limit = "256"]
 
 pub mod auth;
 pub mod components;
-pub mod error;
-pub mod groups;
 #[cfg(feature = "ssr")]
-pub mod infra;
+mod context;
+pub mod groups;
 pub mod segments;
 pub mod tags;
 pub mod warehouse;
@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
+pub use segment_contract::error;
 
 use components::layout::{ConsoleLayout, NotFound};
 

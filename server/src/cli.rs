@@ -5,11 +5,11 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use app::auth::ssr::{NewUser, create_token, create_user, find_user, reset_password, set_disabled};
-use app::auth::{Role, Scope};
-use app::infra::db::Db;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
+use segment_contract::auth::{Role, Scope};
+use segment_service::auth::{NewUser, create_token, create_user, find_user, reset_password, set_disabled};
+use segment_service::infra::db::Db;
 
 use crate::config::Config;
 use crate::demo_data::{self, DemoOptions};
@@ -96,6 +96,8 @@ pub enum Command {
         #[arg(long)]
         enable: bool,
     },
+    /// Print the OpenAPI document of the HTTP API (JSON).
+    Openapi,
 }
 
 /// A password from stdin, without its line ending.
@@ -123,7 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let role = Role::parse(&role).with_context(|| {
                 format!("unknown role {role:?}; use admin, operator, merchant or store_manager")
             })?;
-            let scope = app::auth::scope_for_role(
+            let scope = segment_contract::auth::scope_for_role(
                 role,
                 merchant.as_deref().unwrap_or_default(),
                 stores.as_deref().unwrap_or_default(),
@@ -152,7 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "imported {}: {}",
                 dir.display(),
-                app::tags::ssr::import::describe(&summary)
+                segment_service::tags::import::describe(&summary)
             );
             Ok(())
         }
@@ -190,10 +192,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let scope = Scope::parse(&scope)?;
             let db = open_database(&config).await?;
-            let expires_at = expires_in_days.map(|days| app::infra::now_ms() + days * 86_400_000);
+            let expires_at = expires_in_days.map(|days| segment_service::infra::now_ms() + days * 86_400_000);
             let (id, token) = create_token(&db, &name, &scope, "cli", expires_at).await?;
             let until = expires_at
-                .map(|at| format!(", expires {}", app::segments::local_time(at, "UTC")))
+                .map(|at| format!(", expires {}", segment_contract::segments::local_time(at, "UTC")))
                 .unwrap_or_default();
             println!("created token {name:?} (id {id}, scope {scope}{until} UTC)");
             println!("{token}");
@@ -216,6 +218,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!("disabled {} and ended their sessions", user.username);
             }
+            Ok(())
+        }
+        Command::Openapi => {
+            use utoipa::OpenApi;
+            println!("{}", crate::api::openapi::ApiDoc::openapi().to_pretty_json()?);
             Ok(())
         }
     }

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app::infra::mail::MailSettings;
-use app::segments::ssr::worker::WorkerSettings;
 use leptos::config::{LeptosOptions, get_configuration};
+use segment_service::infra::mail::MailSettings;
+use segment_service::segments::worker::WorkerSettings;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/segments.db?mode=rwc";
 const OUTPUT_NAME: &str = "segment-targeting";

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use app::infra::db::Db;
-use app::tags::ssr::import::{ImportError, import_dir};
+use segment_service::infra::db::Db;
+use segment_service::tags::import::{ImportError, import_dir};
 
 /// The files of an import directory the fuzzed bytes become, in order.
 pub const FILES: [&str; 6] = [

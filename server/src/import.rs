@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use app::infra::db::Db;
-use app::tags::ssr::import::{ImportError, ImportProgress, ImportSummary, import_dir};
+use segment_service::infra::db::Db;
+use segment_service::tags::import::{ImportError, ImportProgress, ImportSummary, import_dir};
 
 /// Errors printed before the list is cut short.
 const SHOWN_ERRORS: usize = 200;

@@ -4,14 +4,15 @@
 
 use std::time::Duration;
 
-use app::auth::ssr::{Credentials, resolve};
-use app::error::AppError;
-use app::infra::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use segment_contract::auth::ClientAddress;
+use segment_contract::error::AppError;
+use segment_service::auth::{Credentials, client_address, resolve};
+use segment_service::state::AppState;
 
 use crate::api::error::ApiError;
 
@@ -53,6 +54,12 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     if let Some(principal) = principal {
         request.extensions_mut().insert(principal);
     }
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let address = client_address(request.headers(), peer, &state.trusted_proxies);
+    request.extensions_mut().insert(ClientAddress(address));
     let mut response = next.run(request).await;
     // Signed-in pages and API answers must not be shown from cache after logout.
     response

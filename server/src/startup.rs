@@ -1,16 +1,22 @@
 //! Builds the router and runs the server.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
-use app::auth::ssr::{NewUser, count_users, create_user};
-use app::auth::{Role, Scope};
-use app::infra::AppState;
-use app::infra::db::Db;
-use app::warehouse::ssr::Warehouse;
 use app::{App, shell};
 use axum::Router;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use segment_contract::auth::{Role, Scope};
+use segment_contract::console::Console;
+use segment_service::auth::{NewUser, count_users, create_user};
+use segment_service::console::ConsoleService;
+use segment_service::infra::db::Db;
+use segment_service::state::AppState;
+use segment_service::warehouse::Warehouse;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -51,7 +57,7 @@ impl Application {
             (None, true) => Some(demo_warehouse(&config).await?),
             (None, false) => None,
         };
-        let mut state = AppState::new(config.leptos_options.clone(), db.clone());
+        let mut state = AppState::new(db.clone());
         if let Some(url) = warehouse_url {
             state.warehouse = Some(
                 Warehouse::connect(&url)
@@ -61,7 +67,7 @@ impl Application {
         }
         state.secure_cookies = config.secure_cookies;
         state.upload_max_bytes = config.upload_max_bytes;
-        state.engine = app::infra::engine_pool::EnginePool::new(config.engine_threads, 4);
+        state.engine = segment_service::infra::engine_pool::EnginePool::new(config.engine_threads, 4);
         state.estimate_deadline = config.estimate_deadline;
         state.trusted_proxies = config.trusted_proxies.clone();
         state.exports_per_principal = config.exports_per_principal;
@@ -69,19 +75,24 @@ impl Application {
         // within one poll interval, without a restart.
         state.tag_index.spawn_refresher(db.clone(), config.tag_index_poll);
         // Runs left by a stopped server are claimed again once their lease expires.
-        app::segments::ssr::worker::spawn_workers(state.clone(), config.workers.clone());
-        app::segments::ssr::schedule::spawn_scheduler(
+        segment_service::segments::worker::spawn_workers(state.clone(), config.workers.clone());
+        segment_service::segments::schedule::spawn_scheduler(
             state.clone(),
             config.scheduler_tick,
             config.upload_retention,
         );
-        app::segments::ssr::exports::spawn_exporter(state.clone(), config.scheduler_tick);
-        app::infra::mail::spawn_mailer(db, config.mail.clone()).context("configuring SMTP_URL")?;
+        segment_service::segments::exports::spawn_exporter(state.clone(), config.scheduler_tick);
+        segment_service::infra::mail::spawn_mailer(db, config.mail.clone())
+            .context("configuring SMTP_URL")?;
 
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await
             .with_context(|| format!("binding {}", config.leptos_options.site_addr))?;
-        let router = router(state.clone(), config.request_timeout);
+        let router = router(
+            state.clone(),
+            config.leptos_options.clone(),
+            config.request_timeout,
+        );
         Ok(Application {
             listener,
             router,
@@ -111,18 +122,48 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
+/// The router's state: the services, and Leptos' options for its pages.
+#[derive(Clone)]
+pub struct ServerState {
+    pub app: AppState,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(state: &ServerState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<ServerState> for AppState {
+    fn from_ref(state: &ServerState) -> Self {
+        state.app.clone()
+    }
+}
+
+pub fn router(
+    state: AppState,
+    leptos_options: LeptosOptions,
+    request_timeout: std::time::Duration,
+) -> Router {
     let routes = generate_route_list(App);
-    let leptos_options = state.leptos_options.clone();
+    // The console's server functions reach the services through this.
+    let console: Arc<dyn Console> = Arc::new(ConsoleService::new(state.clone()));
+    let server_state = ServerState {
+        app: state.clone(),
+        leptos_options: leptos_options.clone(),
+    };
     Router::new()
-        .nest("/api/v1", crate::api::router())
-        .leptos_routes(&state, routes, {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .nest("/api/v1", crate::api::router().with_state(state.clone()))
+        .leptos_routes_with_context(
+            &server_state,
+            routes,
+            move || provide_context(console.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state,
             crate::middleware::authenticate,
         ))
         .layer(axum::middleware::from_fn(move |request, next| {
@@ -131,7 +172,7 @@ pub fn router(state: AppState, request_timeout: std::time::Duration) -> Router {
         .layer(axum::middleware::from_fn(crate::middleware::limit_body))
         .layer(axum::middleware::from_fn(crate::middleware::security_headers))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(server_state)
 }
 
 async fn create_demo_accounts(db: &Db) -> anyhow::Result<()> {
@@ -156,7 +197,7 @@ async fn create_demo_accounts(db: &Db) -> anyhow::Result<()> {
 
 /// On a warehouse without any import, writes the demo dataset and imports it.
 async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
-    if app::tags::ssr::store::latest_import(db).await? > 0 {
+    if segment_service::tags::store::latest_import(db).await? > 0 {
         return Ok(());
     }
     let options = crate::demo_data::DemoOptions {

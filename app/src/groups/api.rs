@@ -6,14 +6,14 @@ use super::GroupView;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::infra::{app_state, principal, respond};
+use crate::context::{console, principal, respond};
 
 #[server]
 pub async fn list_groups() -> Result<Vec<GroupView>, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::list_groups(&app_state()?.db, &principal).await
+            console()?.list_groups(&principal).await
         }
         .await,
     )
@@ -24,7 +24,7 @@ pub async fn create_group(name: String) -> Result<GroupView, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::create_group(&app_state()?.db, &principal, &name).await
+            console()?.create_group(&principal, &name).await
         }
         .await,
     )
@@ -35,7 +35,7 @@ pub async fn rename_group(id: i64, name: String) -> Result<GroupView, AppError> 
     respond(
         async {
             let principal = principal()?;
-            super::ssr::rename_group(&app_state()?.db, &principal, id, &name).await
+            console()?.rename_group(&principal, id, &name).await
         }
         .await,
     )
@@ -46,7 +46,7 @@ pub async fn delete_group(id: i64) -> Result<(), AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::delete_group(&app_state()?.db, &principal, id).await
+            console()?.delete_group(&principal, id).await
         }
         .await,
     )

@@ -7,7 +7,7 @@ use super::*;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::infra::{app_state, principal, respond};
+use crate::context::{console, principal, respond};
 
 /// The size and SQL of a rule, evaluated by the engine within the caller's audience.
 // Rules are nested, tagged JSON: sent as JSON, not as a form.
@@ -16,7 +16,7 @@ pub async fn estimate_segment(request: EstimateRequest) -> Result<Estimate, AppE
     respond(
         async {
             let principal = principal()?;
-            super::ssr::estimate(&app_state()?, &principal, &request).await
+            console()?.estimate(&principal, &request).await
         }
         .await,
     )
@@ -29,7 +29,7 @@ pub async fn create_segment(request: CreateSegmentRequest) -> Result<Created, Ap
     respond(
         async {
             let principal = principal()?;
-            super::ssr::create(&app_state()?, &principal, &request).await
+            console()?.create_segment(&principal, &request).await
         }
         .await,
     )
@@ -42,7 +42,7 @@ pub async fn lookalike_universe(target_object: segment_core::TargetObject) -> Re
     respond(
         async {
             let principal = principal()?;
-            super::ssr::lookalike_universe(&app_state()?, principal.scope.audience_scopes(), target_object)
+            console()?.lookalike_universe(&principal, target_object).await
         }
         .await,
     )
@@ -55,7 +55,7 @@ pub async fn list_segments(query: ListQuery) -> Result<SegmentPage, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::list(&app_state()?.db, &principal, &query).await
+            console()?.list_segments(&principal, &query).await
         }
         .await,
     )
@@ -67,7 +67,7 @@ pub async fn get_segment(id: i64) -> Result<SegmentDetail, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::detail(&app_state()?.db, &principal, id).await
+            console()?.segment(&principal, id).await
         }
         .await,
     )
@@ -79,7 +79,7 @@ pub async fn segment_used_by(id: i64) -> Result<UsedBy, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::manage::used_by(&app_state()?.db, &principal, id).await
+            console()?.segment_used_by(&principal, id).await
         }
         .await,
     )
@@ -91,7 +91,7 @@ pub async fn export_segment(id: i64) -> Result<ExportView, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::exports::request(&app_state()?, &principal, id).await
+            console()?.export_segment(&principal, id).await
         }
         .await,
     )
@@ -102,7 +102,7 @@ pub async fn list_exports() -> Result<Vec<ExportView>, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::exports::list(&app_state()?.db, &principal).await
+            console()?.list_exports(&principal).await
         }
         .await,
     )
@@ -114,7 +114,7 @@ pub async fn extend_segment(id: i64, expires_at: String) -> Result<SegmentRow, A
     respond(
         async {
             let principal = principal()?;
-            super::ssr::manage::extend(&app_state()?.db, &principal, id, &expires_at).await
+            console()?.extend_segment(&principal, id, &expires_at).await
         }
         .await,
     )
@@ -125,7 +125,7 @@ pub async fn delete_segment(id: i64) -> Result<(), AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::manage::delete(&app_state()?.db, &principal, id).await
+            console()?.delete_segment(&principal, id).await
         }
         .await,
     )
@@ -136,7 +136,7 @@ pub async fn deleted_segments() -> Result<Vec<DeletedSegment>, AppError> {
     respond(
         async {
             let principal = principal()?;
-            super::ssr::manage::deleted_records(&app_state()?.db, &principal).await
+            console()?.deleted_segments(&principal).await
         }
         .await,
     )
@@ -148,7 +148,7 @@ pub async fn verify_segment(id: i64, ids: Vec<String>) -> Result<VerifyAnswer, A
     respond(
         async {
             let principal = principal()?;
-            super::ssr::manage::verify(&app_state()?, &principal, id, &ids).await
+            console()?.verify_segment(&principal, id, &ids).await
         }
         .await,
     )

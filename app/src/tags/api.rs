@@ -7,7 +7,7 @@ use super::TagDef;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::infra::{app_state, principal, respond};
+use crate::context::{console, principal, respond};
 
 /// Tags of `target` (all targets when `None`) whose code, name, description,
 /// category, type or values contain every word of `query`.
@@ -16,7 +16,7 @@ pub async fn search_tags(target: Option<TargetObject>, query: String) -> Result<
     respond(
         async {
             let principal = principal()?;
-            super::ssr::search_tags(&app_state()?.db, &principal.scope, target, &query).await
+            console()?.search_tags(&principal, target, &query).await
         }
         .await,
     )

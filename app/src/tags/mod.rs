@@ -1,8 +1,5 @@
-//! The tag warehouse: the catalog users filter on, its import and the
-//! in-memory index the engine evaluates.
+//! The tag catalog as the rule editor searches it.
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod ssr;
 
-pub use segment_core::catalog::TagDef;
+pub use segment_contract::tags::*;

@@ -7,30 +7,16 @@ use super::WarehouseTable;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-use crate::infra::{app_state, principal, respond};
+use crate::context::{console, principal, respond};
 
 /// The warehouse's tables, for the table-name suggestions.
 #[server(input = Json)]
 pub async fn warehouse_tables() -> Result<Vec<String>, AppError> {
-    respond(
-        async {
-            let state = app_state()?;
-            super::ssr::authorize(&principal()?)?;
-            super::ssr::connected(&state)?.tables().await
-        }
-        .await,
-    )
+    respond(async { console()?.warehouse_tables(&principal()?).await }.await)
 }
 
 /// Get Data: the columns of `table`, checked against the warehouse's catalog.
 #[server(input = Json)]
 pub async fn warehouse_columns(table: String) -> Result<WarehouseTable, AppError> {
-    respond(
-        async {
-            let state = app_state()?;
-            super::ssr::authorize(&principal()?)?;
-            super::ssr::connected(&state)?.describe(&table).await
-        }
-        .await,
-    )
+    respond(async { console()?.warehouse_columns(&principal()?, &table).await }.await)
 }

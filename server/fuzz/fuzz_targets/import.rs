@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use app::infra::db::Db;
+use segment_service::infra::db::Db;
 
 struct Harness {
     runtime: tokio::runtime::Runtime,

@@ -1,9 +1,9 @@
 //! The API's error body: `{"error": {"code", "message", "field"?}}`.
 
-use app::error::AppError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use segment_contract::error::AppError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

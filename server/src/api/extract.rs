@@ -1,10 +1,10 @@
 //! Extractors that answer in the API's error format.
 
-use app::auth::Principal;
-use app::error::AppError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use segment_contract::auth::Principal;
+use segment_contract::error::AppError;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;

@@ -1,8 +1,9 @@
-use app::groups::{GroupView, ssr as groups};
-use app::infra::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use segment_contract::groups::GroupView;
+use segment_service::groups;
+use segment_service::state::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -51,7 +52,7 @@ pub struct GroupName {
 }
 
 /// The caller's groups (all groups for platform principals).
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_groups", path = "/api/v1/groups", tag = "groups", security(("bearer" = [])),
     responses((status = 200, body = GroupList), (status = 401, body = ErrorBody)))]
 pub async fn list(Auth(principal): Auth, State(state): State<AppState>) -> Result<Json<GroupList>, ApiError> {
     let groups = groups::list_groups(&state.db, &principal).await?;
@@ -61,7 +62,7 @@ pub async fn list(Auth(principal): Auth, State(state): State<AppState>) -> Resul
 }
 
 /// Create a group owned by the caller's scope.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = GroupName,
+#[utoipa::path(post, operation_id = "create_group", path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = GroupName,
     responses((status = 201, body = Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "A group of that name exists")))]
 pub async fn create(
@@ -74,7 +75,7 @@ pub async fn create(
 }
 
 /// Rename a group.
-#[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups", security(("bearer" = [])), request_body = GroupName,
+#[utoipa::path(patch, operation_id = "rename_group", path = "/api/v1/groups/{id}", tag = "groups", security(("bearer" = [])), request_body = GroupName,
     params(("id" = i64, Path, description = "Group ID")),
     responses((status = 200, body = Group), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -89,7 +90,7 @@ pub async fn rename(
 }
 
 /// Delete an empty group; refused with 409 and the count while it holds segments.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_group", path = "/api/v1/groups/{id}", tag = "groups", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Group ID")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "The group still holds segments")))]

@@ -1,6 +1,6 @@
-use app::infra::AppState;
 use axum::Json;
 use axum::extract::State;
+use segment_service::state::AppState;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -17,14 +17,14 @@ pub struct Health {
 }
 
 /// Liveness: the server answers and its database does too.
-#[utoipa::path(get, path = "/api/v1/health", tag = "system",
+#[utoipa::path(get, operation_id = "health", path = "/api/v1/health", tag = "system",
     responses((status = 200, body = Health), (status = 500, body = super::error::ErrorBody)))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let database_version = state
         .db
         .server_version()
         .await
-        .map_err(app::error::AppError::from)?;
+        .map_err(segment_contract::error::AppError::from)?;
     Ok(Json(Health {
         status: "ok",
         database: state.db.backend().as_str(),

@@ -2,16 +2,16 @@
 //! extend, delete and deleted records, exports and their streamed download,
 //! verification.
 
-use app::infra::AppState;
-use app::segments::ssr::{exports, manage};
-use app::segments::{
-    Binding, CheckAnswer, CheckRequest, DeletedSegment, ExportView, NewBinding, SegmentRow, VerifyAnswer,
-};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use segment_contract::segments::{
+    Binding, CheckAnswer, CheckRequest, DeletedSegment, ExportView, NewBinding, SegmentRow, VerifyAnswer,
+};
+use segment_service::segments::{exports, manage};
+use segment_service::state::AppState;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -36,7 +36,7 @@ pub struct CheckAnswerBody {
 }
 
 /// Which of up to 10,000 IDs are members. Refused like single lookups (409).
-#[utoipa::path(post, path = "/api/v1/segments/{id}/members/check", tag = "delivery", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "check_members", path = "/api/v1/segments/{id}/members/check", tag = "delivery", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = CheckBody,
     responses((status = 200, body = CheckAnswerBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`stale`, `expired` or `not_ready`")))]
@@ -75,7 +75,7 @@ pub struct BindingAnswer {
 }
 
 /// Declare that a delivery task uses the segment until `ends_at`.
-#[utoipa::path(post, path = "/api/v1/segments/{id}/bindings", tag = "delivery", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "bind_task", path = "/api/v1/segments/{id}/bindings", tag = "delivery", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = BindingBody,
     responses((status = 201, body = BindingAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already bound, or ends after the segment expires")))]
@@ -92,7 +92,7 @@ pub async fn bind(
 }
 
 /// Release a delivery task's binding.
-#[utoipa::path(delete, path = "/api/v1/segments/{id}/bindings/{task_id}", tag = "delivery", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "unbind_task", path = "/api/v1/segments/{id}/bindings/{task_id}", tag = "delivery", security(("bearer" = [])),
     params(("id" = i64, Path), ("task_id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unbind(
@@ -112,7 +112,7 @@ pub struct ExtendBody {
 }
 
 /// Extend a segment's validity.
-#[utoipa::path(post, path = "/api/v1/segments/{id}/extend", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "extend_segment", path = "/api/v1/segments/{id}/extend", tag = "segments", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = ExtendBody,
     responses((status = 200, body = super::segments::SegmentSummary), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -128,7 +128,7 @@ pub async fn extend(
 }
 
 /// Delete a segment; 409 with the reasons while delivery tasks or other segments use it.
-#[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_segment", path = "/api/v1/segments/{id}", tag = "segments", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "In use: bound tasks or dependent segments")))]
@@ -155,7 +155,7 @@ pub struct DeletedBody {
 }
 
 /// Deleted segments (the caller's scope).
-#[utoipa::path(get, path = "/api/v1/deleted-segments", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_deleted_segments", path = "/api/v1/deleted-segments", tag = "segments", security(("bearer" = [])),
     responses((status = 200, body = Vec<DeletedBody>), (status = 401, body = ErrorBody)))]
 pub async fn deleted(
     Auth(principal): Auth,
@@ -183,7 +183,7 @@ pub struct ExportBody {
 }
 
 /// Export the segment's current snapshot as CSV.
-#[utoipa::path(post, path = "/api/v1/segments/{id}/exports", tag = "exports", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "export_segment", path = "/api/v1/segments/{id}/exports", tag = "exports", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 202, body = ExportBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "No snapshot yet")))]
@@ -199,7 +199,7 @@ pub async fn request_export(
 }
 
 /// Every export the caller may see, newest first.
-#[utoipa::path(get, path = "/api/v1/exports", tag = "exports", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_exports", path = "/api/v1/exports", tag = "exports", security(("bearer" = [])),
     responses((status = 200, body = Vec<ExportBody>), (status = 401, body = ErrorBody)))]
 pub async fn list_exports(
     Auth(principal): Auth,
@@ -209,7 +209,7 @@ pub async fn list_exports(
 }
 
 /// One export, with its progress.
-#[utoipa::path(get, path = "/api/v1/exports/{id}", tag = "exports", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_export", path = "/api/v1/exports/{id}", tag = "exports", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = ExportBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_export(
@@ -221,7 +221,7 @@ pub async fn get_export(
 }
 
 /// The export's CSV (`entity_id` header, one ID per line), streamed.
-#[utoipa::path(get, path = "/api/v1/exports/{id}/download", tag = "exports", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "download_export", path = "/api/v1/exports/{id}/download", tag = "exports", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Not done yet")))]
@@ -269,7 +269,7 @@ pub struct VerifyBody {
 
 /// Included, excluded or unknown for each ID; for tag-filter segments each rule group and
 /// condition evaluated for the entity, with its actual values.
-#[utoipa::path(post, path = "/api/v1/segments/{id}/verify", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "verify_segment", path = "/api/v1/segments/{id}/verify", tag = "segments", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = VerifyBody,
     responses((status = 200, body = serde_json::Value), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

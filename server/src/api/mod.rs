@@ -12,9 +12,9 @@ mod tags;
 mod uploads;
 mod warehouse;
 
-use app::infra::AppState;
 use axum::Router;
 use axum::routing::{delete, get, patch, post};
+use segment_service::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,13 +1,13 @@
-use app::error::AppError;
-use app::infra::AppState;
-use app::segments::{
-    CreateSegmentRequest, Created, EstimateRequest, ListQuery, MemberAnswer, SegmentDetail, SegmentPage,
-    ssr as segments,
-};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use segment_contract::error::AppError;
+use segment_contract::segments::{
+    CreateSegmentRequest, Created, EstimateRequest, ListQuery, MemberAnswer, SegmentDetail, SegmentPage,
+};
+use segment_service::segments;
+use segment_service::state::AppState;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -87,7 +87,7 @@ pub struct EstimateAnswer {
 }
 
 /// Size a rule with the engine. Merchant and store principals count only their audience.
-#[utoipa::path(post, path = "/api/v1/segments/estimate", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "estimate_segment", path = "/api/v1/segments/estimate", tag = "segments", security(("bearer" = [])),
     request_body = EstimateBody,
     responses((status = 200, body = EstimateAnswer), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody),
@@ -164,7 +164,7 @@ pub struct CreatedBody {
 
 /// Create a segment: validated, stored as `generating`, materialized by the workers.
 /// Merchant and store principals' segments are restricted to their audience.
-#[utoipa::path(post, path = "/api/v1/segments", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_segment", path = "/api/v1/segments", tag = "segments", security(("bearer" = [])),
     request_body = CreateBody,
     responses((status = 202, body = CreatedBody),
               (status = 400, body = ErrorBody, description = "Field problems; `fields` lists each"),
@@ -222,6 +222,7 @@ pub struct SegmentPageBody {
 
 /// The list's filters, sorting and paging.
 #[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListParams {
     /// Part of the name, or an ID.
@@ -244,7 +245,7 @@ pub struct ListParams {
 }
 
 /// The caller's segments (every segment for platform principals).
-#[utoipa::path(get, path = "/api/v1/segments", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_segments", path = "/api/v1/segments", tag = "segments", security(("bearer" = [])),
     params(ListParams),
     responses((status = 200, body = SegmentPageBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
@@ -301,7 +302,7 @@ pub struct SegmentDetailBody {
 }
 
 /// One segment. Another scope's segment answers 404.
-#[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_segment", path = "/api/v1/segments/{id}", tag = "segments", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = SegmentDetailBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn detail(
@@ -325,7 +326,7 @@ pub struct MemberBody {
 
 /// Whether an entity is in the segment's current snapshot. Refused with 409
 /// `stale` (time-sensitive, newer data ready), `expired` or `not_ready`.
-#[utoipa::path(get, path = "/api/v1/segments/{id}/members/{entity_id}", tag = "delivery", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_member", path = "/api/v1/segments/{id}/members/{entity_id}", tag = "delivery", security(("bearer" = [])),
     params(("id" = i64, Path), ("entity_id" = String, Path)),
     responses((status = 200, body = MemberBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "`stale`, `expired` or `not_ready`")))]

@@ -1,17 +1,18 @@
-use app::infra::AppState;
-use app::tags::TagDef;
 use axum::Json;
 use axum::extract::{Query, State};
+use segment_contract::tags::TagDef;
 use segment_core::TargetObject;
 use segment_core::catalog::TagKind;
+use segment_service::state::AppState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::Auth;
-use app::error::AppError;
+use segment_contract::error::AppError;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TagQuery {
     /// `user`, `merchant` or `store`; all target objects when absent.
     pub target: Option<String>,
@@ -100,7 +101,7 @@ impl From<TagDef> for Tag {
 }
 
 /// Search the tag catalog.
-#[utoipa::path(get, path = "/api/v1/tags", tag = "tags", security(("bearer" = [])), params(TagQuery),
+#[utoipa::path(get, operation_id = "search_tags", path = "/api/v1/tags", tag = "tags", security(("bearer" = [])), params(TagQuery),
     responses((status = 200, body = TagList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn search(
     Auth(principal): Auth,
@@ -116,7 +117,7 @@ pub async fn search(
             )
         })?),
     };
-    let tags = app::tags::ssr::search_tags(&state.db, &principal.scope, target, &query.q).await?;
+    let tags = segment_service::tags::search_tags(&state.db, &principal.scope, target, &query.q).await?;
     Ok(Json(TagList {
         tags: tags.into_iter().map(Tag::from).collect(),
     }))

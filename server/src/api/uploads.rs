@@ -1,17 +1,17 @@
 //! Uploaded ID lists: streamed in, validated line by line, answered with a
 //! report before anything is created.
 
-use app::error::AppError;
-use app::infra::AppState;
-use app::segments::ssr::uploads::{self, UploadBuilder};
-use app::segments::{UploadAnswer, UploadReport};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
+use segment_contract::error::AppError;
+use segment_contract::segments::{UploadAnswer, UploadReport};
 use segment_core::TargetObject;
+use segment_service::segments::uploads::{self, UploadBuilder};
+use segment_service::state::AppState;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -19,6 +19,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::Auth;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// `user` (default), `merchant` or `store`
     pub target_object: Option<String>,
@@ -38,7 +39,7 @@ pub struct UploadAnswerBody {
 /// Upload a CSV of IDs (`entity_id` header, one ID per line) as the request body. It is read
 /// as it arrives, never held whole; the answer is the validation report. Nothing is created
 /// until a segment names the upload.
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "upload_ids", path = "/api/v1/uploads", tag = "uploads", security(("bearer" = [])),
     params(UploadParams), request_body(content = String, content_type = "text/csv"),
     responses((status = 201, body = UploadAnswerBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 413, body = ErrorBody, description = "Over the size limit (UPLOAD_MAX_MB)")))]
@@ -70,7 +71,7 @@ pub async fn upload(
 }
 
 /// An upload's validation report.
-#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_upload_report", path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = serde_json::Value), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn report(
@@ -82,7 +83,7 @@ pub async fn report(
 }
 
 /// The report's rejected lines as CSV (`line,entity_id,problem`).
-#[utoipa::path(get, path = "/api/v1/uploads/{id}/report.csv", tag = "uploads", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_upload_report_csv", path = "/api/v1/uploads/{id}/report.csv", tag = "uploads", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn report_csv(
@@ -104,7 +105,7 @@ pub async fn report_csv(
 }
 
 /// The file template: the header and an example row.
-#[utoipa::path(get, path = "/api/v1/uploads/template.csv", tag = "uploads",
+#[utoipa::path(get, operation_id = "get_upload_template", path = "/api/v1/uploads/template.csv", tag = "uploads",
     responses((status = 200, content_type = "text/csv", body = String)))]
 pub async fn template() -> impl IntoResponse {
     (

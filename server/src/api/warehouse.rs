@@ -1,11 +1,11 @@
 //! The warehouse behind warehouse-table segments: its tables and a table's
 //! columns, as its own catalog lists them. Platform principals only.
 
-use app::infra::AppState;
-use app::warehouse::WarehouseTable;
-use app::warehouse::ssr::{authorize, connected};
 use axum::Json;
 use axum::extract::{Path, State};
+use segment_contract::warehouse::WarehouseTable;
+use segment_service::state::AppState;
+use segment_service::warehouse::{authorize, connected};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -19,7 +19,7 @@ pub struct TableList {
 }
 
 /// The warehouse's tables and views.
-#[utoipa::path(get, path = "/api/v1/warehouse/tables", tag = "warehouse", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_warehouse_tables", path = "/api/v1/warehouse/tables", tag = "warehouse", security(("bearer" = [])),
     responses((status = 200, body = TableList), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody, description = "Merchant and store principals do not read the warehouse"),
               (status = 503, body = ErrorBody, description = "No warehouse is connected (WAREHOUSE_URL)")))]
@@ -29,7 +29,7 @@ pub async fn tables(
 ) -> Result<Json<TableList>, ApiError> {
     authorize(&principal)?;
     Ok(Json(TableList {
-        tables: connected(&state)?.tables().await?,
+        tables: connected(state.warehouse.as_ref())?.tables().await?,
     }))
 }
 
@@ -46,7 +46,7 @@ pub struct TableBody {
 
 /// The columns of a table (Get Data). The name is looked up in the warehouse's catalog
 /// (exactly, or ignoring case when unambiguous) and never spliced into SQL.
-#[utoipa::path(get, path = "/api/v1/warehouse/tables/{table}", tag = "warehouse", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "get_warehouse_table", path = "/api/v1/warehouse/tables/{table}", tag = "warehouse", security(("bearer" = [])),
     params(("table" = String, Path, description = "`table` or `schema.table`")),
     responses((status = 200, body = TableBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody, description = "No such table in the warehouse's catalog"),
@@ -57,5 +57,5 @@ pub async fn columns(
     Path(table): Path<String>,
 ) -> Result<Json<WarehouseTable>, ApiError> {
     authorize(&principal)?;
-    Ok(Json(connected(&state)?.describe(&table).await?))
+    Ok(Json(connected(state.warehouse.as_ref())?.describe(&table).await?))
 }

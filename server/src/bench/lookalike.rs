@@ -7,9 +7,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use app::infra::db::Db;
-use app::segments::ssr::manage::entity_indexes;
-use app::tags::ssr::index::load_index;
 use clap::Parser;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,6 +15,9 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::engine::TagIndex;
 use segment_core::engine::lookalike::expand;
+use segment_service::entities::entity_indexes;
+use segment_service::infra::db::Db;
+use segment_service::tags::index::load_index;
 
 use super::{import_once, machine, median, ms, rss_bytes};
 use crate::demo_data::{self, DEFAULT_PERSONA_SHARE, DemoOptions, PERSONA_FILE};

@@ -12,13 +12,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::infra::db::Db;
-use app::tags::ssr::index::load_index;
-use app::tags::ssr::sql_exec;
 use chrono::NaiveDate;
 use clap::Parser;
 use segment_core::sql::{Dialect, Output, compile};
 use segment_core::validate::{Context as RuleContext, validate};
+use segment_service::infra::db::Db;
+use segment_service::tags::index::load_index;
+use segment_service::tags::sql_exec;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,7 +1,7 @@
-use app::auth::Role;
 use app::auth::api::{ChangePassword, Login, Logout, ResetUserPassword, SetUserDisabled};
 use leptos::server_fn::ServerFn;
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+use segment_contract::auth::Role;
 
 use crate::helpers::*;
 
@@ -120,7 +120,7 @@ both_backends! {
         app.user("olivia", "correct horse", Role::Operator, "platform").await;
         let admin = app.session_cookie("ada", "correct horse").await;
         let olivia = app.session_cookie("olivia", "correct horse").await;
-        let olivia_id = app::auth::ssr::find_user(&app.db, "olivia").await.unwrap().id.to_string();
+        let olivia_id = segment_service::auth::find_user(&app.db, "olivia").await.unwrap().id.to_string();
         let (status, _) = send(app.client.get(app.url("/api/v1/groups")).header("Cookie", &olivia)).await;
         assert_eq!(status, 200);
 
@@ -137,7 +137,7 @@ both_backends! {
         assert!(body.contains("Wrong username or password."), "a wrong password learns nothing more: {body}");
 
         // An administrator cannot disable themselves (nor the last administrator).
-        let ada_id = app::auth::ssr::find_user(&app.db, "ada").await.unwrap().id.to_string();
+        let ada_id = segment_service::auth::find_user(&app.db, "ada").await.unwrap().id.to_string();
         let own = app.call(SetUserDisabled::PATH, &admin, &[("id", &ada_id), ("disabled", "true")]).await;
         assert_eq!(own.status(), 409);
 
@@ -151,7 +151,7 @@ both_backends! {
         app.user("olivia", "correct horse", Role::Operator, "platform").await;
         let admin = app.session_cookie("ada", "correct horse").await;
         let olivia = app.session_cookie("olivia", "correct horse").await;
-        let olivia_id = app::auth::ssr::find_user(&app.db, "olivia").await.unwrap().id.to_string();
+        let olivia_id = segment_service::auth::find_user(&app.db, "olivia").await.unwrap().id.to_string();
         let short = app.call(ResetUserPassword::PATH, &admin, &[("id", &olivia_id), ("password", "short")]).await;
         assert_eq!(short.status(), 400);
         let response = app.call(ResetUserPassword::PATH, &admin, &[("id", &olivia_id), ("password", "battery staple")]).await;
@@ -179,12 +179,12 @@ both_backends! {
     }
 
     async fn an_expired_token_is_refused(app: TestApp) {
-        let scope = app::auth::Scope::Platform;
+        let scope = segment_contract::auth::Scope::Platform;
         let soon = chrono::Utc::now().timestamp_millis() + 60_000;
-        let (id, token) = app::auth::ssr::create_token(&app.db, "short-lived", &scope, "tests", Some(soon)).await.unwrap();
-        let past = app::auth::ssr::create_token(&app.db, "never", &scope, "tests", Some(1)).await;
+        let (id, token) = segment_service::auth::create_token(&app.db, "short-lived", &scope, "tests", Some(soon)).await.unwrap();
+        let past = segment_service::auth::create_token(&app.db, "never", &scope, "tests", Some(1)).await;
         assert!(past.is_err(), "an expiry in the past is refused");
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
                 .bind(chrono::Utc::now().timestamp_millis() - 1).bind(id).execute(pool).await.unwrap().rows_affected()
         });
@@ -259,7 +259,7 @@ both_backends! {
     async fn a_tokens_last_use_is_recorded_without_holding_up_the_request(app: TestApp) {
         let token = app.token("platform").await;
         let last_used = || async {
-            app::with_db!(&app.db, pool => {
+            segment_service::with_db!(&app.db, pool => {
                 sqlx::query_scalar::<_, Option<i64>>("SELECT last_used_at FROM api_tokens")
                     .fetch_one(pool).await.unwrap()
             })

@@ -145,7 +145,7 @@ both_backends! {
         .await
         .unwrap();
         assert!(output.contains("created user sam"), "{output}");
-        let users = app::auth::ssr::list_users(&app.db).await.unwrap();
+        let users = segment_service::auth::list_users(&app.db).await.unwrap();
         let sam = users.iter().find(|u| u.username == "sam").unwrap();
         assert_eq!(sam.scope.to_string(), "store:S1,S2");
         let response = app
@@ -160,7 +160,7 @@ both_backends! {
     }
 
     async fn set_password_and_disable_user_end_the_users_sessions(app: TestApp) {
-        app.user("sam", "first-password", app::auth::Role::Operator, "platform").await;
+        app.user("sam", "first-password", segment_contract::auth::Role::Operator, "platform").await;
         let session = app.session_cookie("sam", "first-password").await;
         let groups = |cookie: String| app.client.get(app.url("/api/v1/groups")).header("Cookie", cookie).send();
         assert_eq!(groups(session.clone()).await.unwrap().status(), 200);

@@ -8,9 +8,6 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use app::tags::ssr::import::import_dir;
-use app::tags::ssr::index::load_index;
-use app::tags::ssr::sql_exec::member_indexes;
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use rand::rngs::StdRng;
@@ -20,6 +17,9 @@ use segment_core::TargetObject;
 use segment_core::rule::Rule;
 use segment_core::sql::{Dialect, Output, compile};
 use segment_core::validate::{Context, validate};
+use segment_service::tags::import::import_dir;
+use segment_service::tags::index::load_index;
+use segment_service::tags::sql_exec::member_indexes;
 use serde_json::{Value, json};
 
 use crate::helpers::*;

@@ -70,8 +70,8 @@ both_backends! {
         assert_eq!(status, 401);
 
         let token = app.token("platform").await;
-        let Some(id) = app::auth::ssr::list_tokens(&app.db).await.unwrap().first().map(|t| t.id) else { panic!("token listed") };
-        app::auth::ssr::revoke_token(&app.db, id).await.unwrap();
+        let Some(id) = segment_service::auth::list_tokens(&app.db).await.unwrap().first().map(|t| t.id) else { panic!("token listed") };
+        segment_service::auth::revoke_token(&app.db, id).await.unwrap();
         let (status, _) = send(app.get("/api/v1/groups", &token)).await;
         assert_eq!(status, 401, "a revoked token no longer works");
     }
@@ -115,7 +115,7 @@ both_backends! {
         let (_, group) = send(app.post("/api/v1/groups", &token, json!({"name": "Busy"}))).await;
         let id = group["id"].as_i64().unwrap();
         for name in ["a", "b"] {
-            app::with_db!(&app.db, pool => {
+            segment_service::with_db!(&app.db, pool => {
                 sqlx::query(
                     "INSERT INTO segments (owner_scope, name, group_id, target_object, method, definition,
                         update_frequency, usage_scenarios, time_zone, expires_at, time_sensitive, status,

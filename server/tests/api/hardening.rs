@@ -5,11 +5,10 @@
 use std::time::Duration;
 
 use app::auth::api::Login;
-use app::auth::{Principal, Scope, Subject};
-use app::infra::AppState;
 use leptos::server_fn::ServerFn;
+use segment_contract::auth::{Principal, Scope, Subject};
+use segment_service::state::AppState;
 use serde_json::{Value, json};
-use server::config::Config;
 
 use crate::helpers::*;
 use crate::isolation::{active, import_tenants};
@@ -132,7 +131,7 @@ both_backends! {
     async fn one_principal_may_have_five_exports_waiting(app: TestApp) {
         // The service on a database no exporter runs on: nothing finishes meanwhile.
         let db = fresh_database(app.backend).await;
-        let id: i64 = app::with_db!(&db, pool => {
+        let id: i64 = segment_service::with_db!(&db, pool => {
             sqlx::query_scalar(
                 "INSERT INTO segments (owner_scope, name, target_object, method, definition, update_frequency,
                     usage_scenarios, time_zone, expires_at, time_sensitive, status, size, created_by, created_at,
@@ -142,15 +141,15 @@ both_backends! {
             )
             .fetch_one(pool).await.unwrap()
         });
-        let state = AppState::new(Config::from_env().unwrap().leptos_options, db);
+        let state = AppState::new(db);
         let alice = principal(1, Scope::Platform);
         for _ in 0..5 {
-            app::segments::ssr::exports::request(&state, &alice, id).await.unwrap();
+            segment_service::segments::exports::request(&state, &alice, id).await.unwrap();
         }
-        let refused = app::segments::ssr::exports::request(&state, &alice, id).await.unwrap_err();
-        assert!(matches!(refused, app::error::AppError::RateLimited(ref m) if m.contains("5 exports waiting")), "{refused:?}");
+        let refused = segment_service::segments::exports::request(&state, &alice, id).await.unwrap_err();
+        assert!(matches!(refused, segment_contract::error::AppError::RateLimited(ref m) if m.contains("5 exports waiting")), "{refused:?}");
         let bob = principal(2, Scope::Platform);
-        assert!(app::segments::ssr::exports::request(&state, &bob, id).await.is_ok(), "another principal is not held back");
+        assert!(segment_service::segments::exports::request(&state, &bob, id).await.is_ok(), "another principal is not held back");
     }
 
     async fn uploads_no_segment_uses_are_removed_after_the_retention(app: TestApp) {
@@ -167,10 +166,10 @@ both_backends! {
             "usage_scenarios": ["insight_analysis"], "time_zone": "UTC", "expires_at": "2030-01-01 00:00",
             "definition": {"method": "custom_list", "upload_id": ids[0]}})).await;
         let now = chrono::Utc::now().timestamp_millis();
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE uploads SET created_at = $1 WHERE id <> $2").bind(now - 2 * 86_400_000).bind(ids[2]).execute(pool).await.unwrap().rows_affected()
         });
-        let removed = app::segments::ssr::uploads::sweep(&app.db, Duration::from_secs(86_400), now).await.unwrap();
+        let removed = segment_service::segments::uploads::sweep(&app.db, Duration::from_secs(86_400), now).await.unwrap();
         assert_eq!(removed, 1, "the old unused upload only");
         for (id, kept) in [(ids[0], true), (ids[1], false), (ids[2], true)] {
             let (status, _) = send(app.get(&format!("/api/v1/uploads/{id}"), &token)).await;
@@ -181,7 +180,7 @@ both_backends! {
 
 /// Imports the tenant dataset without waiting for estimates (they may be refused).
 async fn import_tenants_unchecked(app: &TestApp) {
-    app::tags::ssr::import::import_dir(&app.db, &crate::isolation::tenant_dataset(), Box::new(|_| {}))
+    segment_service::tags::import::import_dir(&app.db, &crate::isolation::tenant_dataset(), Box::new(|_| {}))
         .await
         .unwrap();
 }

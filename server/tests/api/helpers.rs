@@ -1,9 +1,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use app::auth::ssr::{NewUser, create_token, create_user};
-use app::auth::{Role, Scope};
-use app::infra::db::Db;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use segment_contract::auth::{Role, Scope};
+use segment_service::auth::{NewUser, create_token, create_user};
+use segment_service::infra::db::Db;
 use serde_json::Value;
 use server::config::Config;
 use server::startup::{Application, Options};

@@ -90,7 +90,7 @@ async fn estimate(app: &TestApp, token: &str, rule: Value) -> (reqwest::StatusCo
 
 /// Imports the tenant dataset and waits until the server's index has it.
 pub async fn import_tenants(app: &TestApp) {
-    app::tags::ssr::import::import_dir(&app.db, &tenant_dataset(), Box::new(|_| {}))
+    segment_service::tags::import::import_dir(&app.db, &tenant_dataset(), Box::new(|_| {}))
         .await
         .unwrap();
     let token = app.token("platform").await;
@@ -249,7 +249,7 @@ both_backends! {
 
         // One filed there before this rule: not counted for M1, and no obstacle to deleting the group.
         let id = active(&app, &platform, segment("Legacy", shenzhen())).await;
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segments SET group_id = $1 WHERE id = $2")
                 .bind(group["id"].as_i64().unwrap()).bind(id).execute(pool).await.unwrap().rows_affected()
         });
@@ -291,7 +291,7 @@ both_backends! {
         assert!(error_message(&body, "validation").contains("A delivery task outside your scope"), "{body}");
 
         // Once the task ends, the segment set does not hold the merchant's segment.
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segment_bindings SET ends_at = 1 WHERE segment_id = $1")
                 .bind(id).execute(pool).await.unwrap().rows_affected()
         });
@@ -323,7 +323,7 @@ both_backends! {
         assert_eq!(text, "entity_id\nU1\nU4\n");
 
         // Expired: gone while expired.
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segments SET expires_at = 1 WHERE id = $1").bind(id).execute(pool).await.unwrap().rows_affected()
         });
         for path in [format!("/api/v1/exports/{}", export_id(&first)), format!("/api/v1/exports/{}/download", export_id(&first))] {
@@ -333,7 +333,7 @@ both_backends! {
         let (_, list) = send(app.get("/api/v1/exports", &token)).await;
         assert_eq!(list, json!([]));
         // Deleted: gone for good.
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segments SET expires_at = 4102444800000 WHERE id = $1").bind(id).execute(pool).await.unwrap().rows_affected()
         });
         let (status, _) = send(app.delete(&format!("/api/v1/segments/{id}"), &token)).await;

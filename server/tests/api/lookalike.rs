@@ -23,7 +23,7 @@ async fn persona_dataset(app: &TestApp) -> Vec<String> {
         persona: Some(0.05),
     };
     generate(&dir, &options).unwrap();
-    app::tags::ssr::import::import_dir(&app.db, &dir, Box::new(|_| {}))
+    segment_service::tags::import::import_dir(&app.db, &dir, Box::new(|_| {}))
         .await
         .unwrap();
     wait_for_everyone(app).await;

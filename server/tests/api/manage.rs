@@ -25,11 +25,14 @@ fn request(name: &str, values: &[&str]) -> Value {
 
 /// Imports the small dataset and creates an Active segment (Shenzhen riders or ≥ 9 trades: U1, U2, U4).
 async fn active_segment(app: &TestApp, token: &str, name: &str) -> i64 {
-    app::tags::ssr::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {}))
+    segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {}))
         .await
         .unwrap();
     for _ in 0..100 {
-        if app::tags::ssr::store::latest_import(&app.db).await.unwrap() > 0
+        if segment_service::tags::store::latest_import(&app.db)
+            .await
+            .unwrap()
+            > 0
             && send(app.post(
                 "/api/v1/segments/estimate",
                 token,
@@ -86,7 +89,7 @@ both_backends! {
         let (status, row) = send(app.post(&path("/extend"), &token, json!({"expires_at": "2031-03-31 23:59"}))).await;
         assert_eq!(status, 200, "{row}");
         let (_, detail) = send(app.get(&path(""), &token)).await;
-        assert_eq!(app::segments::local_time(detail["expires_at"].as_i64().unwrap(), "Asia/Shanghai"), "2031-03-31 23:59");
+        assert_eq!(segment_contract::segments::local_time(detail["expires_at"].as_i64().unwrap(), "Asia/Shanghai"), "2031-03-31 23:59");
 
         // A segment computed from it also holds it.
         let set = create_active(&app, &token, json!({

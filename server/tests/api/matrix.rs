@@ -7,9 +7,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use app::auth::Role;
 use leptos::server_fn::ServerFn;
 use reqwest::Method;
+use segment_contract::auth::Role;
 use serde_json::{Value, json};
 use server::api::{Access, server_functions};
 
@@ -493,8 +493,8 @@ async fn call_function(
     } else if path == RevokeToken::PATH {
         // A fresh token for each allowed call; refused calls name the operator's own.
         let token = if allowed_by_role {
-            let scope = app::auth::Scope::Platform;
-            app::auth::ssr::create_token(&world.app.db, "doomed", &scope, "tests", None)
+            let scope = segment_contract::auth::Scope::Platform;
+            segment_service::auth::create_token(&world.app.db, "doomed", &scope, "tests", None)
                 .await
                 .unwrap()
                 .0
@@ -636,7 +636,7 @@ both_backends! {
         import_tenants(&app).await;
         app.user("ada", "correct horse", Role::Admin, "platform").await;
         app.user("victim", "correct horse", Role::Operator, "platform").await;
-        let victim_id = app::auth::ssr::find_user(&app.db, "victim").await.unwrap().id;
+        let victim_id = segment_service::auth::find_user(&app.db, "victim").await.unwrap().id;
         let admin_session = app.session_cookie("ada", "correct horse").await;
         let mut tokens = HashMap::new();
         tokens.insert(Who::OperatorToken, app.token("platform").await);

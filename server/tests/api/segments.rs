@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use app::auth::{Principal, Role, Scope, Subject};
-use app::infra::AppState;
-use app::segments::ssr::{schedule, worker};
-use app::segments::{CreateSegmentRequest, ssr as segments};
-use app::tags::ssr::import::import_dir;
+use segment_contract::auth::{Principal, Role, Scope, Subject};
+use segment_contract::segments::CreateSegmentRequest;
+use segment_service::segments;
+use segment_service::segments::{schedule, worker};
+use segment_service::state::AppState;
+use segment_service::tags::import::import_dir;
 use serde_json::{Value, json};
-use server::config::Config;
 
 use crate::helpers::*;
 use crate::warehouse::{small_dataset, write};
@@ -102,8 +102,8 @@ fn operator() -> Principal {
 }
 
 /// The service layer on `db` without a running server (no workers, no scheduler).
-async fn bare_state(db: &app::infra::db::Db) -> AppState {
-    let state = AppState::new(Config::from_env().unwrap().leptos_options, db.clone());
+async fn bare_state(db: &segment_service::infra::db::Db) -> AppState {
+    let state = AppState::new(db.clone());
     state.tag_index.refresh(db).await.unwrap();
     state
 }
@@ -271,7 +271,7 @@ both_backends! {
         let input = create(&app, &token, request("Input", shenzhen())).await;
         settled(&app, &token, &input["id"]).await;
         // Its stored snapshot becomes unreadable: every attempt of a set over it fails.
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segment_runs SET members = $1 WHERE segment_id = $2")
                 .bind(vec![1u8, 2, 3])
                 .bind(input["id"].as_i64().unwrap())
@@ -346,7 +346,7 @@ both_backends! {
         assert_eq!(settled(&app, &token, &json!(set)).await["size"], 3);
 
         // Both inputs' daily runs fall due together; the set runs after both, on their new snapshots.
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segments SET next_run_at = 0 WHERE id IN ($1, $2)").bind(a).bind(b)
                 .execute(pool).await.unwrap();
         });
@@ -374,7 +374,7 @@ both_backends! {
         assert!(latest["started_at"].as_i64() >= a_daily["finished_at"].as_i64(), "{latest} before {a_daily}");
         assert!(latest["started_at"].as_i64() >= b_daily["finished_at"].as_i64(), "{latest} before {b_daily}");
         // The set records which input snapshots it used: the inputs' new runs.
-        let inputs: Value = app::with_db!(&app.db, pool => {
+        let inputs: Value = segment_service::with_db!(&app.db, pool => {
             let text: String = sqlx::query_scalar("SELECT inputs FROM segment_runs WHERE id = $1")
                 .bind(latest["id"].as_i64().unwrap()).fetch_one(pool).await.unwrap();
             serde_json::from_str(&text).unwrap()
@@ -386,17 +386,17 @@ both_backends! {
     async fn a_run_interrupted_by_a_stopped_server_is_finished_after_restart(app: TestApp) {
         // The database a server left behind when it stopped mid-run.
         let database_url = fresh_database_url(app.backend).await;
-        let db = app::infra::db::Db::connect(&database_url).await.unwrap();
+        let db = segment_service::infra::db::Db::connect(&database_url).await.unwrap();
         db.migrate().await.unwrap();
         import_dir(&db, &small_dataset(), Box::new(|_| {})).await.unwrap();
         let state = bare_state(&db).await;
         let resumed = segments::create(&state, &operator(), &create_request(request("Resumed", shenzhen()))).await.unwrap();
         let abandoned = segments::create(&state, &operator(), &create_request(request("Abandoned", shenzhen()))).await.unwrap();
         // A worker claimed the first run and died with it (its lease is already over).
-        let claimed = worker::claim(&db, "dead-worker", Duration::ZERO, app::infra::now_ms()).await.unwrap().unwrap();
+        let claimed = worker::claim(&db, "dead-worker", Duration::ZERO, segment_service::infra::now_ms()).await.unwrap().unwrap();
         assert_eq!((claimed.segment_id, claimed.attempts), (resumed.id, 1));
         // The second was interrupted as often as a run may be tried.
-        app::with_db!(&db, pool => {
+        segment_service::with_db!(&db, pool => {
             sqlx::query("UPDATE segment_runs SET status = 'running', lease_owner = 'dead-worker', lease_expires_at = 1, attempts = $1 WHERE segment_id = $2")
                 .bind(worker::WorkerSettings::default().max_attempts as i32)
                 .bind(abandoned.id)
@@ -439,7 +439,7 @@ both_backends! {
         let set_next = |id: i64, next: i64| {
             let db = db.clone();
             async move {
-                app::with_db!(&db, pool => {
+                segment_service::with_db!(&db, pool => {
                     sqlx::query("UPDATE segments SET next_run_at = $1 WHERE id = $2").bind(next).bind(id)
                         .execute(pool).await.unwrap();
                 });
@@ -448,7 +448,7 @@ both_backends! {
         let next_run_at = |id: i64| {
             let db = db.clone();
             async move {
-                app::with_db!(&db, pool => {
+                segment_service::with_db!(&db, pool => {
                     sqlx::query_scalar::<_, i64>("SELECT next_run_at FROM segments WHERE id = $1").bind(id)
                         .fetch_one(pool).await.unwrap()
                 })
@@ -524,7 +524,7 @@ both_backends! {
         assert_eq!(listed["rows"][0]["id"], created["id"], "{listed}");
 
         // The next daily run uses the new data and the segment serves again.
-        app::with_db!(&app.db, pool => {
+        segment_service::with_db!(&app.db, pool => {
             sqlx::query("UPDATE segments SET next_run_at = 0 WHERE id = $1").bind(created["id"].as_i64().unwrap())
                 .execute(pool).await.unwrap();
         });
@@ -581,7 +581,7 @@ both_backends! {
         assert!(message.contains("is Active with 2 members (data date 2024-08-04)"), "{message}");
         let mut sent: Option<i64> = None;
         for _ in 0..50 {
-            sent = app::with_db!(&mailing.db, pool => {
+            sent = segment_service::with_db!(&mailing.db, pool => {
                 sqlx::query_scalar("SELECT sent_at FROM mail_outbox").fetch_one(pool).await.unwrap()
             });
             if sent.is_some() { break; }
@@ -599,7 +599,7 @@ both_backends! {
         body["notification_email"] = json!("ops@example.com");
         let created = create(&app, &token, body).await;
         assert_eq!(settled(&app, &token, &created["id"]).await["size"], 1);
-        let kept: Vec<(String, String, Option<i64>)> = app::with_db!(&app.db, pool => {
+        let kept: Vec<(String, String, Option<i64>)> = segment_service::with_db!(&app.db, pool => {
             sqlx::query_as("SELECT recipient, subject, sent_at FROM mail_outbox").fetch_all(pool).await.unwrap()
         });
         assert_eq!(kept, [("ops@example.com".to_string(), format!("Segment {} \"Kept\" is Active", created["id"]), None)]);

@@ -46,7 +46,7 @@ async fn active_size(app: &TestApp, token: &str, id: &Value) -> Value {
 
 both_backends! {
     async fn an_upload_is_reported_line_by_line_before_anything_is_created(app: TestApp) {
-        app::tags::ssr::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
+        segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
         let token = app.token("platform").await;
         let (status, answer) = upload(&app, &token, "user",
             "entity_id\r\nU1\nU2\n\nU1\nU9\nbad id\nU3,U4\n\"U4\"\n").await;
@@ -81,7 +81,7 @@ both_backends! {
     }
 
     async fn custom_lists_are_one_time_scoped_and_bounded(app: TestApp) {
-        app::tags::ssr::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
+        segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
         let m1 = app.token("merchant:M1").await;
         let m2 = app.token("merchant:M2").await;
         let (_, answer) = upload(&app, &m1, "user", "entity_id\nU1\nU4\n").await;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::tags::ssr::import::{ImportError, import_dir};
+use segment_service::tags::import::{ImportError, import_dir};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -95,7 +95,7 @@ async fn wait_for_size(app: &TestApp, token: &str, rule: Value, size: u64) -> Va
 
 both_backends! {
     async fn index_loads_reuse_unchanged_partitions_and_stored_snapshots(app: TestApp) {
-        use app::tags::ssr::index::load_index;
+        use segment_service::tags::index::load_index;
         import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
         let first = load_index(&app.db, None).await.unwrap();
         let partitions = first.versions.len();
@@ -106,7 +106,7 @@ both_backends! {
         let restarted = load_index(&app.db, None).await.unwrap();
         assert_eq!((restarted.stats.built, restarted.stats.from_snapshots), (0, partitions));
         let rule: segment_core::rule::Rule = serde_json::from_value(shenzhen_rule()).unwrap();
-        let plan = |loaded: &app::tags::ssr::index::LoadedIndex| {
+        let plan = |loaded: &segment_service::tags::index::LoadedIndex| {
             segment_core::validate::validate(&rule, &segment_core::validate::Context {
                 catalog: &loaded.catalog,
                 target: segment_core::TargetObject::User,
@@ -167,7 +167,7 @@ both_backends! {
         let (status, body) = send(app.get("/api/v1/tags", &token)).await;
         assert_eq!(status, 200);
         assert_eq!(body["tags"], json!([]), "{body}");
-        let entities: i64 = app::with_db!(&app.db, pool => {
+        let entities: i64 = segment_service::with_db!(&app.db, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM entities").fetch_one(pool).await.unwrap()
         });
         assert_eq!(entities, 0);

@@ -40,7 +40,7 @@ async fn spawn_with_warehouse(app: &TestApp, warehouse_url: String) -> TestApp {
         config.warehouse_url = Some(warehouse_url);
     })
     .await;
-    app::tags::ssr::import::import_dir(&served.db, &small_dataset(), Box::new(|_| {}))
+    segment_service::tags::import::import_dir(&served.db, &small_dataset(), Box::new(|_| {}))
         .await
         .unwrap();
     served

@@ -19,14 +19,15 @@ use segment_core::sql::{Dialect, Output, compile};
 use segment_core::time::{parse_date, parse_tz, today_in};
 use segment_core::validate::{Context, validate};
 
-use super::*;
-use crate::auth::Principal;
-use crate::error::{AppError, AppResult, FieldError};
 use crate::infra::db::{Backend, Db};
-use crate::infra::{AppState, now_ms};
-use crate::tags::ssr::catalog_for;
+use crate::infra::now_ms;
+use crate::state::AppState;
+use crate::tags::catalog_for;
 use crate::with_db;
 use records::SegmentRecord;
+use segment_contract::auth::Principal;
+use segment_contract::error::{AppError, AppResult, FieldError};
+use segment_contract::segments::*;
 use visible::Visible;
 
 /// Validates the rule against the loaded catalog and counts its members
@@ -273,8 +274,8 @@ pub async fn create(
             }
         }
         Definition::WarehouseTable { table, id_column } => {
-            crate::warehouse::ssr::authorize(principal)?;
-            let warehouse = crate::warehouse::ssr::connected(state)?;
+            crate::warehouse::authorize(principal)?;
+            let warehouse = crate::warehouse::connected(state.warehouse.as_ref())?;
             match warehouse.resolve(table).await {
                 Ok(found) => match warehouse.column(&found, id_column).await {
                     Ok(_) => warehouse_table = Some(found.display()),
@@ -434,7 +435,7 @@ async fn check_group(
     problems: &mut Vec<FieldError>,
 ) -> AppResult<()> {
     if let Some(group_id) = group_id {
-        let own = match crate::groups::ssr::get_group(db, principal, group_id).await {
+        let own = match crate::groups::get_group(db, principal, group_id).await {
             Ok(group) => group.owner_scope == principal.scope.to_string(),
             Err(AppError::NotFound(_)) => false,
             Err(other) => return Err(other),
@@ -505,7 +506,7 @@ pub fn lookalike_universe(
     })
 }
 
-pub fn loaded_index(state: &AppState) -> AppResult<std::sync::Arc<crate::tags::ssr::index::LoadedIndex>> {
+pub fn loaded_index(state: &AppState) -> AppResult<std::sync::Arc<crate::tags::index::LoadedIndex>> {
     state.tag_index.current().ok_or_else(|| {
         AppError::Unavailable("The tag index is still loading; try again in a few seconds.".into())
     })

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 
-use crate::auth::Scope;
-use crate::error::AppResult;
-use crate::infra::AppState;
 use crate::infra::db::Db;
-use crate::tags::ssr::index::LoadedIndex;
+use crate::state::AppState;
+use crate::tags::index::LoadedIndex;
 use crate::with_db;
+use segment_contract::auth::Scope;
+use segment_contract::error::AppResult;
 
 pub enum Visible {
     All,

@@ -11,10 +11,10 @@ use std::borrow::Cow;
 use segment_core::TargetObject;
 use segment_core::catalog::Catalog;
 
-use super::TagDef;
-use crate::auth::Scope;
-use crate::error::AppResult;
 use crate::infra::db::Db;
+use segment_contract::auth::Scope;
+use segment_contract::error::AppResult;
+use segment_contract::tags::TagDef;
 
 /// The catalog as a principal of `scope` may use it: the platform's whole,
 /// or a merchant's or store's view (see [`Catalog::for_tenant`]): no other

@@ -1,7 +1,6 @@
 //! Managing segments and serving delivery: bindings, extend, delete and the
 //! deleted records, membership checks, verification with explanations.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -16,13 +15,15 @@ use segment_core::validate::{Context, validate};
 use super::is_stale;
 use super::records::{self, SegmentRecord, Serving};
 use super::visible::Visible;
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult, Refusal};
-use crate::infra::db::{Backend, Db};
-use crate::infra::{AppState, now_ms};
-use crate::segments::*;
-use crate::tags::ssr::catalog_for;
+use crate::entities::entity_indexes;
+use crate::infra::db::Db;
+use crate::infra::now_ms;
+use crate::state::AppState;
+use crate::tags::catalog_for;
 use crate::with_db;
+use segment_contract::auth::{Principal, Scope};
+use segment_contract::error::{AppError, AppResult, Refusal};
+use segment_contract::segments::*;
 
 /// The segment's current snapshot if it may serve lookups now.
 pub async fn servable(
@@ -73,37 +74,6 @@ pub async fn servable(
     }
     let members = state.snapshots.get(&state.db, run_id).await?;
     Ok((serving.clone(), run_id, members))
-}
-
-/// IDs looked up per query: large enough that round trips do not dominate
-/// a 10M-ID upload, well under SQLite's and PostgreSQL's parameter limits.
-pub const LOOKUP_BATCH: usize = 5_000;
-
-/// Member indexes of the given external IDs (absent: not in the population).
-pub async fn entity_indexes(db: &Db, target: &str, ids: &[String]) -> AppResult<HashMap<String, u32>> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(LOOKUP_BATCH) {
-        // SQLite gets anonymous `?` placeholders: resolving thousands of
-        // numbered ones costs a scan of the parameter list each (quadratic).
-        let placeholders: Vec<String> = match db.backend() {
-            Backend::Sqlite => vec!["?".to_string(); chunk.len() + 1],
-            Backend::Postgres => (1..=chunk.len() + 1).map(|i| format!("${i}")).collect(),
-        };
-        let sql = format!(
-            "SELECT entity_id, CAST(idx AS BIGINT) FROM entities WHERE target_object = {} AND entity_id IN ({})",
-            placeholders[0],
-            placeholders[1..].join(", ")
-        );
-        let rows: Vec<(String, i64)> = with_db!(db, pool => {
-            let mut query = sqlx::query_as(&sql).bind(target);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.fetch_all(pool).await?
-        });
-        found.extend(rows.into_iter().map(|(id, idx)| (id, idx as u32)));
-    }
-    Ok(found)
 }
 
 /// Trims the IDs, drops empty ones and duplicates (keeping the first), and bounds their number.
@@ -247,20 +217,20 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
     let name = request.name.trim();
     let mut problems = Vec::new();
     if task_id.is_empty() || task_id.len() > 128 || task_id.chars().any(char::is_control) {
-        problems.push(crate::error::FieldError {
+        problems.push(segment_contract::error::FieldError {
             field: "task_id".into(),
             message: "Give the task ID (1–128 printable characters).".into(),
         });
     }
     if name.is_empty() || name.chars().count() > 200 {
-        problems.push(crate::error::FieldError {
+        problems.push(segment_contract::error::FieldError {
             field: "name".into(),
             message: "Give the task a name (1–200 characters).".into(),
         });
     }
     let ends_at = match parse_expiry(&request.ends_at, record.time_zone()) {
         Ok(ms) if ms <= now_ms() => {
-            problems.push(crate::error::FieldError {
+            problems.push(segment_contract::error::FieldError {
                 field: "ends_at".into(),
                 message: "The task must end in the future.".into(),
             });
@@ -268,7 +238,7 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
         }
         Ok(ms) => ms,
         Err(message) => {
-            problems.push(crate::error::FieldError {
+            problems.push(segment_contract::error::FieldError {
                 field: "ends_at".into(),
                 message,
             });

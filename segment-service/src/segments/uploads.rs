@@ -7,15 +7,16 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::id_list::{IdListParser, Line};
 
-use super::manage::{LOOKUP_BATCH, entity_indexes};
 use super::visible::Visible;
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult};
+use crate::entities::{LOOKUP_BATCH, entity_indexes};
 use crate::infra::db::Db;
 use crate::infra::limits::Slot;
-use crate::infra::{AppState, now_ms};
-use crate::segments::{Definition, REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
+use crate::infra::now_ms;
+use crate::state::AppState;
 use crate::with_db;
+use segment_contract::auth::{Principal, Scope};
+use segment_contract::error::{AppError, AppResult};
+use segment_contract::segments::{Definition, REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
 
 /// An upload being read.
 pub struct UploadBuilder {

@@ -11,12 +11,11 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-use super::{WarehouseColumn, WarehouseTable};
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult};
-use crate::infra::AppState;
 use crate::infra::db::Db;
 use crate::with_db;
+use segment_contract::auth::{Principal, Scope};
+use segment_contract::error::{AppError, AppResult};
+use segment_contract::warehouse::{WarehouseColumn, WarehouseTable};
 
 /// A connected warehouse.
 #[derive(Clone, Debug)]
@@ -64,8 +63,8 @@ pub fn authorize(principal: &Principal) -> AppResult<()> {
 }
 
 /// The connected warehouse, or why there is none.
-pub fn connected(state: &AppState) -> AppResult<&Warehouse> {
-    state.warehouse.as_ref().ok_or_else(|| {
+pub fn connected(warehouse: Option<&Warehouse>) -> AppResult<&Warehouse> {
+    warehouse.ok_or_else(|| {
         AppError::Unavailable(
             "No warehouse is connected: the server's WAREHOUSE_URL is not set (serve --demo connects the demo warehouse)."
                 .into(),
@@ -259,7 +258,7 @@ pub struct PopulationMatcher {
     db: Db,
     target: segment_core::TargetObject,
     pub members: roaring::RoaringBitmap,
-    pub read: super::WarehouseRead,
+    pub read: segment_contract::warehouse::WarehouseRead,
 }
 
 /// Unknown values kept as examples.
@@ -271,7 +270,7 @@ impl PopulationMatcher {
             db,
             target,
             members: roaring::RoaringBitmap::new(),
-            read: super::WarehouseRead {
+            read: segment_contract::warehouse::WarehouseRead {
                 table: table.display(),
                 id_column: id_column.to_string(),
                 ..Default::default()
@@ -288,8 +287,7 @@ impl ValueSink for PopulationMatcher {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .collect();
-        let found =
-            crate::segments::ssr::manage::entity_indexes(&self.db, self.target.as_str(), &values).await?;
+        let found = crate::entities::entity_indexes(&self.db, self.target.as_str(), &values).await?;
         for value in values {
             self.read.distinct += 1;
             match found.get(&value) {

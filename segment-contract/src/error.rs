@@ -2,8 +2,6 @@
 //! typed so the UI can show them beside the field they concern; unexpected
 //! ones are logged on the server and reach the client only as `Internal`.
 
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -130,10 +128,12 @@ pub struct FieldError {
     pub message: String,
 }
 
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+#[cfg(feature = "server-fn")]
+impl server_fn::error::FromServerFnError for AppError {
+    type Encoder = server_fn::codec::JsonEncoding;
 
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
+        use server_fn::error::ServerFnErrorErr;
         match value {
             ServerFnErrorErr::Request(detail)
             | ServerFnErrorErr::Deserialization(detail)
@@ -143,9 +143,9 @@ impl FromServerFnError for AppError {
                 message: detail,
             },
             other => {
-                #[cfg(feature = "ssr")]
+                #[cfg(feature = "server")]
                 tracing::error!(error = %other, "server function failed");
-                #[cfg(not(feature = "ssr"))]
+                #[cfg(not(feature = "server"))]
                 let _ = other;
                 Self::Internal
             }
@@ -153,7 +153,7 @@ impl FromServerFnError for AppError {
     }
 }
 
-#[cfg(feature = "ssr")]
+#[cfg(feature = "server")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         tracing::error!(%error, "database error");
@@ -161,7 +161,7 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-#[cfg(feature = "ssr")]
+#[cfg(feature = "server")]
 impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> Self {
         tracing::error!(error = format!("{error:#}"), "unexpected error");

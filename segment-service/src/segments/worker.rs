@@ -13,13 +13,14 @@ use segment_core::validate::{Context, validate};
 use super::newest_ready_date;
 use super::records::{self, SegmentRecord};
 use super::visible::audience_from_database;
-use crate::error::AppError;
 use crate::infra::db::{Backend, Db};
-use crate::infra::{AppState, now_ms};
-use crate::segments::{Definition, SetOperation, local_time};
-use crate::tags::ssr::catalog_for;
-use crate::warehouse::ssr::PopulationMatcher;
+use crate::infra::now_ms;
+use crate::state::AppState;
+use crate::tags::catalog_for;
+use crate::warehouse::PopulationMatcher;
 use crate::with_db;
+use segment_contract::error::AppError;
+use segment_contract::segments::{Definition, SetOperation, local_time};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -292,7 +293,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             };
             let mut matcher = PopulationMatcher::new(state.db.clone(), record.target()?, &found, &id_column);
             match warehouse
-                .distinct_values(&found, &id_column, super::manage::LOOKUP_BATCH, &mut matcher)
+                .distinct_values(&found, &id_column, crate::entities::LOOKUP_BATCH, &mut matcher)
                 .await
             {
                 Ok(()) => {}

@@ -2,11 +2,11 @@
 
 use segment_core::TargetObject;
 
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult};
 use crate::infra::db::Db;
-use crate::segments::*;
 use crate::with_db;
+use segment_contract::auth::{Principal, Scope};
+use segment_contract::error::{AppError, AppResult};
+use segment_contract::segments::*;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SegmentRecord {

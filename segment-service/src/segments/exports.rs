@@ -8,12 +8,13 @@ use std::time::Duration;
 use roaring::RoaringBitmap;
 
 use super::records;
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult};
 use crate::infra::db::Db;
-use crate::infra::{AppState, now_ms};
-use crate::segments::ExportView;
+use crate::infra::now_ms;
+use crate::state::AppState;
 use crate::with_db;
+use segment_contract::auth::{Principal, Scope};
+use segment_contract::error::{AppError, AppResult};
+use segment_contract::segments::ExportView;
 
 /// Member indexes read per dictionary window.
 const WINDOW: u32 = 1 << 16;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::error::{AppError, AppResult};
+use segment_contract::error::{AppError, AppResult};
 
 /// Work in progress per principal, with a ceiling per principal and in all.
 #[derive(Debug, Clone)]

@@ -1,12 +1,12 @@
 //! The group service: every read and write is filtered by the principal's
 //! scope, and another scope's group is reported as not found.
 
-use super::{GroupView, validate_group_name};
-use crate::auth::{Principal, Scope};
-use crate::error::{AppError, AppResult};
 use crate::infra::db::{Db, is_unique_violation};
 use crate::infra::now_ms;
 use crate::with_db;
+use segment_contract::auth::{Principal, Scope};
+use segment_contract::error::{AppError, AppResult};
+use segment_contract::groups::{GroupView, validate_group_name};
 
 type GroupTuple = (i64, String, String, i64, String, i64, i64);
 

@@ -11,14 +11,14 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Principal, Role, Scope, Subject};
-use crate::error::{AppError, AppResult};
 use crate::infra::db::{Db, is_unique_violation};
 use crate::infra::now_ms;
 use crate::with_db;
+use segment_contract::auth::{
+    Principal, Role, SESSION_TTL, Scope, Subject, TokenView, UserView, session_secret_from,
+};
+use segment_contract::error::{AppError, AppResult};
 
-pub const SESSION_COOKIE: &str = "st_session";
-pub const SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 const TOKEN_PREFIX: &str = "st_";
 
 // ---------------------------------------------------------------- passwords
@@ -611,30 +611,6 @@ async fn principal_for_session(db: &Db, secret: &str) -> AppResult<Option<Princi
     .transpose()
 }
 
-pub fn session_cookie(secret: &str, secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        SESSION_TTL.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-pub fn clearing_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
-}
-
-pub fn session_secret_from(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|value| !value.is_empty())
-}
-
 // ---------------------------------------------------------------- API tokens
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -910,6 +886,35 @@ pub async fn resolve(db: &Db, credentials: &Credentials) -> AppResult<Option<Pri
                 }
                 None => Err(AppError::Unauthenticated),
             }
+        }
+    }
+}
+
+impl From<TokenRow> for TokenView {
+    fn from(row: TokenRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            scope: row.scope.to_string(),
+            prefix: row.prefix,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+impl From<UserRow> for UserView {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            username: row.username,
+            role: row.role,
+            scope: row.scope.to_string(),
+            created_at: row.created_at,
+            disabled_at: row.disabled_at,
         }
     }
 }

@@ -2,20 +2,16 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRef;
-use leptos::config::LeptosOptions;
-
-use super::db::Db;
-use super::engine_pool::EnginePool;
-use super::limits::Slots;
-use crate::auth::ssr::LoginLimiter;
-use crate::segments::ssr::records::{EntityCache, ServingCache, SnapshotCache};
-use crate::tags::ssr::index::TagIndexHandle;
+use crate::auth::LoginLimiter;
+use crate::infra::db::Db;
+use crate::infra::engine_pool::EnginePool;
+use crate::infra::limits::Slots;
+use crate::segments::records::{EntityCache, ServingCache, SnapshotCache};
+use crate::tags::index::TagIndexHandle;
 
 /// Everything a request handler or server function needs, cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub leptos_options: LeptosOptions,
     pub db: Db,
     pub login_limiter: Arc<LoginLimiter>,
     /// Password hashes computed at once (each takes ~19 MB and a core for a while).
@@ -33,7 +29,7 @@ pub struct AppState {
     /// External IDs as membership lookups resolve them.
     pub entities: EntityCache,
     /// The read-only warehouse of warehouse-table segments (`WAREHOUSE_URL`).
-    pub warehouse: Option<crate::warehouse::ssr::Warehouse>,
+    pub warehouse: Option<crate::warehouse::Warehouse>,
     /// The largest ID list an upload may send (`UPLOAD_MAX_MB`, default 512).
     pub upload_max_bytes: u64,
     /// Uploads in progress, per principal and in all.
@@ -47,10 +43,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: Db) -> Self {
+    pub fn new(db: Db) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
-            leptos_options,
             db,
             login_limiter: Arc::new(LoginLimiter::default()),
             password_hashing: Arc::new(tokio::sync::Semaphore::new(2)),
@@ -67,11 +62,5 @@ impl AppState {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
         }
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
     }
 }

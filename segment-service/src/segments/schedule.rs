@@ -7,10 +7,10 @@ use segment_core::catalog::Catalog;
 
 use super::is_stale;
 use super::records::{SELECT_SEGMENTS, SegmentRecord};
-use crate::error::AppResult;
 use crate::infra::db::Db;
-use crate::segments::SegmentStatus;
 use crate::with_db;
+use segment_contract::error::AppResult;
+use segment_contract::segments::SegmentStatus;
 
 /// When a daily run at local `time` happens on `date` in `tz` (Unix ms).
 /// In a repeated hour it runs once, at the first of the two instants; a time
@@ -197,6 +197,38 @@ async fn mark_staleness(db: &Db, catalog: &Catalog, now_ms: i64, report: &mut Ti
     Ok(())
 }
 
+/// How often unused uploads are looked for.
+const UPLOAD_SWEEP_EVERY_MS: i64 = 60 * 60 * 1000;
+
+/// Runs [`tick`] every `every`, and removes uploads older than
+/// `upload_retention` that no segment uses, once an hour.
+pub fn spawn_scheduler(
+    state: crate::state::AppState,
+    every: std::time::Duration,
+    upload_retention: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let mut swept_at = i64::MIN;
+        loop {
+            let loaded = state.tag_index.current();
+            let catalog = loaded.as_deref().map(|l| &l.catalog);
+            let now = crate::infra::now_ms();
+            if let Err(error) = tick(&state.db, catalog, now).await {
+                tracing::error!(%error, "scheduler pass failed");
+            }
+            if now.saturating_sub(swept_at) >= UPLOAD_SWEEP_EVERY_MS {
+                swept_at = now;
+                match super::uploads::sweep(&state.db, upload_retention, now).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "unused uploads removed"),
+                    Err(error) => tracing::error!(%error, "removing unused uploads failed"),
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,37 +315,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Runs [`tick`] every `every` for the life of the server.
-/// How often unused uploads are looked for.
-const UPLOAD_SWEEP_EVERY_MS: i64 = 60 * 60 * 1000;
-
-/// Runs [`tick`] every `every`, and removes uploads older than
-/// `upload_retention` that no segment uses, once an hour.
-pub fn spawn_scheduler(
-    state: crate::infra::AppState,
-    every: std::time::Duration,
-    upload_retention: std::time::Duration,
-) {
-    tokio::spawn(async move {
-        let mut swept_at = i64::MIN;
-        loop {
-            let loaded = state.tag_index.current();
-            let catalog = loaded.as_deref().map(|l| &l.catalog);
-            let now = crate::infra::now_ms();
-            if let Err(error) = tick(&state.db, catalog, now).await {
-                tracing::error!(%error, "scheduler pass failed");
-            }
-            if now.saturating_sub(swept_at) >= UPLOAD_SWEEP_EVERY_MS {
-                swept_at = now;
-                match super::uploads::sweep(&state.db, upload_retention, now).await {
-                    Ok(0) => {}
-                    Ok(removed) => tracing::info!(removed, "unused uploads removed"),
-                    Err(error) => tracing::error!(%error, "removing unused uploads failed"),
-                }
-            }
-            tokio::time::sleep(every).await;
-        }
-    });
 }

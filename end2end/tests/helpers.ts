@@ -1,4 +1,5 @@
 import { expect, Page } from "@playwright/test";
+import { api } from "./api";
 
 // The demo accounts created by `server serve --demo` (see README).
 export const accounts = {
@@ -35,10 +36,8 @@ export function row(page: Page, name: string) {
 
 /** Creates a one-time tag-filter segment (`tag` in `values`) through the API with the browser's session; answers its ID. */
 export async function createTagSegment(page: Page, name: string, tag: string, values: string[]): Promise<number> {
-  const origin = new URL(page.url()).origin;
-  const response = await page.request.post("/api/v1/segments", {
-    headers: { Origin: origin },
-    data: {
+  const { data, response } = await api(page).POST("/api/v1/segments", {
+    body: {
       name, target_object: "user", update_frequency: "one_time", usage_scenarios: ["message_ad_delivery"],
       time_zone: "Asia/Shanghai", expires_at: "2030-06-30 23:59",
       definition: {
@@ -47,6 +46,6 @@ export async function createTagSegment(page: Page, name: string, tag: string, va
       },
     },
   });
-  expect(response.status()).toBe(202);
-  return (await response.json()).id;
+  expect(response.status).toBe(202);
+  return data!.id;
 }

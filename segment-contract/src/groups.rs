@@ -6,17 +6,37 @@ use crate::error::AppError;
 
 pub const MAX_GROUP_NAME: usize = 64;
 
+/// A segment group. Merchants and store managers see only their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Group))]
 pub struct GroupView {
     pub id: i64,
     pub name: String,
-    /// `platform`, `merchant:ID` or `store:ID,…`
+    /// The owning scope: `platform`, `merchant:ID` or `store:ID,…`
     pub owner_scope: String,
     /// Segments (not deleted) that belong to the group.
     pub segment_count: i64,
     pub created_by: String,
+    /// Unix ms.
     pub created_at: i64,
+    /// Unix ms.
     pub updated_at: i64,
+}
+
+/// `GET /api/v1/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupList {
+    pub groups: Vec<GroupView>,
+}
+
+/// The body of creating or renaming a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupName {
+    /// Trimmed; 1–64 characters; unique (ignoring case) within the owner scope.
+    pub name: String,
 }
 
 /// Trims the name and checks it is 1–64 printable characters.

@@ -9,8 +9,17 @@ pub const DISCLAIMER: &str = "Segment Targeting assumes no responsibility for th
 For segments used in marketing campaigns, confirm with the table's owner that it meets quality standards. \
 You are fully responsible for the accuracy of the input data and of the results generated.";
 
+/// `GET /api/v1/warehouse/tables`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TableList {
+    /// Tables and views; outside PostgreSQL's `public` schema as `schema.table`.
+    pub tables: Vec<String>,
+}
+
 /// A column of a warehouse table, as its catalog names and types it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseColumn {
     pub name: String,
     pub data_type: String,
@@ -18,16 +27,19 @@ pub struct WarehouseColumn {
 
 /// A table of the warehouse and its columns in catalog order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseTable {
     /// The name as the catalog spells it (`schema.table` outside PostgreSQL's `public`).
     pub table: String,
     pub columns: Vec<WarehouseColumn>,
-    /// Rows in the table, when counting was cheap enough to do.
+    /// Rows (SQLite) or the planner's estimate (PostgreSQL; absent before
+    /// the table was analyzed).
     pub rows: Option<u64>,
 }
 
 /// What the last read of a warehouse-table segment found (kept with its run).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WarehouseRead {
     pub table: String,
     pub id_column: String,

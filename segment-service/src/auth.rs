@@ -722,20 +722,38 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
 
 /// Bearer tokens resolved in the last few seconds, by secret hash: delivery
 /// lookups arrive at thousands per second with the same token. A revocation
-/// in this process clears it; another process sees it within the TTL.
-static TOKEN_CACHE: std::sync::LazyLock<std::sync::Mutex<HashMap<String, CachedToken>>> =
-    std::sync::LazyLock::new(Default::default);
+/// through this server clears it; another process's is seen within the TTL.
+#[derive(Clone)]
+pub struct TokenCache(moka::sync::Cache<String, CachedToken>);
 
+#[derive(Clone)]
 struct CachedToken {
     principal: Principal,
     expires_at: Option<i64>,
-    cached_at: i64,
 }
 
-const TOKEN_CACHE_TTL_MS: i64 = 5_000;
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
 
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(TOKEN_CACHE_TTL)
+                .build(),
+        )
+    }
+}
+
+impl TokenCache {
+    /// Forgets every token (after a revocation).
+    pub fn clear(&self) {
+        self.0.invalidate_all();
+    }
+}
+
+/// Revokes a token; the caller clears its [`TokenCache`].
 pub async fn revoke_token(db: &Db, id: i64) -> AppResult<()> {
-    TOKEN_CACHE.lock().expect("token cache lock").clear();
     let affected = with_db!(db, pool => {
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now_ms())
@@ -855,33 +873,29 @@ impl Credentials {
 
 /// Resolves the credentials to a principal. A presented but unknown or
 /// revoked bearer token is an error; an unknown session is just anonymous.
-pub async fn resolve(db: &Db, credentials: &Credentials) -> AppResult<Option<Principal>> {
+pub async fn resolve(
+    db: &Db,
+    tokens: &TokenCache,
+    credentials: &Credentials,
+) -> AppResult<Option<Principal>> {
     match credentials {
         Credentials::None => Ok(None),
         Credentials::Session(secret) => principal_for_session(db, secret).await,
         Credentials::Bearer(token) => {
             let hash = secret_hash(token);
             let now = now_ms();
-            if let Some(cached) = TOKEN_CACHE.lock().expect("token cache lock").get(&hash)
-                && now - cached.cached_at < TOKEN_CACHE_TTL_MS
+            if let Some(cached) = tokens.0.get(&hash)
                 && cached.expires_at.is_none_or(|at| at > now)
             {
-                return Ok(Some(cached.principal.clone()));
+                return Ok(Some(cached.principal));
             }
             match principal_for_token(db, token).await? {
                 Some((principal, expires_at)) => {
-                    let mut cache = TOKEN_CACHE.lock().expect("token cache lock");
-                    if cache.len() >= 10_000 {
-                        cache.clear();
-                    }
-                    cache.insert(
-                        hash,
-                        CachedToken {
-                            principal: principal.clone(),
-                            expires_at,
-                            cached_at: now,
-                        },
-                    );
+                    let cached = CachedToken {
+                        principal: principal.clone(),
+                        expires_at,
+                    };
+                    tokens.0.insert(hash, cached);
                     Ok(Some(principal))
                 }
                 None => Err(AppError::Unauthenticated),

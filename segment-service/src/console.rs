@@ -126,7 +126,9 @@ impl Console for ConsoleService {
 
     async fn revoke_token(&self, principal: &Principal, id: i64) -> AppResult<()> {
         principal.require_admin()?;
-        auth::revoke_token(&self.state.db, id).await
+        auth::revoke_token(&self.state.db, id).await?;
+        self.state.tokens.clear();
+        Ok(())
     }
 
     async fn list_users(&self, principal: &Principal) -> AppResult<Vec<UserView>> {

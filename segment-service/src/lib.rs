@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod background;
 pub mod console;
 pub mod entities;
 pub mod groups;

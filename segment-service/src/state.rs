@@ -2,7 +2,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::LoginLimiter;
+use crate::auth::{LoginLimiter, TokenCache};
 use crate::infra::db::Db;
 use crate::infra::engine_pool::EnginePool;
 use crate::infra::limits::Slots;
@@ -14,8 +14,8 @@ use crate::tags::index::TagIndexHandle;
 pub struct AppState {
     pub db: Db,
     pub login_limiter: Arc<LoginLimiter>,
-    /// Password hashes computed at once (each takes ~19 MB and a core for a while).
-    pub password_hashing: Arc<tokio::sync::Semaphore>,
+    /// Bearer tokens resolved in the last few seconds.
+    pub tokens: TokenCache,
     /// The engine's tag index, refreshed after each import.
     pub tag_index: TagIndexHandle,
     /// Where evaluations run: off the async runtime, fair between principals.
@@ -48,7 +48,7 @@ impl AppState {
         Self {
             db,
             login_limiter: Arc::new(LoginLimiter::default()),
-            password_hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+            tokens: TokenCache::default(),
             tag_index: TagIndexHandle::default(),
             engine: EnginePool::new(cores, 4),
             estimate_deadline: Duration::from_secs(10),

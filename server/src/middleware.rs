@@ -29,7 +29,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         return ApiError(AppError::Forbidden).into_response();
     }
 
-    let principal = match resolve(&state.db, &credentials).await {
+    let principal = match resolve(&state.db, &state.tokens, &credentials).await {
         Ok(principal) => principal,
         Err(error) => return ApiError(error).into_response(),
     };

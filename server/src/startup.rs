@@ -13,8 +13,11 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use segment_contract::auth::{Role, Scope};
 use segment_contract::console::Console;
 use segment_service::auth::{NewUser, count_users, create_user};
+use segment_service::background::Background;
 use segment_service::console::ConsoleService;
 use segment_service::infra::db::Db;
+use segment_service::infra::mail::Mailer;
+use segment_service::segments;
 use segment_service::state::AppState;
 use segment_service::warehouse::Warehouse;
 use tokio::net::TcpListener;
@@ -40,6 +43,43 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    background: Background,
+}
+
+/// How long a stopping server waits for its background loops to finish
+/// their step (a run in progress is handed back at once).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The background loops, each supervised: the tag-index refresher (imports
+/// made by `server import` against the same database show up within one
+/// poll, without a restart), the workers (runs left by a stopped server are
+/// claimed again once their lease expires), the scheduler, the exporter and
+/// the mailer.
+fn start_background(state: &AppState, config: &Config) -> anyhow::Result<Background> {
+    let mut background = Background::new();
+    let (index, db, poll) = (state.tag_index.clone(), state.db.clone(), config.tag_index_poll);
+    background.supervise("tag index", move |shutdown| {
+        index.clone().keep_fresh(db.clone(), poll, shutdown)
+    });
+    for _ in 0..config.workers.workers {
+        let (state, settings) = (state.clone(), config.workers.clone());
+        background.supervise("worker", move |shutdown| {
+            segments::worker::work(state.clone(), settings.clone(), shutdown)
+        });
+    }
+    let (scheduler, tick, retention) = (state.clone(), config.scheduler_tick, config.upload_retention);
+    background.supervise("scheduler", move |shutdown| {
+        segments::schedule::run_scheduler(scheduler.clone(), tick, retention, shutdown)
+    });
+    let exporter = state.clone();
+    background.supervise("exporter", move |shutdown| {
+        segments::exports::run_exporter(exporter.clone(), tick, shutdown)
+    });
+    if let Some(mailer) = Mailer::new(&config.mail).context("configuring SMTP_URL")? {
+        let db = state.db.clone();
+        background.supervise("mailer", move |shutdown| mailer.clone().run(db.clone(), shutdown));
+    }
+    Ok(background)
 }
 
 impl Application {
@@ -71,19 +111,7 @@ impl Application {
         state.estimate_deadline = config.estimate_deadline;
         state.trusted_proxies = config.trusted_proxies.clone();
         state.exports_per_principal = config.exports_per_principal;
-        // Imports made by `server import` against the same database show up
-        // within one poll interval, without a restart.
-        state.tag_index.spawn_refresher(db.clone(), config.tag_index_poll);
-        // Runs left by a stopped server are claimed again once their lease expires.
-        segment_service::segments::worker::spawn_workers(state.clone(), config.workers.clone());
-        segment_service::segments::schedule::spawn_scheduler(
-            state.clone(),
-            config.scheduler_tick,
-            config.upload_retention,
-        );
-        segment_service::segments::exports::spawn_exporter(state.clone(), config.scheduler_tick);
-        segment_service::infra::mail::spawn_mailer(db, config.mail.clone())
-            .context("configuring SMTP_URL")?;
+        let background = start_background(&state, &config)?;
 
         let listener = TcpListener::bind(config.leptos_options.site_addr)
             .await
@@ -97,6 +125,7 @@ impl Application {
             listener,
             router,
             state,
+            background,
         })
     }
 
@@ -118,6 +147,8 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+        tracing::info!("stopping the background work");
+        self.background.shutdown(SHUTDOWN_GRACE).await;
         Ok(())
     }
 }

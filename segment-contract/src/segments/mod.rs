@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 /// What the editor (and `POST /api/v1/segments/estimate`) asks to size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRequest {
     pub target_object: TargetObject,
+    /// The rule; see the `Rule` schema for its vocabulary.
     pub rule: Rule,
     /// IANA zone dynamic windows and datetimes are read in (default UTC).
     #[serde(default)]
@@ -22,12 +24,15 @@ pub struct EstimateRequest {
 
 /// The engine's answer: how many entities match, and the equivalent SQL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Estimate {
+    /// Matching entities within the caller's audience.
     pub size: u64,
     /// The SQL of the database in use, with literals inlined, for review.
     pub sql: String,
     /// The newest data the rule reads.
     pub data_date: Option<NaiveDate>,
+    /// T, the evaluation date used.
     pub as_of: NaiveDate,
     pub time_zone: String,
     /// Time the engine took, in microseconds.
@@ -37,6 +42,7 @@ pub struct Estimate {
 pub const MAX_SEGMENT_NAME: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateFrequency {
     OneTime,
@@ -66,6 +72,7 @@ impl UpdateFrequency {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UsageScenario {
     InsightAnalysis,
@@ -103,6 +110,7 @@ impl UsageScenario {
 
 /// Where a segment is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SegmentStatus {
     /// No successful run yet; one is queued or running.
@@ -151,6 +159,7 @@ impl SegmentStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SetOperation {
     Intersection,
@@ -184,8 +193,12 @@ impl SetOperation {
 
 /// How a segment's members are defined (`definition` of `POST /api/v1/segments`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case")]
 pub enum Definition {
+    /// Entities matching a rule; optionally also a segment combining this one
+    /// with an existing one: `this operation segment_id`, copying every basic
+    /// field but the name unless `basic` gives its own.
     TagFilter {
         rule: Rule,
         /// Also create a segment combining this one with an existing one.
@@ -194,13 +207,15 @@ pub enum Definition {
     },
     /// The matched IDs of an upload (`POST /api/v1/uploads`).
     CustomList { upload_id: i64 },
-    /// `left` op `right`, over the two segments' latest snapshots.
+    /// `left` op `right` (`difference`: left minus right), over the two
+    /// segments' latest snapshots.
     SegmentSet {
         left: i64,
         right: i64,
         operation: SetOperation,
     },
-    /// The distinct values of a warehouse table's column (`GET /api/v1/warehouse/tables/{table}`).
+    /// The distinct values of a warehouse table's column (`GET
+    /// /api/v1/warehouse/tables/{table}`); platform principals only.
     WarehouseTable { table: String, id_column: String },
     /// The seed (a segment's snapshot or an upload's matched IDs) expanded
     /// with the most similar entities to exactly `target_size` members.
@@ -252,6 +267,7 @@ pub fn method_label(method: &str) -> &'static str {
 /// (A) combined with an existing Active segment (B). Basic fields not given
 /// are copied from the tag-filter segment, all but the name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Combination {
     pub segment_id: i64,
     pub operation: SetOperation,
@@ -262,7 +278,9 @@ pub struct Combination {
 
 /// The basic information every creation method shares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BasicInfo {
+    /// One of the caller's groups.
     #[serde(default)]
     pub group_id: Option<i64>,
     pub target_object: TargetObject,
@@ -270,20 +288,38 @@ pub struct BasicInfo {
     /// `HH:MM` local time of the daily run.
     #[serde(default)]
     pub daily_run_time: Option<String>,
+    /// At least one.
     #[serde(default)]
     pub usage_scenarios: Vec<UsageScenario>,
+    /// IANA time zone the run time, Expires At and dynamic windows are read in.
+    #[cfg_attr(feature = "openapi", schema(example = "Asia/Shanghai"))]
     pub time_zone: String,
-    /// RFC 3339 with an offset, or a local `YYYY-MM-DD HH:MM[:SS]` in `time_zone`.
+    /// RFC 3339 with an offset, or a local `YYYY-MM-DD HH:MM[:SS]` in
+    /// `time_zone`; in the future.
+    #[cfg_attr(feature = "openapi", schema(example = "2027-01-31T23:59:59+08:00"))]
     pub expires_at: String,
+    /// Daily only: refuse lookups while newer tag data is ready than the latest run used.
     #[serde(default)]
     pub time_sensitive: bool,
+    /// Mailed when the segment becomes Active and when a run fails.
     #[serde(default)]
     pub notification_email: Option<String>,
 }
 
 /// `POST /api/v1/segments` and the creation page's server function.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "High-value F&B users", "group_id": null, "target_object": "user",
+    "update_frequency": "daily", "daily_run_time": "06:00",
+    "usage_scenarios": ["message_ad_delivery", "reward_distribution"],
+    "time_zone": "Asia/Shanghai", "expires_at": "2027-01-31T23:59:59+08:00",
+    "time_sensitive": false, "notification_email": "ops@example.com",
+    "definition": {"method": "tag_filter", "rule": {"groups": [{"conditions": [
+        {"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"},
+         "op": "in", "values": ["Shenzhen"]}]}]},
+        "combination": {"segment_id": 41, "operation": "intersection", "name": "F&B ∩ Autumn promo"}}})))]
 pub struct CreateSegmentRequest {
+    /// 1–100 characters.
     pub name: String,
     #[serde(flatten)]
     pub basic: BasicInfo,
@@ -292,6 +328,7 @@ pub struct CreateSegmentRequest {
 
 /// What a create answers: the new segment, and the combined one if asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Created {
     pub id: i64,
     pub status: SegmentStatus,
@@ -301,25 +338,31 @@ pub struct Created {
 
 /// A row of the segment list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentRow {
     pub id: i64,
     pub name: String,
+    /// `tag_filter`, `segment_set`, `custom_list`, `warehouse_table` or `lookalike`.
     pub method: String,
     pub target_object: TargetObject,
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
+    /// `platform`, `merchant:ID` or `store:ID,…`
     pub owner_scope: String,
     pub status: SegmentStatus,
     /// While generating: `queued`, `waiting` (for an input segment), `evaluating`, `storing`.
     pub phase: Option<String>,
     pub size: Option<i64>,
+    /// The data date of the current snapshot.
     pub data_date: Option<String>,
     pub update_frequency: UpdateFrequency,
     pub daily_run_time: Option<String>,
     pub time_zone: String,
     /// Unix ms.
     pub expires_at: i64,
+    /// Unix ms.
     pub updated_at: i64,
+    /// The last failure's reason.
     pub error: Option<String>,
 }
 
@@ -340,10 +383,13 @@ pub fn local_time(epoch_ms: i64, zone: &str) -> String {
 
 /// One materialization run, as the detail view lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct RunView {
     pub id: i64,
+    /// `create` or `daily:YYYY-MM-DD`
     pub run_key: String,
+    /// `queued`, `running`, `succeeded`, `failed`
     pub status: String,
     pub phase: String,
     pub attempts: i64,
@@ -364,7 +410,9 @@ pub struct RunView {
     pub inputs: Option<String>,
 }
 
+/// A segment with its definition and its last 30 runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentDetail {
     #[serde(flatten)]
     pub row: SegmentRow,
@@ -380,6 +428,7 @@ pub struct SegmentDetail {
 
 /// Columns the list sorts by on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     Id,
@@ -410,6 +459,7 @@ impl SortKey {
 
 /// Filters, sorting and paging of the segment list (`GET /api/v1/segments`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ListQuery {
     /// Part of the name, or an exact ID.
     #[serde(default)]
@@ -418,18 +468,21 @@ pub struct ListQuery {
     pub group_id: Option<i64>,
     #[serde(default)]
     pub status: Option<SegmentStatus>,
+    /// `tag_filter`, `segment_set`, …
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
     pub target_object: Option<TargetObject>,
+    /// Default `updated_at`.
     #[serde(default)]
     pub sort: Option<SortKey>,
     /// Ascending when true; newest/largest first by default.
     #[serde(default)]
     pub asc: Option<bool>,
-    /// 1-based.
+    /// 1-based (default 1).
     #[serde(default)]
     pub page: Option<u32>,
+    /// 1–200 (default 20).
     #[serde(default)]
     pub page_size: Option<u32>,
 }
@@ -438,8 +491,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentPage {
     pub rows: Vec<SegmentRow>,
+    /// Matching segments on every page.
     pub total: i64,
     pub page: u32,
     pub page_size: u32,
@@ -447,9 +502,12 @@ pub struct SegmentPage {
 
 /// `GET /api/v1/segments/{id}/members/{entity_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberAnswer {
     pub member: bool,
-    /// Whether the ID belongs to the target object's population at all.
+    /// Whether the ID belongs to the target object's population at all (for
+    /// a merchant or store principal: to its audience; an ID outside it reads
+    /// exactly like one that does not exist).
     pub known: bool,
     /// The data date of the snapshot answered from.
     pub data_date: Option<String>,
@@ -689,10 +747,12 @@ mod tests {
 
 /// A delivery task bound to a segment until `ends_at` (Unix ms).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Binding {
     pub segment_id: i64,
     pub task_id: String,
     pub name: String,
+    /// Unix ms.
     pub ends_at: i64,
     pub created_by: String,
     pub created_at: i64,
@@ -700,7 +760,9 @@ pub struct Binding {
 
 /// `POST /api/v1/segments/{id}/bindings`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewBinding {
+    /// The delivery task's ID in the campaign system (unique per segment).
     pub task_id: String,
     pub name: String,
     /// RFC 3339, or local `YYYY-MM-DD HH:MM[:SS]` in the segment's zone.
@@ -712,6 +774,7 @@ pub struct NewBinding {
 /// the segment until it ends; a segment of another scope computed from it
 /// does not hold it (it keeps its last snapshot and stops updating).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsedBy {
     pub bindings: Vec<Binding>,
     /// (id, name) of segments computed from this one.
@@ -728,6 +791,7 @@ pub struct UsedBy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct ExportView {
     pub id: i64,
@@ -746,6 +810,7 @@ pub struct ExportView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedSegment {
     pub id: i64,
     pub name: String,
@@ -758,23 +823,45 @@ pub struct DeletedSegment {
 
 /// `POST /api/v1/segments/{id}/members/check`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckRequest {
+    /// Up to 10,000 IDs of the segment's target object.
     pub ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckAnswer {
     pub members: Vec<String>,
     pub non_members: Vec<String>,
-    /// IDs not in the target object's population.
+    /// Not in the target object's population (for a merchant or store
+    /// principal: not in its audience).
     pub unknown: Vec<String>,
     pub data_date: Option<String>,
+}
+
+/// `POST /api/v1/segments/{id}/extend`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExtendRequest {
+    /// RFC 3339 or local `YYYY-MM-DD HH:MM` in the segment's zone; in the
+    /// future and not before any bound task ends.
+    pub expires_at: String,
+}
+
+/// `POST /api/v1/segments/{id}/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VerifyRequest {
+    /// Up to 1,000 IDs.
+    pub ids: Vec<String>,
 }
 
 pub const MAX_CHECK_IDS: usize = 10_000;
 pub const MAX_VERIFY_IDS: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Included,
@@ -784,6 +871,7 @@ pub enum Verdict {
 
 /// One condition of a tag-filter rule, explained for one entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConditionCheck {
     /// The condition as a sentence.
     pub condition: String,
@@ -793,12 +881,14 @@ pub struct ConditionCheck {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupCheck {
     pub matched: bool,
     pub conditions: Vec<ConditionCheck>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyRow {
     pub entity_id: String,
     pub verdict: Verdict,
@@ -810,6 +900,7 @@ pub struct VerifyRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyAnswer {
     pub segment_id: i64,
     pub data_date: Option<String>,
@@ -820,6 +911,7 @@ pub struct VerifyAnswer {
 
 /// A line of an uploaded list that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedLine {
     pub line: u64,
     /// The ID, for IDs unknown to the population.
@@ -830,6 +922,7 @@ pub struct RejectedLine {
 
 /// Shown before anything is created from an uploaded list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadReport {
     /// Data lines read (the header excluded).
     pub rows: u64,
@@ -851,7 +944,9 @@ pub struct UploadReport {
 pub const REPORT_SAMPLE: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadAnswer {
+    /// Give it as `definition.upload_id` to create a `custom_list` segment.
     pub upload_id: i64,
     pub target_object: TargetObject,
     pub report: UploadReport,

@@ -41,26 +41,43 @@ pub struct MailSettings {
 /// Attempts before a mail is left in the outbox for good.
 const MAX_MAIL_ATTEMPTS: i32 = 8;
 
-/// Sends outbox mail while SMTP is configured; otherwise does nothing (the
-/// outbox keeps the mail and its enqueueing was logged).
-pub fn spawn_mailer(db: Db, settings: MailSettings) -> anyhow::Result<()> {
-    let Some(url) = settings.smtp_url.clone() else {
-        tracing::info!("SMTP_URL is not set: notifications stay in the mail_outbox table");
-        return Ok(());
-    };
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)?
-        .timeout(Some(Duration::from_secs(20)))
-        .build();
-    let from: Mailbox = settings.from.parse()?;
-    tokio::spawn(async move {
+/// The outbox's sender: SMTP transport and sender address.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    poll: Duration,
+}
+
+impl Mailer {
+    /// The mailer of `settings`, or `None` when SMTP is not configured (the
+    /// outbox then keeps the mail, and its enqueueing was logged).
+    pub fn new(settings: &MailSettings) -> anyhow::Result<Option<Self>> {
+        let Some(url) = settings.smtp_url.as_deref() else {
+            tracing::info!("SMTP_URL is not set: notifications stay in the mail_outbox table");
+            return Ok(None);
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        Ok(Some(Self {
+            transport,
+            from: settings.from.parse()?,
+            poll: settings.poll,
+        }))
+    }
+
+    /// Sends outbox mail until shutdown.
+    pub async fn run(self, db: Db, shutdown: tokio_util::sync::CancellationToken) {
         loop {
-            if let Err(error) = send_pending(&db, &transport, &from).await {
+            if let Err(error) = send_pending(&db, &self.transport, &self.from).await {
                 tracing::error!(%error, "sending outbox mail failed");
             }
-            tokio::time::sleep(settings.poll).await;
+            if !crate::background::pause(&shutdown, self.poll).await {
+                return;
+            }
         }
-    });
-    Ok(())
+    }
 }
 
 async fn send_pending(

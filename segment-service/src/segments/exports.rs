@@ -8,6 +8,7 @@ use std::time::Duration;
 use roaring::RoaringBitmap;
 
 use super::records;
+use crate::background;
 use crate::infra::db::Db;
 use crate::infra::now_ms;
 use crate::state::AppState;
@@ -15,6 +16,7 @@ use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
 use segment_contract::segments::ExportView;
+use tokio_util::sync::CancellationToken;
 
 /// Member indexes read per dictionary window.
 const WINDOW: u32 = 1 << 16;
@@ -194,30 +196,42 @@ pub async fn csv_chunk(
     Ok((out, next))
 }
 
-/// Runs queued exports one at a time: counts rows and bytes with progress.
-pub fn spawn_exporter(state: AppState, poll: Duration) {
-    tokio::spawn(async move {
-        // An export interrupted by a stop starts over.
-        let reset = with_db!(&state.db, pool => {
-            sqlx::query("UPDATE segment_exports SET status = 'queued', rows_done = 0 WHERE status = 'running'")
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-        });
-        if let Err(error) = reset {
-            tracing::error!(%error, "resetting interrupted exports failed");
-        }
-        loop {
-            match run_next(&state).await {
-                Ok(true) => {}
-                Ok(false) => tokio::time::sleep(poll).await,
-                Err(error) => {
-                    tracing::error!(%error, "an export pass failed");
-                    tokio::time::sleep(poll * 10).await;
-                }
+/// Runs queued exports one at a time, with progress, until shutdown. An
+/// export interrupted by a stop (or left by a stopped server) starts over.
+pub async fn run_exporter(state: AppState, poll: Duration, shutdown: CancellationToken) {
+    requeue_running(&state.db).await;
+    loop {
+        let pass = tokio::select! {
+            pass = run_next(&state) => pass,
+            _ = shutdown.cancelled() => {
+                requeue_running(&state.db).await;
+                return;
             }
+        };
+        let pause = match pass {
+            Ok(true) => Duration::ZERO,
+            Ok(false) => poll,
+            Err(error) => {
+                tracing::error!(%error, "an export pass failed");
+                poll * 10
+            }
+        };
+        if !background::pause(&shutdown, pause).await {
+            return;
         }
+    }
+}
+
+async fn requeue_running(db: &Db) {
+    let reset = with_db!(db, pool => {
+        sqlx::query("UPDATE segment_exports SET status = 'queued', rows_done = 0 WHERE status = 'running'")
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
     });
+    if let Err(error) = reset {
+        tracing::error!(%error, "queueing interrupted exports again failed");
+    }
 }
 
 async fn run_next(state: &AppState) -> AppResult<bool> {

@@ -1,5 +1,8 @@
 //! Reading segments and runs from the database, scoped by principal.
 
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 
 use crate::infra::db::Db;
@@ -271,31 +274,33 @@ pub async fn run_members(db: &Db, run_id: i64) -> AppResult<Option<roaring::Roar
 
 /// Member bitmaps of succeeded runs, kept in memory for lookups. A run's
 /// snapshot never changes, so an entry is never out of date.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct SnapshotCache {
-    runs: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<roaring::RoaringBitmap>>>,
-    >,
+    runs: moka::sync::Cache<i64, Arc<RoaringBitmap>>,
 }
 
-/// Snapshots held at most; past it the cache starts over.
-const CACHED_SNAPSHOTS: usize = 256;
+/// Snapshots held at most; the least useful are evicted past it.
+const CACHED_SNAPSHOTS: u64 = 256;
+
+impl Default for SnapshotCache {
+    fn default() -> Self {
+        Self {
+            runs: moka::sync::Cache::new(CACHED_SNAPSHOTS),
+        }
+    }
+}
 
 impl SnapshotCache {
-    pub async fn get(&self, db: &Db, run_id: i64) -> AppResult<std::sync::Arc<roaring::RoaringBitmap>> {
-        if let Some(members) = self.runs.lock().expect("snapshot cache lock").get(&run_id) {
-            return Ok(members.clone());
+    pub async fn get(&self, db: &Db, run_id: i64) -> AppResult<Arc<RoaringBitmap>> {
+        if let Some(members) = self.runs.get(&run_id) {
+            return Ok(members);
         }
-        let members = std::sync::Arc::new(
+        let members = Arc::new(
             run_members(db, run_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("run {run_id} has no stored snapshot"))?,
         );
-        let mut runs = self.runs.lock().expect("snapshot cache lock");
-        if runs.len() >= CACHED_SNAPSHOTS {
-            runs.clear();
-        }
-        runs.insert(run_id, members.clone());
+        self.runs.insert(run_id, members.clone());
         Ok(members)
     }
 }
@@ -364,17 +369,26 @@ pub struct Serving {
 /// to lookups changes one of these.
 type ServingVersion = (i64, Option<i64>, String);
 
-type ServingMap = std::collections::HashMap<i64, (ServingVersion, std::sync::Arc<Serving>)>;
+/// Segments held at most; the least useful are evicted past it.
+const CACHED_SEGMENTS: u64 = 10_000;
 
 /// Segments as lookups read them, revalidated by one primary-key read.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct ServingCache {
-    segments: std::sync::Arc<std::sync::Mutex<ServingMap>>,
+    segments: moka::sync::Cache<i64, (ServingVersion, Arc<Serving>)>,
+}
+
+impl Default for ServingCache {
+    fn default() -> Self {
+        Self {
+            segments: moka::sync::Cache::new(CACHED_SEGMENTS),
+        }
+    }
 }
 
 impl ServingCache {
     /// The segment (not deleted) as of now, or `None`.
-    pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<std::sync::Arc<Serving>>> {
+    pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<Arc<Serving>>> {
         let version: Option<ServingVersion> = with_db!(db, pool => {
             sqlx::query_as("SELECT updated_at, current_run_id, status FROM segments WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)
@@ -384,10 +398,10 @@ impl ServingCache {
         let Some(version) = version else {
             return Ok(None);
         };
-        if let Some((cached, serving)) = self.segments.lock().expect("serving cache lock").get(&id)
-            && *cached == version
+        if let Some((cached, serving)) = self.segments.get(&id)
+            && cached == version
         {
-            return Ok(Some(serving.clone()));
+            return Ok(Some(serving));
         }
         let Some(record) = load_any(db, id).await? else {
             return Ok(None);
@@ -403,12 +417,8 @@ impl ServingCache {
             None => None,
         };
         let fresh = (record.updated_at, record.current_run_id, record.status.clone());
-        let serving = std::sync::Arc::new(Serving { record, ready_date });
-        let mut segments = self.segments.lock().expect("serving cache lock");
-        if segments.len() >= 10_000 {
-            segments.clear();
-        }
-        segments.insert(id, (fresh, serving.clone()));
+        let serving = Arc::new(Serving { record, ready_date });
+        self.segments.insert(id, (fresh, serving.clone()));
         Ok(Some(serving))
     }
 }

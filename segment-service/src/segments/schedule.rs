@@ -201,32 +201,33 @@ async fn mark_staleness(db: &Db, catalog: &Catalog, now_ms: i64, report: &mut Ti
 const UPLOAD_SWEEP_EVERY_MS: i64 = 60 * 60 * 1000;
 
 /// Runs [`tick`] every `every`, and removes uploads older than
-/// `upload_retention` that no segment uses, once an hour.
-pub fn spawn_scheduler(
+/// `upload_retention` that no segment uses, once an hour, until shutdown.
+pub async fn run_scheduler(
     state: crate::state::AppState,
     every: std::time::Duration,
     upload_retention: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
-    tokio::spawn(async move {
-        let mut swept_at = i64::MIN;
-        loop {
-            let loaded = state.tag_index.current();
-            let catalog = loaded.as_deref().map(|l| &l.catalog);
-            let now = crate::infra::now_ms();
-            if let Err(error) = tick(&state.db, catalog, now).await {
-                tracing::error!(%error, "scheduler pass failed");
-            }
-            if now.saturating_sub(swept_at) >= UPLOAD_SWEEP_EVERY_MS {
-                swept_at = now;
-                match super::uploads::sweep(&state.db, upload_retention, now).await {
-                    Ok(0) => {}
-                    Ok(removed) => tracing::info!(removed, "unused uploads removed"),
-                    Err(error) => tracing::error!(%error, "removing unused uploads failed"),
-                }
-            }
-            tokio::time::sleep(every).await;
+    let mut swept_at = i64::MIN;
+    loop {
+        let loaded = state.tag_index.current();
+        let catalog = loaded.as_deref().map(|l| &l.catalog);
+        let now = crate::infra::now_ms();
+        if let Err(error) = tick(&state.db, catalog, now).await {
+            tracing::error!(%error, "scheduler pass failed");
         }
-    });
+        if now.saturating_sub(swept_at) >= UPLOAD_SWEEP_EVERY_MS {
+            swept_at = now;
+            match super::uploads::sweep(&state.db, upload_retention, now).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "unused uploads removed"),
+                Err(error) => tracing::error!(%error, "removing unused uploads failed"),
+            }
+        }
+        if !crate::background::pause(&shutdown, every).await {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 use roaring::RoaringBitmap;
 use segment_core::time::{parse_date, today_in};
 use segment_core::validate::{Context, validate};
+use tokio_util::sync::CancellationToken;
 
 use super::newest_ready_date;
 use super::records::{self, SegmentRecord};
 use super::visible::audience_from_database;
+use crate::background;
 use crate::infra::db::{Backend, Db};
 use crate::infra::now_ms;
 use crate::state::AppState;
@@ -89,24 +91,26 @@ impl From<AppError> for RunError {
 /// half the engine threads, so estimates always find one.
 const RUNS: &str = "materialization";
 
-/// Starts the worker pool; each worker claims and runs one run at a time.
-pub fn spawn_workers(state: AppState, settings: WorkerSettings) {
-    for n in 0..settings.workers {
-        let state = state.clone();
-        let settings = settings.clone();
-        let owner = format!("{}-{}-{n}", std::process::id(), rand::random::<u32>());
-        tokio::spawn(async move {
-            loop {
-                match claim(&state.db, &owner, settings.lease, now_ms()).await {
-                    Ok(Some(claimed)) => process(&state, &settings, claimed).await,
-                    Ok(None) => tokio::time::sleep(settings.poll).await,
-                    Err(error) => {
-                        tracing::error!(%error, "claiming a run failed");
-                        tokio::time::sleep(settings.poll * 10).await;
-                    }
-                }
+/// One worker: claims and runs one run at a time until shutdown. A run in
+/// progress at shutdown is handed back (queued again, its attempt refunded),
+/// so the next start, or another server, takes it at once.
+pub async fn work(state: AppState, settings: WorkerSettings, shutdown: CancellationToken) {
+    let owner = format!("{}-{}", std::process::id(), rand::random::<u32>());
+    loop {
+        let pause = match claim(&state.db, &owner, settings.lease, now_ms()).await {
+            Ok(Some(claimed)) => {
+                process(&state, &settings, claimed, &shutdown).await;
+                Duration::ZERO
             }
-        });
+            Ok(None) => settings.poll,
+            Err(error) => {
+                tracing::error!(%error, "claiming a run failed");
+                settings.poll * 10
+            }
+        };
+        if !background::pause(&shutdown, pause).await {
+            return;
+        }
     }
 }
 
@@ -160,7 +164,12 @@ pub async fn claim(db: &Db, owner: &str, lease: Duration, now: i64) -> Result<Op
 }
 
 /// Runs a claimed run to its end (success, retry, wait or failure).
-pub async fn process(state: &AppState, settings: &WorkerSettings, claimed: Claimed) {
+pub async fn process(
+    state: &AppState,
+    settings: &WorkerSettings,
+    claimed: Claimed,
+    shutdown: &CancellationToken,
+) {
     let started = Instant::now();
     if claimed.attempts > settings.max_attempts {
         let reason = format!(
@@ -171,9 +180,20 @@ pub async fn process(state: &AppState, settings: &WorkerSettings, claimed: Claim
         return;
     }
     let heartbeat = tokio::spawn(heartbeat(state.db.clone(), claimed.clone(), settings.lease));
-    let outcome = execute(state, &claimed).await;
+    let outcome = tokio::select! {
+        outcome = execute(state, &claimed) => Some(outcome),
+        _ = shutdown.cancelled() => None,
+    };
     heartbeat.abort();
-    finish(state, &claimed, outcome, settings, started).await;
+    match outcome {
+        Some(outcome) => finish(state, &claimed, outcome, settings, started).await,
+        None => {
+            let reason = "The server stopped while this run worked; it starts again.";
+            if let Err(error) = requeue(&state.db, &claimed, "queued", reason, Duration::ZERO, true).await {
+                tracing::error!(%error, run = claimed.id, "handing the run back at shutdown failed");
+            }
+        }
+    }
 }
 
 /// Extends the lease every third of its length while the run works.

@@ -84,17 +84,16 @@ impl TagIndexHandle {
         Ok(true)
     }
 
-    /// Keeps the index fresh: checks for new imports every `every`.
-    pub fn spawn_refresher(&self, db: Db, every: Duration) -> tokio::task::JoinHandle<()> {
-        let handle = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = handle.refresh(&db).await {
-                    tracing::error!(error = format!("{error:#}"), "loading the tag index failed");
-                }
-                tokio::time::sleep(every).await;
+    /// Keeps the index fresh: checks for new imports every `every` until shutdown.
+    pub async fn keep_fresh(self, db: Db, every: Duration, shutdown: tokio_util::sync::CancellationToken) {
+        loop {
+            if let Err(error) = self.refresh(&db).await {
+                tracing::error!(error = format!("{error:#}"), "loading the tag index failed");
             }
-        })
+            if !crate::background::pause(&shutdown, every).await {
+                return;
+            }
+        }
     }
 }
 

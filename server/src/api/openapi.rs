@@ -1,5 +1,6 @@
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -13,7 +14,7 @@ use utoipa::{Modify, OpenApi};
           super::manage::download, super::manage::verify, super::uploads::upload, super::uploads::report,
           super::uploads::report_csv, super::uploads::template, super::warehouse::tables,
           super::warehouse::columns),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorDefault),
     tags((name = "system"), (name = "groups", description = "Segment groups"),
          (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"),
          (name = "delivery", description = "Membership lookups and delivery-task bindings"),
@@ -32,6 +33,41 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every operation's other answers — 400 for a malformed body, 401, 403,
+/// 413, 429, 500, 503 — are documented once, as the `default` response with
+/// the error body every error has.
+struct ErrorDefault;
+
+impl Modify for ErrorDefault {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let error = ResponseBuilder::new()
+            .description("Any other error, in the API's error format (`error.code` names it)")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("default".to_string())
+                    .or_insert_with(|| error.clone().into());
+            }
+        }
     }
 }
 

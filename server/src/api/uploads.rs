@@ -13,7 +13,6 @@ use segment_core::TargetObject;
 use segment_service::segments::uploads::{self, UploadBuilder};
 use segment_service::state::AppState;
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::Auth;
@@ -25,23 +24,12 @@ pub struct UploadParams {
     pub target_object: Option<String>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct UploadAnswerBody {
-    /// Give it as `definition.upload_id` to create a `custom_list` segment.
-    upload_id: i64,
-    target_object: String,
-    /// `{rows, valid, duplicates, invalid_count, invalid: [{line, reason}], unknown,
-    /// unknown_sample: [{line, entity_id, reason}], matched}`; samples hold at most 1,000 lines.
-    report: serde_json::Value,
-}
-
 /// Upload a CSV of IDs (`entity_id` header, one ID per line) as the request body. It is read
 /// as it arrives, never held whole; the answer is the validation report. Nothing is created
 /// until a segment names the upload.
 #[utoipa::path(post, operation_id = "upload_ids", path = "/api/v1/uploads", tag = "uploads", security(("bearer" = [])),
     params(UploadParams), request_body(content = String, content_type = "text/csv"),
-    responses((status = 201, body = UploadAnswerBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = UploadAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 413, body = ErrorBody, description = "Over the size limit (UPLOAD_MAX_MB)")))]
 pub async fn upload(
     Auth(principal): Auth,
@@ -73,7 +61,7 @@ pub async fn upload(
 /// An upload's validation report.
 #[utoipa::path(get, operation_id = "get_upload_report", path = "/api/v1/uploads/{id}", tag = "uploads", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = serde_json::Value), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UploadReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn report(
     Auth(principal): Auth,
     State(state): State<AppState>,

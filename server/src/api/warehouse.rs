@@ -3,20 +3,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use segment_contract::warehouse::WarehouseTable;
+use segment_contract::warehouse::{TableList, WarehouseTable};
 use segment_service::state::AppState;
 use segment_service::warehouse::{authorize, connected};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::Auth;
-
-#[derive(Serialize, ToSchema)]
-pub struct TableList {
-    /// Tables and views; outside PostgreSQL's `public` schema as `schema.table`.
-    pub tables: Vec<String>,
-}
 
 /// The warehouse's tables and views.
 #[utoipa::path(get, operation_id = "list_warehouse_tables", path = "/api/v1/warehouse/tables", tag = "warehouse", security(("bearer" = [])),
@@ -33,22 +25,11 @@ pub async fn tables(
     }))
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct TableBody {
-    /// The name as the catalog spells it.
-    table: String,
-    /// `[{name, data_type}]` in the table's order.
-    columns: Vec<serde_json::Value>,
-    /// Rows (SQLite) or the planner's estimate (PostgreSQL; absent before the table was analyzed).
-    rows: Option<u64>,
-}
-
 /// The columns of a table (Get Data). The name is looked up in the warehouse's catalog
 /// (exactly, or ignoring case when unambiguous) and never spliced into SQL.
 #[utoipa::path(get, operation_id = "get_warehouse_table", path = "/api/v1/warehouse/tables/{table}", tag = "warehouse", security(("bearer" = [])),
     params(("table" = String, Path, description = "`table` or `schema.table`")),
-    responses((status = 200, body = TableBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = WarehouseTable), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody, description = "No such table in the warehouse's catalog"),
               (status = 503, body = ErrorBody)))]
 pub async fn columns(

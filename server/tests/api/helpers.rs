@@ -211,9 +211,14 @@ impl TestApp {
     }
 }
 
-/// Sends the request and returns the status with the JSON body (`Null` when empty).
+/// Sends the request and returns the status with the JSON body (`Null` when
+/// empty). Every answer of a documented route is checked against the OpenAPI
+/// document: its status must be listed and its body valid for the schema.
 pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
-    let response: Response = request.send().await.expect("request sent");
+    let (client, request) = request.build_split();
+    let request = request.expect("a well-formed request");
+    let (method, path) = (request.method().clone(), request.url().path().to_string());
+    let response: Response = client.execute(request).await.expect("request sent");
     let status = response.status();
     let text = response.text().await.unwrap();
     let body = if text.is_empty() {
@@ -221,6 +226,7 @@ pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
     } else {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
     };
+    crate::contract::check(&method, &path, status, &body);
     (status, body)
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod contract;
 mod differential;
 mod fuzz;
 mod groups;

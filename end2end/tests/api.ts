@@ -19,7 +19,7 @@ export function api(page: Page) {
       const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
       const answer = await page.request.fetch(request.url, { method: request.method, headers, data: body });
       const empty = answer.status() === 204 || answer.status() === 304;
-      return new Response(empty ? null : await answer.body(), { status: answer.status(), headers: answer.headers() });
+      return new Response(empty ? null : new Uint8Array(await answer.body()), { status: answer.status(), headers: answer.headers() });
     },
   });
 }

@@ -14,6 +14,8 @@ use utoipa::{Modify, OpenApi};
           super::manage::download, super::manage::verify, super::uploads::upload, super::uploads::report,
           super::uploads::report_csv, super::uploads::template, super::warehouse::tables,
           super::warehouse::columns),
+    // Schemas only query parameters name (bodies register theirs).
+    components(schemas(segment_contract::segments::SortKey)),
     modifiers(&BearerAuth, &ErrorDefault),
     tags((name = "system"), (name = "groups", description = "Segment groups"),
          (name = "tags", description = "The tag catalog"), (name = "segments", description = "Segments"),

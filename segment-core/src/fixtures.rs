@@ -6,7 +6,7 @@ use crate::TargetObject;
 use crate::catalog::{Attribute, Catalog, DataType, TagDef, TagKind, TenantKind};
 
 pub fn date(text: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("fixture dates are YYYY-MM-DD")
 }
 
 pub fn profile(code: &str, data_type: DataType, values: &[&str], dates: &[&str]) -> TagDef {

@@ -12,8 +12,6 @@
 //!
 //! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite.
 
-use std::fmt::Write;
-
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -354,7 +352,8 @@ impl CompiledSql {
         while let Some((i, ch)) = chars.next() {
             if ch == '\n' {
                 if !pending_notes.is_empty() {
-                    write!(out, " -- {}", pending_notes.join(", ")).unwrap();
+                    out.push_str(" -- ");
+                    out.push_str(&pending_notes.join(", "));
                     pending_notes.clear();
                 }
                 out.push('\n');
@@ -365,7 +364,9 @@ impl CompiledSql {
                 while bytes.get(end).is_some_and(u8::is_ascii_digit) {
                     end += 1;
                 }
-                let n: usize = self.text[i + 1..end].parse().unwrap();
+                let n: usize = self.text[i + 1..end]
+                    .parse()
+                    .expect("a run of ASCII digits is a number");
                 out.push_str(&self.params[n - 1].literal());
                 if let Some(note) = &self.notes[n - 1] {
                     pending_notes.push(note);
@@ -378,7 +379,8 @@ impl CompiledSql {
             out.push(ch);
         }
         if !pending_notes.is_empty() {
-            write!(out, " -- {}", pending_notes.join(", ")).unwrap();
+            out.push_str(" -- ");
+            out.push_str(&pending_notes.join(", "));
         }
         out
     }

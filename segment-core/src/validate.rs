@@ -701,6 +701,8 @@ fn datetime_cmp(
                 return None;
             };
             // The N calendar days ending with T, in the segment's time zone.
+            // A whole number from 1 to MAX_DAYS (checked above): exact as i64.
+            #[allow(clippy::cast_possible_truncation)]
             let first = cx.as_of - Duration::days(days as i64 - 1);
             Cmp::Between(
                 day_start(first, tz),

@@ -459,7 +459,8 @@ impl LoginLimiter {
             ))));
         }
         if !pair_failures.is_empty() && account_failures.len() >= self.backoff_after {
-            let doublings = (account_failures.len() - self.backoff_after).min(16) as u32;
+            let doublings =
+                u32::try_from((account_failures.len() - self.backoff_after).min(16)).unwrap_or(16);
             let delay = (Duration::from_secs(1) * 2u32.pow(doublings)).min(MAX_BACKOFF);
             let since = now.duration_since(*account_failures.last().expect("not empty"));
             if since < delay {
@@ -573,7 +574,7 @@ async fn open_session(db: &Db, user_id: i64) -> AppResult<String> {
             .bind(secret_hash(&secret))
             .bind(user_id)
             .bind(now)
-            .bind(now + SESSION_TTL.as_millis() as i64)
+            .bind(now + crate::infra::millis(SESSION_TTL))
             .execute(pool)
             .await?;
     });

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use segment_contract::error::AppResult;
 
 use crate::infra::db::{Backend, Db};
+use crate::infra::ordinal;
 use crate::with_db;
 
 /// IDs looked up per query: large enough that round trips do not dominate
@@ -34,7 +35,9 @@ pub async fn entity_indexes(db: &Db, target: &str, ids: &[String]) -> AppResult<
             }
             query.fetch_all(pool).await?
         });
-        found.extend(rows.into_iter().map(|(id, idx)| (id, idx as u32)));
+        for (id, idx) in rows {
+            found.insert(id, ordinal(idx)?);
+        }
     }
     Ok(found)
 }

@@ -197,12 +197,17 @@ impl Warehouse {
             .fetch_optional(pool)
             .await?
             .filter(|estimate| *estimate >= 0.0)
-            .map(|estimate| estimate as i64),
+            // The planner's estimate of a row count: non-negative, and rounding is what we want.
+            .map(|estimate| {
+                #[allow(clippy::cast_possible_truncation)]
+                let rows = estimate.round() as i64;
+                rows
+            }),
         };
         Ok(WarehouseTable {
             table: table.display(),
             columns,
-            rows: rows.map(|n| n as u64),
+            rows: rows.and_then(|n| u64::try_from(n).ok()),
         })
     }
 

@@ -6,6 +6,14 @@
 //! `v2_trade_cnt_7d` is the 7-day sum of the `trade` behavior, merchants'
 //! audiences are the users who traded with them, and so on.
 
+// Draws from bounded distributions and entity counts far below u32::MAX
+// are converted between integer and float types throughout.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;

@@ -667,84 +667,6 @@ pub fn validate_email(email: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn basic() -> BasicInfo {
-        BasicInfo {
-            group_id: None,
-            target_object: TargetObject::User,
-            update_frequency: UpdateFrequency::Daily,
-            daily_run_time: Some("06:00".into()),
-            usage_scenarios: vec![UsageScenario::InsightAnalysis],
-            time_zone: "Asia/Shanghai".into(),
-            expires_at: "2027-01-31 23:59".into(),
-            time_sensitive: true,
-            notification_email: Some("ops@example.com".into()),
-        }
-    }
-
-    const NOW: i64 = 1_790_000_000_000; // 2026-09-21
-
-    #[test]
-    fn expiry_is_read_in_the_segments_zone() {
-        let valid = validate_basic("F&B", &basic(), NOW, "").unwrap();
-        // 2027-01-31 23:59 in Shanghai is 15:59 UTC.
-        assert_eq!(valid.expires_at, 1_801_411_140_000);
-        assert_eq!(local_time(valid.expires_at, "Asia/Shanghai"), "2027-01-31 23:59");
-        let rfc = parse_expiry("2027-01-31T23:59:00+08:00", chrono_tz::UTC).unwrap();
-        assert_eq!(rfc, valid.expires_at);
-    }
-
-    #[test]
-    fn every_problem_is_reported_under_its_field() {
-        let mut bad = basic();
-        bad.update_frequency = UpdateFrequency::OneTime;
-        bad.usage_scenarios.clear();
-        bad.expires_at = "2020-01-01 00:00".into();
-        bad.notification_email = Some("ops@localhost".into());
-        let problems = validate_basic(&"x".repeat(101), &bad, NOW, "combination.").unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "combination.name",
-                "combination.time_sensitive",
-                "combination.usage_scenarios",
-                "combination.expires_at",
-                "combination.notification_email"
-            ]
-        );
-        assert!(problems[3].message.contains("2020-01-01 00:00"));
-    }
-
-    #[test]
-    fn daily_needs_a_run_time_and_zones_are_checked() {
-        let mut bad = basic();
-        bad.daily_run_time = Some("25:00".into());
-        bad.time_zone = "Mars/Base".into();
-        let problems = validate_basic("ok", &bad, NOW, "").unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["time_zone", "daily_run_time"]);
-    }
-
-    #[test]
-    fn emails_are_checked() {
-        assert!(validate_email("ops@example.com").is_ok());
-        for bad in [
-            "ops",
-            "@example.com",
-            "ops@example",
-            "o ps@example.com",
-            "a@b@c.com",
-            "ops@.com",
-        ] {
-            assert!(validate_email(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// A delivery task bound to a segment until `ends_at` (Unix ms).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -950,4 +872,82 @@ pub struct UploadAnswer {
     pub upload_id: i64,
     pub target_object: TargetObject,
     pub report: UploadReport,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic() -> BasicInfo {
+        BasicInfo {
+            group_id: None,
+            target_object: TargetObject::User,
+            update_frequency: UpdateFrequency::Daily,
+            daily_run_time: Some("06:00".into()),
+            usage_scenarios: vec![UsageScenario::InsightAnalysis],
+            time_zone: "Asia/Shanghai".into(),
+            expires_at: "2027-01-31 23:59".into(),
+            time_sensitive: true,
+            notification_email: Some("ops@example.com".into()),
+        }
+    }
+
+    const NOW: i64 = 1_790_000_000_000; // 2026-09-21
+
+    #[test]
+    fn expiry_is_read_in_the_segments_zone() {
+        let valid = validate_basic("F&B", &basic(), NOW, "").unwrap();
+        // 2027-01-31 23:59 in Shanghai is 15:59 UTC.
+        assert_eq!(valid.expires_at, 1_801_411_140_000);
+        assert_eq!(local_time(valid.expires_at, "Asia/Shanghai"), "2027-01-31 23:59");
+        let rfc = parse_expiry("2027-01-31T23:59:00+08:00", chrono_tz::UTC).unwrap();
+        assert_eq!(rfc, valid.expires_at);
+    }
+
+    #[test]
+    fn every_problem_is_reported_under_its_field() {
+        let mut bad = basic();
+        bad.update_frequency = UpdateFrequency::OneTime;
+        bad.usage_scenarios.clear();
+        bad.expires_at = "2020-01-01 00:00".into();
+        bad.notification_email = Some("ops@localhost".into());
+        let problems = validate_basic(&"x".repeat(101), &bad, NOW, "combination.").unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "combination.name",
+                "combination.time_sensitive",
+                "combination.usage_scenarios",
+                "combination.expires_at",
+                "combination.notification_email"
+            ]
+        );
+        assert!(problems[3].message.contains("2020-01-01 00:00"));
+    }
+
+    #[test]
+    fn daily_needs_a_run_time_and_zones_are_checked() {
+        let mut bad = basic();
+        bad.daily_run_time = Some("25:00".into());
+        bad.time_zone = "Mars/Base".into();
+        let problems = validate_basic("ok", &bad, NOW, "").unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["time_zone", "daily_run_time"]);
+    }
+
+    #[test]
+    fn emails_are_checked() {
+        assert!(validate_email("ops@example.com").is_ok());
+        for bad in [
+            "ops",
+            "@example.com",
+            "ops@example",
+            "o ps@example.com",
+            "a@b@c.com",
+            "ops@.com",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
 }

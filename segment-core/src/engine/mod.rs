@@ -7,6 +7,16 @@
 //! operations per bit, never a scan of entities); behaviors keep one
 //! column block per day, rows sorted by entity.
 
+// Entity ordinals, key ranks and per-entity counts are `u32` by
+// construction (roaring bitmaps hold `u32`, and a partition has no more
+// distinct keys than entities); converting them to `usize` indexes and to
+// the `i64`/`u64` of comparisons and reports is the engine's arithmetic.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod bsi;
 mod eval;
 mod explain;

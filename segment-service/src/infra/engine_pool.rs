@@ -214,7 +214,10 @@ fn next_job(queues: &mut Queues, per_key_running: usize) -> Option<(String, Job)
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority on the calling thread's own ID changes nothing else.
+    #[allow(unsafe_code)]
     unsafe {
+        // A thread ID is a positive pid_t, so it fits the unsigned id_t.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
         if libc::setpriority(libc::PRIO_PROCESS, thread, NICENESS) != 0 {
             tracing::warn!("could not lower the engine threads' priority");

@@ -11,3 +11,23 @@ pub mod mail;
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// A duration in whole milliseconds, as stored (saturating: no duration the
+/// server measures or configures comes near 292 million years).
+pub fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A count as stored in a `BIGINT` (saturating; counts are of entities or
+/// bytes, far below `i64::MAX`).
+pub fn stored_count<N: TryInto<i64>>(count: N) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
+}
+
+/// An entity's ordinal as stored (`BIGINT`) back to the engine's `u32`; a
+/// value out of range is a corrupt row, reported as a decoding error.
+pub fn ordinal(stored: i64) -> Result<u32, sqlx::Error> {
+    u32::try_from(stored).map_err(|_| {
+        sqlx::Error::Decode(format!("{stored} is not an entity ordinal (0 to {})", u32::MAX).into())
+    })
+}

@@ -10,7 +10,8 @@ use roaring::RoaringBitmap;
 use super::records;
 use crate::background;
 use crate::infra::db::Db;
-use crate::infra::now_ms;
+use crate::infra::ordinal;
+use crate::infra::{now_ms, stored_count};
 use crate::state::AppState;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
@@ -140,7 +141,7 @@ pub async fn download(state: &AppState, principal: &Principal, id: i64) -> AppRe
     });
     Ok(Download {
         file_name: format!("segment-{}-export-{id}.csv", export.segment_id),
-        bytes: export.bytes.unwrap_or(0).max(0) as u64,
+        bytes: u64::try_from(export.bytes.unwrap_or(0)).unwrap_or(0),
         target_object: target,
         members: state.snapshots.get(&state.db, export.run_id).await?,
     })
@@ -181,7 +182,7 @@ pub async fn csv_chunk(
     {
         let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
         for (idx, entity_id) in rows {
-            if members.contains(idx as u32) {
+            if members.contains(ordinal(idx)?) {
                 writer.write_record([entity_id]).map_err(anyhow::Error::from)?;
             }
         }
@@ -289,8 +290,8 @@ async fn count_export(state: &AppState, id: i64, segment_id: i64, run_id: i64) -
     let mut first = true;
     while first || next.is_some() {
         let (chunk, following) = csv_chunk(&state.db, &target, &members, next).await?;
-        bytes += chunk.len() as i64;
-        rows += chunk.iter().filter(|b| **b == b'\n').count() as i64 - i64::from(first);
+        bytes += stored_count(chunk.len());
+        rows += stored_count(chunk.iter().filter(|b| **b == b'\n').count()) - i64::from(first);
         first = false;
         next = following;
         with_db!(&state.db, pool => {

@@ -649,6 +649,8 @@ fn shown(observed: &Observed, data_type: Option<DataType>, tz: chrono_tz::Tz) ->
                 (Some(DataType::Boolean), "false") => "No".into(),
                 _ => text.clone(),
             },
+            // Whole and below 1e15: exact as i64, printed without a trailing ".0".
+            #[allow(clippy::cast_possible_truncation)]
             Some(StoredValue::Number(n)) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
             Some(StoredValue::Number(n)) => n.to_string(),
             Some(StoredValue::Time(epoch)) => format!("{} {}", format_epoch(*epoch, tz), tz.name()),

@@ -80,7 +80,8 @@ pub async fn estimate(
                     tracing::error!(%error, "the engine could not evaluate a validated plan");
                     AppError::Internal
                 })?;
-            Ok::<_, AppError>((plan, sql, members.len(), started.elapsed().as_micros() as u64))
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            Ok::<_, AppError>((plan, sql, members.len(), micros))
         })
         .await??;
     Ok(Estimate {
@@ -306,7 +307,7 @@ pub async fn create(
                         Ok(()) => records::load_segment(db, principal, *id)
                             .await?
                             .size
-                            .map(|s| s as u64),
+                            .and_then(|s| u64::try_from(s).ok()),
                         Err(message) => {
                             problems.push(FieldError {
                                 field: "definition.seed_segment_id".into(),

@@ -6,6 +6,7 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 
 use crate::infra::db::Db;
+use crate::infra::ordinal;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
@@ -337,7 +338,7 @@ impl EntityCache {
                 .fetch_optional(pool)
                 .await?
         });
-        let idx = idx.map(|idx| idx as u32);
+        let idx = idx.map(ordinal).transpose()?;
         if let Some(idx) = idx {
             let mut targets = self.targets.write().expect("entity cache lock");
             if targets

@@ -208,7 +208,7 @@ pub async fn members_of(db: &Db, id: i64) -> AppResult<Option<RoaringBitmap>> {
 /// Removes uploads older than `retention` that no segment (not deleted)
 /// reads, as a custom list or a lookalike seed; answers how many.
 pub async fn sweep(db: &Db, retention: std::time::Duration, now: i64) -> AppResult<u64> {
-    let cutoff = now - retention.as_millis() as i64;
+    let cutoff = now - crate::infra::millis(retention);
     let definitions: Vec<String> = with_db!(db, pool => {
         sqlx::query_scalar(
             "SELECT definition FROM segments WHERE method IN ('custom_list', 'lookalike') AND deleted_at IS NULL",

@@ -9,6 +9,7 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 
 use crate::infra::db::Db;
+use crate::infra::ordinal;
 use crate::state::AppState;
 use crate::tags::index::LoadedIndex;
 use crate::with_db;
@@ -84,7 +85,9 @@ pub async fn audience_from_database(
                 .fetch_all(pool)
                 .await?
         });
-        members.extend(rows.into_iter().map(|idx| idx as u32));
+        for idx in rows {
+            members.insert(ordinal(idx)?);
+        }
     }
     Ok(members)
 }

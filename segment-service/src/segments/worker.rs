@@ -16,7 +16,7 @@ use super::records::{self, SegmentRecord};
 use super::visible::audience_from_database;
 use crate::background;
 use crate::infra::db::{Backend, Db};
-use crate::infra::now_ms;
+use crate::infra::{millis, now_ms, stored_count};
 use crate::state::AppState;
 use crate::tags::catalog_for;
 use crate::warehouse::PopulationMatcher;
@@ -149,7 +149,7 @@ pub async fn claim(db: &Db, owner: &str, lease: Duration, now: i64) -> Result<Op
     let row: Option<(i64, i64, String, i64)> = with_db!(db, pool => {
         sqlx::query_as(&sql)
             .bind(owner)
-            .bind(now + lease.as_millis() as i64)
+            .bind(now + millis(lease))
             .bind(now)
             .fetch_optional(pool)
             .await?
@@ -202,7 +202,7 @@ async fn heartbeat(db: Db, claimed: Claimed, lease: Duration) {
         tokio::time::sleep(lease / 3).await;
         let extended = with_db!(&db, pool => {
             sqlx::query("UPDATE segment_runs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'running'")
-                .bind(now_ms() + lease.as_millis() as i64)
+                .bind(now_ms() + millis(lease))
                 .bind(claimed.id)
                 .bind(&claimed.owner)
                 .execute(pool)
@@ -274,7 +274,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 .run(RUNS, None, move || {
                     let evaluating = Instant::now();
                     let members = loaded.index.evaluate(&plan, audience.as_deref());
-                    (members, evaluating.elapsed().as_millis() as i64)
+                    (members, millis(evaluating.elapsed()))
                 })
                 .await?;
             let members = members.map_err(|error| {
@@ -375,7 +375,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 })
                 .await?
                 .map_err(|error| RunError::Fail(format!("The lookalike cannot be computed: {error}.")))?;
-            let evaluate_ms = model.score_ms as i64;
+            let evaluate_ms = stored_count(model.score_ms);
             let inputs = serde_json::json!({"seed": seed_input, "model": model});
             Ok(Output {
                 members,
@@ -413,7 +413,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 data_date: left_record.data_date.clone().max(right_record.data_date.clone()),
                 ready_date: None,
                 inputs: Some(inputs.to_string()),
-                evaluate_ms: evaluating.elapsed().as_millis() as i64,
+                evaluate_ms: millis(evaluating.elapsed()),
             })
         }
     }
@@ -437,7 +437,7 @@ async fn listed(
         data_date: None,
         ready_date: None,
         inputs: Some(inputs.to_string()),
-        evaluate_ms: started.elapsed().as_millis() as i64,
+        evaluate_ms: millis(started.elapsed()),
     })
 }
 
@@ -503,7 +503,8 @@ async fn finish(
             .await
         }
         Err(RunError::Retry(reason)) if claimed.attempts < settings.max_attempts => {
-            let delay = settings.retry_base * 2u32.pow((claimed.attempts - 1).clamp(0, 10) as u32);
+            let doublings = u32::try_from((claimed.attempts - 1).clamp(0, 10)).unwrap_or(10);
+            let delay = settings.retry_base * 2u32.pow(doublings);
             tracing::warn!(run = claimed.id, attempt = claimed.attempts, %reason, ?delay, "run will be retried");
             requeue(&state.db, claimed, "retrying", &reason, delay, false).await
         }
@@ -531,7 +532,7 @@ async fn requeue(
         )
         .bind(phase)
         .bind(reason)
-        .bind(now_ms() + delay.as_millis() as i64)
+        .bind(now_ms() + millis(delay))
         .bind(i32::from(refund_attempt))
         .bind(claimed.id)
         .bind(&claimed.owner)
@@ -557,7 +558,7 @@ async fn complete(
         .members
         .serialize_into(&mut bytes)
         .map_err(anyhow::Error::from)?;
-    let size = output.members.len() as i64;
+    let size = stored_count(output.members.len());
     // How membership moved since the snapshot this run replaces.
     let previous_run: Option<i64> = with_db!(&state.db, pool => {
         sqlx::query_scalar::<_, Option<i64>>("SELECT current_run_id FROM segments WHERE id = $1")
@@ -570,8 +571,8 @@ async fn complete(
         Some(run) => {
             let previous = state.snapshots.get(&state.db, run).await?;
             (
-                (&output.members - previous.as_ref()).len() as i64,
-                (previous.as_ref() - &output.members).len() as i64,
+                stored_count((&output.members - previous.as_ref()).len()),
+                stored_count((previous.as_ref() - &output.members).len()),
             )
         }
         None => (size, 0),
@@ -594,7 +595,7 @@ async fn complete(
         .bind(&output.inputs)
         .bind(now)
         .bind(output.evaluate_ms)
-        .bind(started.elapsed().as_millis() as i64)
+        .bind(millis(started.elapsed()))
         .bind(claimed.id)
         .bind(&claimed.owner)
         .bind(entered)

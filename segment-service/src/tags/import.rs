@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::columns::{Batch, Column, Value, WriteTx};
 use super::store;
 use crate::infra::db::{Backend, Db};
-use crate::infra::now_ms;
+use crate::infra::{now_ms, stored_count};
 use segment_core::catalog::Catalog;
 
 /// Errors kept per file; the rest are counted.
@@ -208,7 +208,7 @@ async fn write_import<T: WriteTx>(
         tx.run(
             "INSERT INTO tag_partitions (tag, data_date, row_count, import_id) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tag, data_date) DO UPDATE SET row_count = excluded.row_count, import_id = excluded.import_id",
-            &[Value::Text(tag), Value::Date(*date), Value::Int(*rows as i64), Value::Int(import_id)],
+            &[Value::Text(tag), Value::Date(*date), Value::Int(stored_count(*rows)), Value::Int(import_id)],
         )
         .await?;
     }
@@ -216,7 +216,7 @@ async fn write_import<T: WriteTx>(
     tx.run(
         "UPDATE tag_imports SET rows_loaded = $1, summary = $2, finished_at = $3 WHERE id = $4",
         &[
-            Value::Int(summary.rows as i64),
+            Value::Int(stored_count(summary.rows)),
             Value::Text(&describe(&summary)),
             Value::Int(now_ms()),
             Value::Int(import_id),
@@ -976,7 +976,7 @@ impl Reader {
             &["entity_id", "date", "tag", "value"],
             problems,
             |reader, record, line, problems| {
-                let before = problems.kept.len() + problems.more as usize;
+                let before = problems.kept.len() + usize::try_from(problems.more).unwrap_or(usize::MAX);
                 let tag = match reader.tags.get(&record[2]) {
                     None => {
                         problems.add(
@@ -1010,7 +1010,7 @@ impl Reader {
                 let (Some(date), Some(value), Some(idx)) = (date, value, idx) else {
                     return;
                 };
-                if problems.kept.len() + problems.more as usize > before {
+                if problems.kept.len() + usize::try_from(problems.more).unwrap_or(usize::MAX) > before {
                     return;
                 }
                 if !reader
@@ -1097,7 +1097,7 @@ impl Reader {
         names.extend(attributes.iter().map(|a| a.code.clone()));
         let attributes = attributes.clone();
         self.rows(csv, &header, problems, |reader, record, line, problems| {
-            let before = problems.kept.len() + problems.more as usize;
+            let before = problems.kept.len() + usize::try_from(problems.more).unwrap_or(usize::MAX);
             let date = parse_date(&record[1])
                 .map_err(|reason| problems.add(line, format!("bad date: {reason}")))
                 .ok();
@@ -1139,7 +1139,7 @@ impl Reader {
                 cells.extend(cell);
             }
             let idx = reader.entity(tag.target_object, &record[0], line, problems);
-            if problems.kept.len() + problems.more as usize > before {
+            if problems.kept.len() + usize::try_from(problems.more).unwrap_or(usize::MAX) > before {
                 return;
             }
             let (Some(date), Some(count), Some(idx)) = (date, count, idx) else {

@@ -19,6 +19,7 @@ use sqlx::Row;
 
 use super::store;
 use crate::infra::db::{Backend, Db};
+use crate::infra::ordinal;
 use crate::with_db;
 
 /// A tag index with the catalog and import it reflects.
@@ -77,7 +78,7 @@ impl TagIndexHandle {
             import_id = loaded.import_id,
             tags = loaded.catalog.tags.len(),
             bytes = loaded.index.approximate_bytes(),
-            ms = loaded.load_time.as_millis() as u64,
+            ms = crate::infra::millis(loaded.load_time),
             "tag index loaded"
         );
         self.replace(loaded);
@@ -162,7 +163,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         let mut populations: HashMap<TargetObject, Vec<u32>> = HashMap::new();
         for (target, idx) in rows {
             if let Some(target) = TargetObject::parse(&target) {
-                populations.entry(target).or_default().push(idx as u32);
+                populations.entry(target).or_default().push(ordinal(idx)?);
             }
         }
         index.populations = populations
@@ -177,7 +178,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         .await?;
         for (scope, target, idx) in rows {
             if let Some(target) = TargetObject::parse(&target) {
-                index.scopes.entry((scope, target)).or_default().insert(idx as u32);
+                index.scopes.entry((scope, target)).or_default().insert(ordinal(idx)?);
             }
         }
 
@@ -206,7 +207,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                             .fetch_all(&mut *tx)
                             .await?;
                         let idx = |row: &_| -> sqlx::Result<u32> {
-                            Ok(Row::try_get::<i64, _>(row, 0)? as u32)
+                            ordinal(Row::try_get::<i64, _>(row, 0)?)
                         };
                         let partition = match data_type {
                             DataType::Enum | DataType::Boolean => ProfilePartition::Categorical(
@@ -279,8 +280,10 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                                 });
                             }
                             block_rows.push((
-                                row.try_get::<i64, _>(0)? as u32,
-                                row.try_get::<i64, _>(1)? as u32,
+                                ordinal(row.try_get::<i64, _>(0)?)?,
+                                u32::try_from(row.try_get::<i64, _>(1)?).map_err(|_| {
+                                    sqlx::Error::Decode("an event count is out of range".into())
+                                })?,
                                 values,
                             ));
                         }

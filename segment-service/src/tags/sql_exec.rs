@@ -5,6 +5,7 @@
 use segment_core::sql::{CompiledSql, Param};
 
 use crate::infra::db::Db;
+use crate::infra::ordinal;
 
 macro_rules! bind_all {
     ($query:expr, $params:expr, $date:expr) => {{
@@ -41,7 +42,7 @@ pub async fn member_indexes(db: &Db, sql: &CompiledSql) -> sqlx::Result<Vec<u32>
                 .await?
         }
     };
-    Ok(rows.into_iter().map(|(idx,)| idx as u32).collect())
+    rows.into_iter().map(|(idx,)| ordinal(idx)).collect()
 }
 
 /// The count a statement compiled with `Output::Count` returns.
@@ -60,5 +61,6 @@ pub async fn count(db: &Db, sql: &CompiledSql) -> sqlx::Result<u64> {
                 .await?
         }
     };
-    Ok(count as u64)
+    // COUNT(*) is never negative.
+    Ok(u64::try_from(count).unwrap_or(0))
 }

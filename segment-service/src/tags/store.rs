@@ -11,6 +11,7 @@ use segment_core::sql::{behavior_table, profile_table, quote_ident};
 use super::columns::{Value, WriteTx};
 use crate::infra::db::{Backend, Db};
 use crate::infra::now_ms;
+use crate::infra::ordinal;
 use crate::with_db;
 
 pub const CATALOG_SQL: &str = "SELECT definition FROM tag_catalog ORDER BY code";
@@ -57,7 +58,7 @@ pub async fn load_dictionaries(db: &Db) -> anyhow::Result<HashMap<TargetObject, 
     for (target, idx, id) in rows {
         let target =
             TargetObject::parse(&target).ok_or_else(|| anyhow::anyhow!("unknown target {target}"))?;
-        dictionaries.entry(target).or_default().insert(id, idx as u32);
+        dictionaries.entry(target).or_default().insert(id, ordinal(idx)?);
     }
     Ok(dictionaries)
 }

@@ -275,7 +275,7 @@ fn report(
         args.persona * 100.0,
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     )
-    .unwrap();
+    .expect("writing to a String cannot fail");
     writeln!(
         out,
         "Machine: {}. `scripts/bench-lookalike`: the demo dataset with a planted persona ({planted} users; each lives in Macau, \
@@ -288,13 +288,13 @@ fn report(
         args.seed_every,
         qualities.len()
     )
-    .unwrap();
+    .expect("writing to a String cannot fail");
     writeln!(
         out,
         "| sample | seed | precision | recall | random precision | random recall | scoring ms |"
     )
-    .unwrap();
-    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    .expect("writing to a String cannot fail");
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|").expect("writing to a String cannot fail");
     for (i, (seed, q)) in qualities.iter().enumerate() {
         writeln!(
             out,
@@ -305,7 +305,7 @@ fn report(
             q.random_recall,
             ms(q.score)
         )
-        .unwrap();
+        .expect("writing to a String cannot fail");
     }
     writeln!(
         out,
@@ -318,7 +318,7 @@ fn report(
         if precision >= 0.8 { "met" } else { "missed" },
         if precision >= 5.0 * random { "met" } else { "missed" },
     )
-    .unwrap();
+    .expect("writing to a String cannot fail");
     let median_ms = ms(median(timings.to_vec()));
     writeln!(
         out,
@@ -337,10 +337,11 @@ fn report(
         scaled_bytes >> 20,
         if median_ms <= 2_000.0 { "met" } else { "missed" },
     )
-    .unwrap();
-    writeln!(out, "Top features of the scaled model:\n").unwrap();
-    writeln!(out, "| feature | share of seed | share of others | weight |").unwrap();
-    writeln!(out, "|---|---:|---:|---:|").unwrap();
+    .expect("writing to a String cannot fail");
+    writeln!(out, "Top features of the scaled model:\n").expect("writing to a String cannot fail");
+    writeln!(out, "| feature | share of seed | share of others | weight |")
+        .expect("writing to a String cannot fail");
+    writeln!(out, "|---|---:|---:|---:|").expect("writing to a String cannot fail");
     for f in &model.top_features {
         writeln!(
             out,
@@ -350,7 +351,7 @@ fn report(
             f.background_share * 100.0,
             f.weight
         )
-        .unwrap();
+        .expect("writing to a String cannot fail");
     }
     out
 }

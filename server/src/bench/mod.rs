@@ -3,6 +3,14 @@
 //! and PostgreSQL executing the compiled SQL — with every count checked
 //! equal and medians and ratios printed side by side.
 
+// Synthetic data and timings: sizes, ranks and draws from bounded
+// distributions are converted between integer and float types throughout.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 pub mod data;
 pub mod lookalike;
 mod suite;
@@ -482,7 +490,7 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
         args.days,
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     )
-    .unwrap();
+    .expect("writing to a String cannot fail");
     writeln!(
         out,
         "Machine: {}. Medians of {} (engine, DuckDB) and {} (SQLite, PostgreSQL; PostgreSQL after one warm-up run); \
@@ -491,14 +499,15 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
         runs(args.runs),
         runs(args.sql_runs)
     )
-    .unwrap();
+    .expect("writing to a String cannot fail");
     writeln!(
         out,
         "| rule | members | engine ms | DuckDB 1 thread ms | DuckDB {} threads ms | SQLite ms | PostgreSQL ms | vs DuckDB×1 | vs DuckDB×{} | vs SQLite | vs PostgreSQL |",
         loads.duck_threads, loads.duck_threads
     )
-    .unwrap();
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    .expect("writing to a String cannot fail");
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        .expect("writing to a String cannot fail");
     for row in rows {
         writeln!(
             out,
@@ -515,11 +524,11 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
             ratio(Some(ms(row.sqlite)), row.engine),
             ratio(row.postgres.map(ms), row.engine),
         )
-        .unwrap();
+        .expect("writing to a String cannot fail");
     }
-    writeln!(out, "\nRules:\n").unwrap();
+    writeln!(out, "\nRules:\n").expect("writing to a String cannot fail");
     for row in rows {
-        writeln!(out, "- `{}`: {}", row.name, row.description).unwrap();
+        writeln!(out, "- `{}`: {}", row.name, row.description).expect("writing to a String cannot fail");
     }
     writeln!(
         out,
@@ -534,6 +543,6 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
         loads.anonymous_rss / 1_000_000,
         loads.rss_before / 1_000_000
     )
-    .unwrap();
+    .expect("writing to a String cannot fail");
     out
 }

@@ -1,6 +1,10 @@
 //! HTTP tests: the real server on port 0 with a fresh database per test, on
 //! SQLite and on PostgreSQL (`TEST_POSTGRES_URL`).
 
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is the test
+// failing, with its place.
+#![allow(clippy::unwrap_used)]
+
 #[macro_use]
 mod helpers;
 

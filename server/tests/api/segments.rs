@@ -398,7 +398,7 @@ both_backends! {
         // The second was interrupted as often as a run may be tried.
         segment_service::with_db!(&db, pool => {
             sqlx::query("UPDATE segment_runs SET status = 'running', lease_owner = 'dead-worker', lease_expires_at = 1, attempts = $1 WHERE segment_id = $2")
-                .bind(worker::WorkerSettings::default().max_attempts as i32)
+                .bind(i32::try_from(worker::WorkerSettings::default().max_attempts).unwrap())
                 .bind(abandoned.id)
                 .execute(pool).await.unwrap();
         });

@@ -340,9 +340,10 @@ fn problem_summary(problems: &[Problem]) -> String {
 }
 
 /// `1234567` → `1,234,567`.
-pub fn format_count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
+pub fn format_count(n: impl Into<i128>) -> String {
+    let n: i128 = n.into();
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::from(if n < 0 { "-" } else { "" });
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
@@ -394,7 +395,7 @@ fn SegmentPicker(
                                                     <td class="num">{row.id}</td>
                                                     <td>{row.name.clone()}</td>
                                                     <td>{method_label(&row.method)}</td>
-                                                    <td class="num">{format_count(row.size.unwrap_or(0) as u64)}</td>
+                                                    <td class="num">{format_count(row.size.unwrap_or(0))}</td>
                                                     <td><button class="btn btn-small btn-primary" on:click=move |_| on_pick.run(pick.clone())>"Select"</button></td>
                                                 </tr>
                                             }

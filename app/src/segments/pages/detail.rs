@@ -62,7 +62,7 @@ fn Details(
                 <h2>"Basic information"</h2>
                 <dl class="facts" data-testid="facts">
                     <dt>"Status"</dt><dd><StatusBadge status=row.status phase=row.phase.clone() error=row.error.clone()/></dd>
-                    <dt>"Size"</dt><dd data-testid="detail-size">{row.size.map(|s| format_count(s as u64)).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Size"</dt><dd data-testid="detail-size">{row.size.map(format_count).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Data date"</dt><dd>{row.data_date.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Creation method"</dt><dd>{method_label(&row.method)}</dd>
                     <dt>"Target object"</dt><dd>{row.target_object.label()}</dd>
@@ -307,7 +307,8 @@ fn RunChart(runs: Vec<RunView>) -> impl IntoView {
         return view! { <p class="muted">"No successful run yet."</p> }.into_any();
     }
     let (width, height, pad) = (640.0_f64, 150.0_f64, 28.0_f64);
-    let max_size = runs.iter().filter_map(|r| r.size).max().unwrap_or(1).max(1) as f64;
+    let largest = runs.iter().filter_map(|r| r.size).max().unwrap_or(1).max(1);
+    let max_size = largest as f64;
     let max_change = runs
         .iter()
         .map(|r| r.entered.unwrap_or(0).max(r.exited.unwrap_or(0)))
@@ -360,7 +361,7 @@ fn RunChart(runs: Vec<RunView>) -> impl IntoView {
         .collect_view();
     view! {
         <svg class="run-chart" viewBox=format!("0 0 {width} {}", height + 60.0) role="img" aria-label="Size and membership changes per run">
-            <text x="4" y="14" class="chart-label">{format!("size (max {})", format_count(max_size as u64))}</text>
+            <text x="4" y="14" class="chart-label">{format!("size (max {})", format_count(largest))}</text>
             <polyline points=points class="chart-line"/>
             <line x1=format!("{pad}") x2=format!("{}", width - pad) y1=format!("{baseline}") y2=format!("{baseline}") class="chart-axis"/>
             <text x="4" y=format!("{}", baseline - 8.0) class="chart-label entered">"entered"</text>
@@ -390,7 +391,7 @@ fn RunTable(runs: Vec<RunView>) -> impl IntoView {
                         <td>{r.status.clone()}</td>
                         <td>{r.data_date.clone().unwrap_or_default()}</td>
                         <td>{r.as_of.clone().unwrap_or_default()}</td>
-                        <td class="num">{r.size.map(|s| format_count(s as u64)).unwrap_or_default()}</td>
+                        <td class="num">{r.size.map(format_count).unwrap_or_default()}</td>
                         <td class="num">{r.entered.map(|n| format!("+{n}")).unwrap_or_default()}</td>
                         <td class="num">{r.exited.map(|n| format!("−{n}")).unwrap_or_default()}</td>
                         <td class="num">{r.attempts}</td>

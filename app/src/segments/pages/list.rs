@@ -154,7 +154,7 @@ pub fn SegmentListPage() -> impl IntoView {
                                                 <td>{row.target_object.label()}</td>
                                                 <td>{row.group_name.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td class="status-cell"><StatusBadge status=row.status phase=row.phase.clone() error=row.error.clone()/></td>
-                                                <td class="num size">{row.size.map(|s| format_count(s as u64)).unwrap_or_else(|| "—".into())}</td>
+                                                <td class="num size">{row.size.map(format_count).unwrap_or_else(|| "—".into())}</td>
                                                 <td>{frequency}</td>
                                                 <td title=row.time_zone.clone()>{row.expires_local()}<span class="muted small">{format!(" {}", row.time_zone)}</span></td>
                                                 <td>{format_utc(row.updated_at)}</td>

@@ -46,7 +46,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
                 .into_iter()
                 .find(|row| row.id == id)
                 .and_then(|row| row.size)
-                .map(|s| s as u64)
+                .and_then(|s| u64::try_from(s).ok())
         }),
         SeedKind::Upload => uploaded.get().map(|u| u.report.matched),
     });

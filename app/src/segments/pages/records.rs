@@ -72,7 +72,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
                                                 })}
                                                 {e.error.clone().map(|err| view! { <span class="field-error small">{err}</span> })}
                                             </td>
-                                            <td class="num">{format_count(e.rows_total as u64)}</td>
+                                            <td class="num">{format_count(e.rows_total)}</td>
                                             <td class="num">{e.bytes.map(human_bytes).unwrap_or_else(|| "—".into())}</td>
                                             <td>{e.requested_by.clone()}</td>
                                             <td>{format_utc(e.requested_at)}</td>
@@ -116,7 +116,7 @@ pub fn DeletedRecordsPage() -> impl IntoView {
                                         <td>{d.name.clone()}</td>
                                         <td>{method_label(&d.method)}</td>
                                         <td>{d.target_object.clone()}</td>
-                                        <td class="num">{d.size.map(|s| format_count(s as u64)).unwrap_or_else(|| "—".into())}</td>
+                                        <td class="num">{d.size.map(format_count).unwrap_or_else(|| "—".into())}</td>
                                         <td>{d.deleted_by.clone()}</td>
                                         <td>{format_utc(d.deleted_at)}</td>
                                     </tr>

@@ -50,7 +50,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
                     <option value="">"Choose an Active segment…"</option>
                     {move || choices.get().into_iter().map(|row| view! {
                         <option value=row.id.to_string() selected=chosen.get_untracked() == Some(row.id)>
-                            {format!("#{} {} ({} members)", row.id, row.name, format_count(row.size.unwrap_or(0) as u64))}
+                            {format!("#{} {} ({} members)", row.id, row.name, format_count(row.size.unwrap_or(0)))}
                         </option>
                     }).collect_view()}
                 </select>

@@ -217,21 +217,24 @@ pub fn scope_for_role(role: Role, merchant: &str, stores: &str) -> Result<Scope,
 pub struct TokenView {
     pub id: i64,
     pub name: String,
-    pub scope: String,
+    pub scope: Scope,
+    /// The first characters of the token, to recognise it without revealing it.
     pub prefix: String,
     pub created_by: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When the token stops working (Unix ms); `None`: when revoked.
     pub expires_at: Option<i64>,
 }
 
+/// A user account as listed to administrators (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: i64,
     pub username: String,
     pub role: Role,
-    pub scope: String,
+    pub scope: Scope,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
 }

@@ -86,16 +86,6 @@ pub struct NewUser {
     pub scope: Scope,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: i64,
-    pub username: String,
-    pub role: Role,
-    pub scope: Scope,
-    pub created_at: i64,
-    pub disabled_at: Option<i64>,
-}
-
 pub fn validate_username(username: &str) -> AppResult<String> {
     let username = username.trim();
     let ok_chars = username
@@ -177,8 +167,8 @@ pub async fn create_user(db: &Db, user: NewUser) -> AppResult<i64> {
 
 type UserTuple = (i64, String, String, String, i64, Option<i64>);
 
-fn user_row((id, username, role, scope, created_at, disabled_at): UserTuple) -> AppResult<UserRow> {
-    Ok(UserRow {
+fn user_row((id, username, role, scope, created_at, disabled_at): UserTuple) -> AppResult<UserView> {
+    Ok(UserView {
         id,
         username,
         role: parse_role(&role)?,
@@ -190,7 +180,7 @@ fn user_row((id, username, role, scope, created_at, disabled_at): UserTuple) -> 
 
 const SELECT_USERS: &str = "SELECT id, username, role, scope, created_at, disabled_at FROM users";
 
-pub async fn list_users(db: &Db) -> AppResult<Vec<UserRow>> {
+pub async fn list_users(db: &Db) -> AppResult<Vec<UserView>> {
     let rows: Vec<UserTuple> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_USERS} ORDER BY username")).fetch_all(pool).await?
     });
@@ -198,7 +188,7 @@ pub async fn list_users(db: &Db) -> AppResult<Vec<UserRow>> {
 }
 
 /// The account named `username` (for the command line).
-pub async fn find_user(db: &Db, username: &str) -> AppResult<UserRow> {
+pub async fn find_user(db: &Db, username: &str) -> AppResult<UserView> {
     let row: Option<UserTuple> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_USERS} WHERE username = $1"))
             .bind(username.trim())
@@ -210,7 +200,7 @@ pub async fn find_user(db: &Db, username: &str) -> AppResult<UserRow> {
         .ok_or_else(|| AppError::NotFound(format!("The user {:?}", username.trim())))
 }
 
-async fn get_user(db: &Db, id: i64) -> AppResult<UserRow> {
+async fn get_user(db: &Db, id: i64) -> AppResult<UserView> {
     let row: Option<UserTuple> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_USERS} WHERE id = $1"))
             .bind(id)
@@ -302,7 +292,7 @@ pub async fn reset_password(db: &Db, user_id: i64, password: &str) -> AppResult<
 /// Disables or enables an account. A disabled account cannot sign in and
 /// its sessions end at once. The last enabled administrator cannot be
 /// disabled, and `actor` (an administrator's user ID) not itself.
-pub async fn set_disabled(db: &Db, actor: Option<i64>, user_id: i64, disabled: bool) -> AppResult<UserRow> {
+pub async fn set_disabled(db: &Db, actor: Option<i64>, user_id: i64, disabled: bool) -> AppResult<UserView> {
     let user = get_user(db, user_id).await?;
     if disabled {
         if actor == Some(user_id) {
@@ -614,21 +604,6 @@ async fn principal_for_session(db: &Db, secret: &str) -> AppResult<Option<Princi
 
 // ---------------------------------------------------------------- API tokens
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct TokenRow {
-    pub id: i64,
-    pub name: String,
-    pub scope: Scope,
-    /// The first characters of the token, to recognise it without revealing it.
-    pub prefix: String,
-    pub created_by: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub revoked_at: Option<i64>,
-    /// When the token stops working (Unix ms); `None`: when revoked.
-    pub expires_at: Option<i64>,
-}
-
 pub fn validate_token_name(name: &str) -> AppResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
@@ -693,7 +668,7 @@ type TokenTuple = (
     Option<i64>,
 );
 
-pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
+pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenView>> {
     let rows: Vec<TokenTuple> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, name, scope, token_prefix, created_by, created_at, last_used_at, revoked_at, expires_at
@@ -705,7 +680,7 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenRow>> {
     rows.into_iter()
         .map(
             |(id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at, expires_at)| {
-                Ok(TokenRow {
+                Ok(TokenView {
                     id,
                     name,
                     scope: parse_stored_scope(&scope)?,
@@ -901,35 +876,6 @@ pub async fn resolve(
                 }
                 None => Err(AppError::Unauthenticated),
             }
-        }
-    }
-}
-
-impl From<TokenRow> for TokenView {
-    fn from(row: TokenRow) -> Self {
-        Self {
-            id: row.id,
-            name: row.name,
-            scope: row.scope.to_string(),
-            prefix: row.prefix,
-            created_by: row.created_by,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-            revoked_at: row.revoked_at,
-            expires_at: row.expires_at,
-        }
-    }
-}
-
-impl From<UserRow> for UserView {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: row.id,
-            username: row.username,
-            role: row.role,
-            scope: row.scope.to_string(),
-            created_at: row.created_at,
-            disabled_at: row.disabled_at,
         }
     }
 }

@@ -100,7 +100,7 @@ impl Console for ConsoleService {
     async fn list_tokens(&self, principal: &Principal) -> AppResult<Vec<TokenView>> {
         principal.require_admin()?;
         let rows = auth::list_tokens(&self.state.db).await?;
-        Ok(rows.into_iter().map(TokenView::from).collect())
+        Ok(rows)
     }
 
     async fn create_token(
@@ -134,7 +134,7 @@ impl Console for ConsoleService {
     async fn list_users(&self, principal: &Principal) -> AppResult<Vec<UserView>> {
         principal.require_admin()?;
         let rows = auth::list_users(&self.state.db).await?;
-        Ok(rows.into_iter().map(UserView::from).collect())
+        Ok(rows)
     }
 
     async fn create_user(&self, principal: &Principal, user: NewUserForm) -> AppResult<i64> {
@@ -160,7 +160,7 @@ impl Console for ConsoleService {
             Subject::Token { .. } => None,
         };
         let row = auth::set_disabled(&self.state.db, actor, id, disabled).await?;
-        Ok(UserView::from(row))
+        Ok(row)
     }
 
     async fn reset_user_password(&self, principal: &Principal, id: i64, password: &str) -> AppResult<()> {

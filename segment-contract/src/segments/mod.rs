@@ -41,6 +41,37 @@ pub struct Estimate {
 
 pub const MAX_SEGMENT_NAME: usize = 100;
 
+/// A stored value that names no variant: a corrupt row, reported as an
+/// error (sqlx decoding fails with it) rather than read as some default.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a {kind}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl TryFrom<String> for UpdateFrequency {
+    type Error = UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, UnknownValue> {
+        Self::parse(&value).ok_or(UnknownValue {
+            kind: "update frequency",
+            value,
+        })
+    }
+}
+
+impl TryFrom<String> for SegmentStatus {
+    type Error = UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, UnknownValue> {
+        Self::parse(&value).ok_or(UnknownValue {
+            kind: "segment status",
+            value,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

@@ -44,7 +44,7 @@ pub async fn servable(
             Refusal::Expired,
             format!(
                 "Segment {id} expired at {} ({}).",
-                local_time(record.expires_at, &record.time_zone),
+                local_time(record.expires_at, record.time_zone.name()),
                 record.time_zone
             ),
         ));
@@ -59,7 +59,7 @@ pub async fn servable(
         ));
     };
     // Decided against the loaded catalog, not only the sweeper's last pass.
-    if record.status == SegmentStatus::Stale.as_str()
+    if record.status == SegmentStatus::Stale
         || state
             .tag_index
             .current()
@@ -251,7 +251,7 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
     if ends_at > record.expires_at {
         return Err(AppError::Conflict(format!(
             "The task ends after the segment expires ({} {}); extend the segment's validity first.",
-            local_time(record.expires_at, &record.time_zone),
+            local_time(record.expires_at, record.time_zone.name()),
             record.time_zone
         )));
     }
@@ -388,7 +388,7 @@ pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
             "delivery task {} \"{}\" is bound to it until {}",
             binding.task_id,
             binding.name,
-            local_time(binding.ends_at, &record.time_zone)
+            local_time(binding.ends_at, record.time_zone.name())
         ));
     }
     if let Some(until) = used.other_tasks_until {
@@ -397,7 +397,7 @@ pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
             used.other_tasks,
             if used.other_tasks == 1 { "" } else { "s" },
             if used.other_tasks == 1 { "s" } else { "" },
-            local_time(until, &record.time_zone),
+            local_time(until, record.time_zone.name()),
             record.time_zone
         ));
     }

@@ -545,7 +545,7 @@ pub fn newest_ready_date(catalog: &Catalog, rule: &Rule) -> Option<NaiveDate> {
 /// Whether a time-sensitive segment's current snapshot predates the newest
 /// ready data of the tags it reads.
 pub fn is_stale(record: &SegmentRecord, run_ready_date: Option<&str>, catalog: &Catalog) -> bool {
-    if !record.time_sensitive || record.update_frequency != UpdateFrequency::Daily.as_str() {
+    if !record.time_sensitive || record.update_frequency != UpdateFrequency::Daily {
         return false;
     }
     let Ok(Definition::TagFilter { rule, .. }) = record.definition() else {

@@ -21,13 +21,16 @@ pub struct SegmentRecord {
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
     pub owner_scope: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SegmentStatus,
     pub phase: Option<String>,
     pub size: Option<i64>,
     pub data_date: Option<String>,
-    pub update_frequency: String,
+    #[sqlx(try_from = "String")]
+    pub update_frequency: UpdateFrequency,
     pub daily_run_time: Option<String>,
-    pub time_zone: String,
+    #[sqlx(try_from = "String")]
+    pub time_zone: Zone,
     pub expires_at: i64,
     pub updated_at: i64,
     pub error: Option<String>,
@@ -38,6 +41,33 @@ pub struct SegmentRecord {
     pub created_by: String,
     pub created_at: i64,
     pub current_run_id: Option<i64>,
+}
+
+/// A segment's IANA time zone as stored; an unknown name is a corrupt row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(pub chrono_tz::Tz);
+
+impl Zone {
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl TryFrom<String> for Zone {
+    type Error = UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, UnknownValue> {
+        value.parse().map(Zone).map_err(|_| UnknownValue {
+            kind: "time zone",
+            value,
+        })
+    }
 }
 
 pub const SELECT_SEGMENTS: &str = "SELECT s.id, s.name, s.method, s.target_object, s.group_id,
@@ -66,7 +96,7 @@ impl SegmentRecord {
     }
 
     pub fn time_zone(&self) -> chrono_tz::Tz {
-        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+        self.time_zone.0
     }
 
     /// The status as of `now`: past Expires At a segment is expired even
@@ -75,7 +105,7 @@ impl SegmentRecord {
         if self.expires_at <= now {
             return SegmentStatus::Expired;
         }
-        SegmentStatus::parse(&self.status).unwrap_or(SegmentStatus::Failed)
+        self.status
     }
 
     pub fn to_row(&self, now: i64) -> AppResult<SegmentRow> {
@@ -91,10 +121,9 @@ impl SegmentRecord {
             phase: self.phase.clone(),
             size: self.size,
             data_date: self.data_date.clone(),
-            update_frequency: UpdateFrequency::parse(&self.update_frequency)
-                .unwrap_or(UpdateFrequency::OneTime),
+            update_frequency: self.update_frequency,
             daily_run_time: self.daily_run_time.clone(),
-            time_zone: self.time_zone.clone(),
+            time_zone: self.time_zone.name().to_string(),
             expires_at: self.expires_at,
             updated_at: self.updated_at,
             error: self.error.clone(),
@@ -417,7 +446,11 @@ impl ServingCache {
             }),
             None => None,
         };
-        let fresh = (record.updated_at, record.current_run_id, record.status.clone());
+        let fresh = (
+            record.updated_at,
+            record.current_run_id,
+            record.status.as_str().to_string(),
+        );
         let serving = Arc::new(Serving { record, ready_date });
         self.segments.insert(id, (fresh, serving.clone()));
         Ok(Some(serving))

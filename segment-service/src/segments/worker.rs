@@ -22,7 +22,7 @@ use crate::tags::catalog_for;
 use crate::warehouse::PopulationMatcher;
 use crate::with_db;
 use segment_contract::error::AppError;
-use segment_contract::segments::{Definition, SetOperation, local_time};
+use segment_contract::segments::{Definition, SegmentStatus, SetOperation, local_time};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -447,12 +447,13 @@ async fn input(state: &AppState, id: i64) -> Result<(RoaringBitmap, i64, Segment
         return Err(RunError::Fail(format!("Input segment {id} was deleted.")));
     };
     let Some(run_id) = record.current_run_id else {
-        return match record.status.as_str() {
-            "generating" => Err(RunError::Wait(format!(
+        return match record.status {
+            SegmentStatus::Generating => Err(RunError::Wait(format!(
                 "Waiting for segment {id} to become Active."
             ))),
             status => Err(RunError::Fail(format!(
-                "Input segment {id} is {status}{}",
+                "Input segment {id} is {}{}",
+                status.as_str(),
                 record
                     .error
                     .as_deref()

@@ -540,6 +540,26 @@ both_backends! {
         assert_eq!((status.as_u16(), answer["member"].as_bool()), (200, Some(true)), "{answer}");
     }
 
+    async fn a_corrupt_stored_value_is_an_internal_error_not_a_default(app: TestApp) {
+        import_small(&app).await;
+        let token = app.token("platform").await;
+        wait_for_index(&app, &token).await;
+        let created = create(&app, &token, request("Zoned", shenzhen())).await;
+        assert_eq!(settled(&app, &token, &created["id"]).await["time_zone"], "Asia/Shanghai");
+        // Before, an unknown zone was read as UTC and an unknown status as Failed.
+        segment_service::with_db!(&app.db, pool => {
+            sqlx::query("UPDATE segments SET time_zone = 'Mars/Olympus' WHERE id = $1")
+                .bind(created["id"].as_i64().unwrap())
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        let (status, body) = send(app.get(&format!("/api/v1/segments/{}", created["id"]), &token)).await;
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("Mars"), "internal details stay in the log: {body}");
+    }
+
     async fn an_expired_segment_refuses_lookups(app: TestApp) {
         import_small(&app).await;
         let token = app.token("platform").await;

@@ -82,7 +82,7 @@ pub fn TokensPage() -> impl IntoView {
                                     <tr>
                                         <td class="num">{token.id}</td>
                                         <td>{token.name}</td>
-                                        <td><code>{token.scope}</code></td>
+                                        <td><code>{token.scope.to_string()}</code></td>
                                         <td><code>{token.prefix}"…"</code></td>
                                         <td>{token.created_by}</td>
                                         <td>{format_utc(token.created_at)}</td>
@@ -114,7 +114,7 @@ pub fn TokensPage() -> impl IntoView {
                     on_confirm=Callback::new(move |_| { revoke.dispatch(id); })
                     on_cancel=Callback::new(move |_| confirming.set(None))
                 >
-                    <p>"Revoke token " <strong>{token.name}</strong> " (" <code>{token.scope}</code> ")? Systems using it will get 401 from now on."</p>
+                    <p>"Revoke token " <strong>{token.name}</strong> " (" <code>{token.scope.to_string()}</code> ")? Systems using it will get 401 from now on."</p>
                 </ConfirmDialog>
             }
         })}

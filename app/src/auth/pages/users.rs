@@ -123,7 +123,7 @@ pub fn UsersPage() -> impl IntoView {
                                         <td class="num">{user.id}</td>
                                         <td>{user.username}</td>
                                         <td>{user.role.label()}</td>
-                                        <td><code>{user.scope}</code></td>
+                                        <td><code>{user.scope.to_string()}</code></td>
                                         <td>{format_utc(user.created_at)}</td>
                                         <td>
                                             <span class=if disabled { "status status-expired" } else { "status status-active" }>

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Scope;
 use crate::error::AppError;
 
 pub const MAX_GROUP_NAME: usize = 64;
@@ -14,7 +15,8 @@ pub struct GroupView {
     pub id: i64,
     pub name: String,
     /// The owning scope: `platform`, `merchant:ID` or `store:ID,…`
-    pub owner_scope: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub owner_scope: Scope,
     /// Segments (not deleted) that belong to the group.
     pub segment_count: i64,
     pub created_by: String,

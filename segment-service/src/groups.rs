@@ -19,10 +19,13 @@ const SELECT_GROUPS: &str = "SELECT g.id, g.name, g.owner_scope,
         g.created_by, g.created_at, g.updated_at
      FROM segment_groups g";
 
+/// A stored owner scope that does not parse is a corrupt row: an error.
 fn to_view(
     (id, name, owner_scope, segment_count, created_by, created_at, updated_at): GroupTuple,
-) -> GroupView {
-    GroupView {
+) -> AppResult<GroupView> {
+    let owner_scope = Scope::parse(&owner_scope)
+        .map_err(|_| anyhow::anyhow!("malformed owner scope {owner_scope:?} on group {id}"))?;
+    Ok(GroupView {
         id,
         name,
         owner_scope,
@@ -30,7 +33,7 @@ fn to_view(
         created_by,
         created_at,
         updated_at,
-    }
+    })
 }
 
 fn not_found() -> AppError {
@@ -55,7 +58,7 @@ pub async fn list_groups(db: &Db, principal: &Principal) -> AppResult<Vec<GroupV
                 .await?
         }),
     };
-    Ok(rows.into_iter().map(to_view).collect())
+    rows.into_iter().map(to_view).collect()
 }
 
 /// The group if the principal may see it; otherwise not found.
@@ -66,10 +69,8 @@ pub async fn get_group(db: &Db, principal: &Principal, id: i64) -> AppResult<Gro
             .fetch_optional(pool)
             .await?
     });
-    let group = row.map(to_view).ok_or_else(not_found)?;
-    let owner = Scope::parse(&group.owner_scope)
-        .map_err(|_| anyhow::anyhow!("malformed owner scope on group {id}"))?;
-    if principal.scope.can_see(&owner) {
+    let group = to_view(row.ok_or_else(not_found)?)?;
+    if principal.scope.can_see(&group.owner_scope) {
         Ok(group)
     } else {
         Err(not_found())

@@ -379,7 +379,8 @@ pub struct SegmentRow {
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
     /// `platform`, `merchant:ID` or `store:ID,…`
-    pub owner_scope: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub owner_scope: crate::auth::Scope,
     pub status: SegmentStatus,
     /// While generating: `queued`, `waiting` (for an input segment), `evaluating`, `storing`.
     pub phase: Option<String>,

@@ -437,7 +437,7 @@ async fn check_group(
 ) -> AppResult<()> {
     if let Some(group_id) = group_id {
         let own = match crate::groups::get_group(db, principal, group_id).await {
-            Ok(group) => group.owner_scope == principal.scope.to_string(),
+            Ok(group) => group.owner_scope == principal.scope,
             Err(AppError::NotFound(_)) => false,
             Err(other) => return Err(other),
         };

@@ -116,7 +116,7 @@ impl SegmentRecord {
             target_object: self.target()?,
             group_id: self.group_id,
             group_name: self.group_name.clone(),
-            owner_scope: self.owner_scope.clone(),
+            owner_scope: self.owner()?,
             status: self.status_at(now),
             phase: self.phase.clone(),
             size: self.size,

@@ -142,7 +142,7 @@ pub fn ManageGroupsPage() -> impl IntoView {
                             {groups.into_iter().map(|group| {
                                 let id = group.id;
                                 let name = group.name.clone();
-                                let owner = group.owner_scope.clone();
+                                let owner = group.owner_scope.to_string();
                                 let for_delete = group.clone();
                                 let is_editing = move || editing.get() == Some(id);
                                 view! {

@@ -34,7 +34,7 @@ pub fn group_choices() -> Signal<Vec<GroupView>> {
     let groups = LocalResource::new(list_groups);
     let session = crate::components::layout::use_session();
     Signal::derive(move || {
-        let Some(scope) = session.principal().map(|p| p.scope.to_string()) else {
+        let Some(scope) = session.principal().map(|p| p.scope) else {
             return Vec::new();
         };
         groups

@@ -73,7 +73,7 @@ fn Details(
                     <dt>"Expires at"</dt><dd data-testid="detail-expires">{format!("{} {}", row.expires_local(), row.time_zone)}</dd>
                     <dt>"Notification email"</dt><dd>{detail.notification_email.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Created"</dt><dd>{format!("{} by {}", format_utc(detail.created_at), detail.created_by)}</dd>
-                    <dt>"Owner"</dt><dd><code>{row.owner_scope.clone()}</code></dd>
+                    <dt>"Owner"</dt><dd><code>{row.owner_scope.to_string()}</code></dd>
                 </dl>
                 {row.error.clone().map(|e| view! { <div class="banner banner-error">{format!("Last failure: {e}")}</div> })}
             </section>

@@ -260,13 +260,13 @@ pub enum Definition {
 }
 
 impl Definition {
-    pub fn method(&self) -> &'static str {
+    pub fn method(&self) -> CreationMethod {
         match self {
-            Self::TagFilter { .. } => "tag_filter",
-            Self::CustomList { .. } => "custom_list",
-            Self::SegmentSet { .. } => "segment_set",
-            Self::WarehouseTable { .. } => "warehouse_table",
-            Self::Lookalike { .. } => "lookalike",
+            Self::TagFilter { .. } => CreationMethod::TagFilter,
+            Self::CustomList { .. } => CreationMethod::CustomList,
+            Self::SegmentSet { .. } => CreationMethod::SegmentSet,
+            Self::WarehouseTable { .. } => CreationMethod::WarehouseTable,
+            Self::Lookalike { .. } => CreationMethod::Lookalike,
         }
     }
 
@@ -283,14 +283,61 @@ impl Definition {
     }
 }
 
-pub fn method_label(method: &str) -> &'static str {
-    match method {
-        "tag_filter" => "Tag Filtering",
-        "segment_set" => "Segment Sets",
-        "custom_list" => "Custom List",
-        "warehouse_table" => "Warehouse Table",
-        "lookalike" => "Algorithm",
-        _ => "Other",
+/// How a segment was created: the `method` of its definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CreationMethod {
+    TagFilter,
+    SegmentSet,
+    CustomList,
+    WarehouseTable,
+    Lookalike,
+}
+
+impl CreationMethod {
+    pub const ALL: [CreationMethod; 5] = [
+        Self::TagFilter,
+        Self::SegmentSet,
+        Self::CustomList,
+        Self::WarehouseTable,
+        Self::Lookalike,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TagFilter => "tag_filter",
+            Self::SegmentSet => "segment_set",
+            Self::CustomList => "custom_list",
+            Self::WarehouseTable => "warehouse_table",
+            Self::Lookalike => "lookalike",
+        }
+    }
+
+    /// The product guide's name of the method.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TagFilter => "Tag Filtering",
+            Self::SegmentSet => "Segment Sets",
+            Self::CustomList => "Custom List",
+            Self::WarehouseTable => "Warehouse Table",
+            Self::Lookalike => "Algorithm",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+}
+
+impl TryFrom<String> for CreationMethod {
+    type Error = UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, UnknownValue> {
+        Self::parse(&value).ok_or(UnknownValue {
+            kind: "creation method",
+            value,
+        })
     }
 }
 
@@ -373,8 +420,7 @@ pub struct Created {
 pub struct SegmentRow {
     pub id: i64,
     pub name: String,
-    /// `tag_filter`, `segment_set`, `custom_list`, `warehouse_table` or `lookalike`.
-    pub method: String,
+    pub method: CreationMethod,
     pub target_object: TargetObject,
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
@@ -768,7 +814,7 @@ pub struct ExportView {
 pub struct DeletedSegment {
     pub id: i64,
     pub name: String,
-    pub method: String,
+    pub method: CreationMethod,
     pub target_object: String,
     pub size: Option<i64>,
     pub deleted_by: String,

@@ -469,20 +469,23 @@ pub async fn deleted_records(db: &Db, principal: &Principal) -> AppResult<Vec<De
                 .await?
         })
     };
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
-            |(id, name, method, target_object, size, deleted_by, deleted_at)| DeletedSegment {
-                id,
-                name,
-                method,
-                target_object,
-                size,
-                deleted_by: deleted_by.unwrap_or_default(),
-                deleted_at: deleted_at.unwrap_or_default(),
+            |(id, name, method, target_object, size, deleted_by, deleted_at)| {
+                let method = CreationMethod::try_from(method)
+                    .map_err(|error| anyhow::anyhow!("deleted segment {id}: {error}"))?;
+                Ok(DeletedSegment {
+                    id,
+                    name,
+                    method,
+                    target_object,
+                    size,
+                    deleted_by: deleted_by.unwrap_or_default(),
+                    deleted_at: deleted_at.unwrap_or_default(),
+                })
             },
         )
-        .collect())
+        .collect()
 }
 
 /// Whether each ID is in the segment's current snapshot, and for tag-filter

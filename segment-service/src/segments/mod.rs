@@ -130,7 +130,7 @@ impl NewSegment {
             name: valid.name,
             group_id: basic.group_id,
             target_object: basic.target_object.as_str().into(),
-            method: definition.method().into(),
+            method: definition.method().as_str().into(),
             definition: serde_json::to_string(definition).map_err(anyhow::Error::from)?,
             update_frequency: basic.update_frequency.as_str().into(),
             daily_run_time: valid.daily_run_time.map(|t| t.format("%H:%M").to_string()),

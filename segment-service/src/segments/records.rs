@@ -16,7 +16,8 @@ use segment_contract::segments::*;
 pub struct SegmentRecord {
     pub id: i64,
     pub name: String,
-    pub method: String,
+    #[sqlx(try_from = "String")]
+    pub method: CreationMethod,
     pub target_object: String,
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
@@ -112,7 +113,7 @@ impl SegmentRecord {
         Ok(SegmentRow {
             id: self.id,
             name: self.name.clone(),
-            method: self.method.clone(),
+            method: self.method,
             target_object: self.target()?,
             group_id: self.group_id,
             group_name: self.group_name.clone(),

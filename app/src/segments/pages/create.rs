@@ -394,7 +394,7 @@ fn SegmentPicker(
                                                 <tr>
                                                     <td class="num">{row.id}</td>
                                                     <td>{row.name.clone()}</td>
-                                                    <td>{method_label(&row.method)}</td>
+                                                    <td>{row.method.label()}</td>
                                                     <td class="num">{format_count(row.size.unwrap_or(0))}</td>
                                                     <td><button class="btn btn-small btn-primary" on:click=move |_| on_pick.run(pick.clone())>"Select"</button></td>
                                                 </tr>

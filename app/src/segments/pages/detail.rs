@@ -64,7 +64,7 @@ fn Details(
                     <dt>"Status"</dt><dd><StatusBadge status=row.status phase=row.phase.clone() error=row.error.clone()/></dd>
                     <dt>"Size"</dt><dd data-testid="detail-size">{row.size.map(format_count).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Data date"</dt><dd>{row.data_date.clone().unwrap_or_else(|| "—".into())}</dd>
-                    <dt>"Creation method"</dt><dd>{method_label(&row.method)}</dd>
+                    <dt>"Creation method"</dt><dd>{row.method.label()}</dd>
                     <dt>"Target object"</dt><dd>{row.target_object.label()}</dd>
                     <dt>"Group"</dt><dd>{row.group_name.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Update frequency"</dt><dd>{frequency}</dd>

@@ -16,14 +16,6 @@ use crate::segments::components::actions::RowActions;
 use crate::segments::components::status::StatusBadge;
 use crate::segments::*;
 
-const METHODS: [&str; 5] = [
-    "tag_filter",
-    "segment_set",
-    "custom_list",
-    "warehouse_table",
-    "lookalike",
-];
-
 #[component]
 pub fn SegmentListPage() -> impl IntoView {
     let url_query = use_query_map();
@@ -106,7 +98,7 @@ pub fn SegmentListPage() -> impl IntoView {
             </select>
             <select aria-label="Creation method" on:change=move |ev| { let v = event_target_value(&ev); set(&|q| q.method = (!v.is_empty()).then(|| v.clone())); }>
                 <option value="">"All methods"</option>
-                {METHODS.into_iter().map(|m| view! { <option value=m>{method_label(m)}</option> }).collect_view()}
+                {CreationMethod::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
             </select>
             <select aria-label="Target object" on:change=move |ev| { let v = TargetObject::parse(&event_target_value(&ev)); set(&|q| q.target_object = v); }>
                 <option value="">"All target objects"</option>
@@ -150,7 +142,7 @@ pub fn SegmentListPage() -> impl IntoView {
                                             <tr class:highlight=highlight data-segment=row.name.clone() data-id=row.id>
                                                 <td class="num">{row.id}</td>
                                                 <td class="name"><a href=format!("/segments/{}", row.id)>{row.name.clone()}</a></td>
-                                                <td>{method_label(&row.method)}</td>
+                                                <td>{row.method.label()}</td>
                                                 <td>{row.target_object.label()}</td>
                                                 <td>{row.group_name.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td class="status-cell"><StatusBadge status=row.status phase=row.phase.clone() error=row.error.clone()/></td>

@@ -8,7 +8,6 @@ use leptos_meta::Title;
 use super::create::format_count;
 use crate::components::widgets::{ErrorBanner, format_utc};
 use crate::segments::api::{deleted_segments, list_exports};
-use crate::segments::method_label;
 
 fn human_bytes(bytes: i64) -> String {
     match bytes {
@@ -114,7 +113,7 @@ pub fn DeletedRecordsPage() -> impl IntoView {
                                     <tr data-segment=d.name.clone()>
                                         <td class="num">{d.id}</td>
                                         <td>{d.name.clone()}</td>
-                                        <td>{method_label(&d.method)}</td>
+                                        <td>{d.method.label()}</td>
                                         <td>{d.target_object.clone()}</td>
                                         <td class="num">{d.size.map(format_count).unwrap_or_else(|| "—".into())}</td>
                                         <td>{d.deleted_by.clone()}</td>

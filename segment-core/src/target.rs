@@ -36,6 +36,19 @@ impl TargetObject {
     }
 }
 
+/// A stored target object that names none (a corrupt row).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a target object")]
+pub struct UnknownTarget(pub String);
+
+impl TryFrom<String> for TargetObject {
+    type Error = UnknownTarget;
+
+    fn try_from(text: String) -> Result<Self, UnknownTarget> {
+        TargetObject::parse(&text).ok_or(UnknownTarget(text))
+    }
+}
+
 impl fmt::Display for TargetObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

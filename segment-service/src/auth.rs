@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::infra::db::{Db, is_unique_violation};
-use crate::infra::now_ms;
+use crate::infra::{now_ms, stored_scope};
 use crate::with_db;
 use segment_contract::auth::{
     Principal, Role, SESSION_TTL, Scope, Subject, TokenView, UserView, session_secret_from,
@@ -172,7 +172,7 @@ fn user_row((id, username, role, scope, created_at, disabled_at): UserTuple) -> 
         id,
         username,
         role: parse_role(&role)?,
-        scope: parse_stored_scope(&scope)?,
+        scope: stored_scope(&scope)?,
         created_at,
         disabled_at,
     })
@@ -337,10 +337,6 @@ pub async fn count_users(db: &Db) -> AppResult<i64> {
 
 fn parse_role(text: &str) -> AppResult<Role> {
     Role::parse(text).ok_or_else(|| anyhow::anyhow!("unknown role {text:?} in the database").into())
-}
-
-fn parse_stored_scope(text: &str) -> AppResult<Scope> {
-    Scope::parse(text).map_err(|_| anyhow::anyhow!("malformed scope {text:?} in the database").into())
 }
 
 // ---------------------------------------------------------------- login limiter
@@ -596,7 +592,7 @@ async fn principal_for_session(db: &Db, secret: &str) -> AppResult<Option<Princi
         Ok(Principal {
             subject: Subject::User { id, username },
             role: parse_role(&role)?,
-            scope: parse_stored_scope(&scope)?,
+            scope: stored_scope(&scope)?,
         })
     })
     .transpose()
@@ -683,7 +679,7 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenView>> {
                 Ok(TokenView {
                     id,
                     name,
-                    scope: parse_stored_scope(&scope)?,
+                    scope: stored_scope(&scope)?,
                     prefix,
                     created_by,
                     created_at,
@@ -784,7 +780,7 @@ async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<(Princip
             }
         });
     }
-    let scope = parse_stored_scope(&scope)?;
+    let scope = stored_scope(&scope)?;
     Ok(Some((
         Principal {
             subject: Subject::Token { id, name },

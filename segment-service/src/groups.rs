@@ -2,7 +2,7 @@
 //! scope, and another scope's group is reported as not found.
 
 use crate::infra::db::{Db, is_unique_violation};
-use crate::infra::now_ms;
+use crate::infra::{now_ms, stored_scope};
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
@@ -19,12 +19,10 @@ const SELECT_GROUPS: &str = "SELECT g.id, g.name, g.owner_scope,
         g.created_by, g.created_at, g.updated_at
      FROM segment_groups g";
 
-/// A stored owner scope that does not parse is a corrupt row: an error.
 fn to_view(
     (id, name, owner_scope, segment_count, created_by, created_at, updated_at): GroupTuple,
 ) -> AppResult<GroupView> {
-    let owner_scope = Scope::parse(&owner_scope)
-        .map_err(|_| anyhow::anyhow!("malformed owner scope {owner_scope:?} on group {id}"))?;
+    let owner_scope = stored_scope(&owner_scope)?;
     Ok(GroupView {
         id,
         name,

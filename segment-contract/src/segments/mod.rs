@@ -50,26 +50,24 @@ pub struct UnknownValue {
     pub value: String,
 }
 
-impl TryFrom<String> for UpdateFrequency {
-    type Error = UnknownValue;
+/// `TryFrom<String>` through the type's own `parse`, so that sqlx decodes a
+/// stored column straight into the enum (`#[sqlx(try_from = "String")]`).
+macro_rules! decoded_from_text {
+    ($($type:ty => $kind:literal),* $(,)?) => {
+        $(impl TryFrom<String> for $type {
+            type Error = UnknownValue;
 
-    fn try_from(value: String) -> Result<Self, UnknownValue> {
-        Self::parse(&value).ok_or(UnknownValue {
-            kind: "update frequency",
-            value,
-        })
-    }
+            fn try_from(value: String) -> Result<Self, UnknownValue> {
+                Self::parse(&value).ok_or(UnknownValue { kind: $kind, value })
+            }
+        })*
+    };
 }
 
-impl TryFrom<String> for SegmentStatus {
-    type Error = UnknownValue;
-
-    fn try_from(value: String) -> Result<Self, UnknownValue> {
-        Self::parse(&value).ok_or(UnknownValue {
-            kind: "segment status",
-            value,
-        })
-    }
+decoded_from_text! {
+    UpdateFrequency => "update frequency",
+    SegmentStatus => "segment status",
+    CreationMethod => "creation method",
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -327,17 +325,6 @@ impl CreationMethod {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == text)
-    }
-}
-
-impl TryFrom<String> for CreationMethod {
-    type Error = UnknownValue;
-
-    fn try_from(value: String) -> Result<Self, UnknownValue> {
-        Self::parse(&value).ok_or(UnknownValue {
-            kind: "creation method",
-            value,
-        })
     }
 }
 

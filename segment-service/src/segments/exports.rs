@@ -62,7 +62,7 @@ pub async fn request(state: &AppState, principal: &Principal, segment_id: i64) -
         )
         .bind(segment_id)
         .bind(run_id)
-        .bind(&record.owner_scope)
+        .bind(record.owner_scope.to_string())
         .bind(record.size.unwrap_or(0))
         .bind(principal.display_name())
         .bind(now_ms())

@@ -34,7 +34,7 @@ pub async fn servable(
     let not_found = || AppError::NotFound("The segment".into());
     let serving = state.serving.get(&state.db, id).await?.ok_or_else(not_found)?;
     let record = &serving.record;
-    if !principal.scope.can_see(&record.owner()?) {
+    if !principal.scope.can_see(&record.owner_scope) {
         return Err(not_found());
     }
     let now = now_ms();
@@ -105,8 +105,8 @@ pub async fn check_members(
     let (serving, _, members) = servable(state, principal, id).await?;
     let record = &serving.record;
     let ids = clean_ids(&request.ids, MAX_CHECK_IDS)?;
-    let visible = Visible::to(state, &principal.scope, record.target()?).await?;
-    let known = entity_indexes(&state.db, &record.target_object, &ids).await?;
+    let visible = Visible::to(state, &principal.scope, record.target_object).await?;
+    let known = entity_indexes(&state.db, record.target_object.as_str(), &ids).await?;
     let mut answer = CheckAnswer {
         members: Vec::new(),
         non_members: Vec::new(),
@@ -514,11 +514,11 @@ pub async fn verify(
             .await?
             .flatten()
     });
-    let target = record.target()?;
+    let target = record.target_object;
     let visible = Visible::to(state, &principal.scope, target).await?;
-    let mut known = entity_indexes(&state.db, &record.target_object, &ids).await?;
+    let mut known = entity_indexes(&state.db, record.target_object.as_str(), &ids).await?;
     known.retain(|_, idx| visible.contains(*idx));
-    let owner = record.owner()?;
+    let owner = record.owner_scope.clone();
     let owner_audience = if principal.scope.is_platform() && !owner.is_platform() {
         Some(Visible::to(state, &owner, target).await?)
     } else {
@@ -584,7 +584,7 @@ async fn explain(
     let as_of = as_of
         .and_then(|d| parse_date(d).ok())
         .unwrap_or_else(|| segment_core::time::today_in(tz, chrono::Utc::now()));
-    let (owner, target, rule) = (record.owner()?, record.target()?, rule.clone());
+    let (owner, target, rule) = (record.owner_scope.clone(), record.target_object, rule.clone());
     let described: Vec<Vec<String>> = rule
         .groups
         .iter()

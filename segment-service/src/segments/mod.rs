@@ -466,10 +466,10 @@ async fn check_input(
         Err(AppError::NotFound(_)) => return Ok(Err(format!("Segment {id} was not found."))),
         Err(other) => return Err(other),
     };
-    if record.target()? != target {
+    if record.target_object != target {
         return Ok(Err(format!(
             "Segment {id} targets {}; choose one that targets {}.",
-            record.target()?.label().to_lowercase(),
+            record.target_object.label().to_lowercase(),
             target.label().to_lowercase()
         )));
     }
@@ -573,10 +573,10 @@ pub async fn check_member(
 ) -> AppResult<MemberAnswer> {
     let (serving, _, members) = manage::servable(state, principal, id).await?;
     let record = &serving.record;
-    let visible = Visible::to(state, &principal.scope, record.target()?).await?;
+    let visible = Visible::to(state, &principal.scope, record.target_object).await?;
     let idx = state
         .entities
-        .index(&state.db, &record.target_object, entity_id)
+        .index(&state.db, record.target_object.as_str(), entity_id)
         .await?
         .filter(|idx| visible.contains(*idx));
     Ok(MemberAnswer {

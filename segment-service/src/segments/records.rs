@@ -18,10 +18,12 @@ pub struct SegmentRecord {
     pub name: String,
     #[sqlx(try_from = "String")]
     pub method: CreationMethod,
-    pub target_object: String,
+    #[sqlx(try_from = "String")]
+    pub target_object: TargetObject,
     pub group_id: Option<i64>,
     pub group_name: Option<String>,
-    pub owner_scope: String,
+    #[sqlx(try_from = "String")]
+    pub owner_scope: Scope,
     #[sqlx(try_from = "String")]
     pub status: SegmentStatus,
     pub phase: Option<String>,
@@ -81,16 +83,6 @@ pub const SELECT_SEGMENTS: &str = "SELECT s.id, s.name, s.method, s.target_objec
      FROM segments s LEFT JOIN segment_groups g ON g.id = s.group_id";
 
 impl SegmentRecord {
-    pub fn owner(&self) -> AppResult<Scope> {
-        Scope::parse(&self.owner_scope)
-            .map_err(|_| anyhow::anyhow!("malformed owner scope on segment {}", self.id).into())
-    }
-
-    pub fn target(&self) -> AppResult<TargetObject> {
-        TargetObject::parse(&self.target_object)
-            .ok_or_else(|| anyhow::anyhow!("unknown target object on segment {}", self.id).into())
-    }
-
     pub fn definition(&self) -> AppResult<Definition> {
         serde_json::from_str(&self.definition)
             .map_err(|error| anyhow::anyhow!("unreadable definition of segment {}: {error}", self.id).into())
@@ -114,10 +106,10 @@ impl SegmentRecord {
             id: self.id,
             name: self.name.clone(),
             method: self.method,
-            target_object: self.target()?,
+            target_object: self.target_object,
             group_id: self.group_id,
             group_name: self.group_name.clone(),
-            owner_scope: self.owner()?,
+            owner_scope: self.owner_scope.clone(),
             status: self.status_at(now),
             phase: self.phase.clone(),
             size: self.size,
@@ -139,7 +131,7 @@ fn not_found() -> AppError {
 /// The segment if it exists, is not deleted and the principal may see it.
 pub async fn load_segment(db: &Db, principal: &Principal, id: i64) -> AppResult<SegmentRecord> {
     let record = load_any(db, id).await?.ok_or_else(not_found)?;
-    if principal.scope.can_see(&record.owner()?) {
+    if principal.scope.can_see(&record.owner_scope) {
         Ok(record)
     } else {
         Err(not_found())

@@ -234,7 +234,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
     let Some(record) = records::load_any(&state.db, claimed.segment_id).await? else {
         return Err(RunError::Fail("The segment was deleted.".into()));
     };
-    let owner = record.owner()?;
+    let owner = record.owner_scope.clone();
     let definition = record.definition()?;
     match definition {
         Definition::TagFilter { rule, .. } => {
@@ -251,7 +251,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 &rule,
                 &Context {
                     catalog: &catalog_for(&loaded.catalog, &owner),
-                    target: record.target()?,
+                    target: record.target_object,
                     time_zone: tz,
                     as_of,
                 },
@@ -311,7 +311,8 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 }
                 Err(other) => return Err(other.into()),
             };
-            let mut matcher = PopulationMatcher::new(state.db.clone(), record.target()?, &found, &id_column);
+            let mut matcher =
+                PopulationMatcher::new(state.db.clone(), record.target_object, &found, &id_column);
             match warehouse
                 .distinct_values(&found, &id_column, crate::entities::LOOKUP_BATCH, &mut matcher)
                 .await
@@ -347,7 +348,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
                 }
                 (None, None) => return Err(RunError::Fail("The lookalike has no seed.".into())),
             };
-            let target = record.target()?;
+            let target = record.target_object;
             let audience = owner.audience_scopes();
             let tenant = owner.tenant();
             // Scoring walks every entity's features: on the engine threads.
@@ -401,7 +402,7 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
             };
             if let Some(scopes) = owner.audience_scopes() {
                 // Inputs are the owner's own, already scoped; kept as a guard.
-                members &= audience_from_database(&state.db, &scopes, record.target()?).await?;
+                members &= audience_from_database(&state.db, &scopes, record.target_object).await?;
             }
             let inputs = serde_json::json!({
                 "left": {"segment_id": left, "run_id": left_run},
@@ -428,8 +429,8 @@ async fn listed(
     inputs: serde_json::Value,
     started: Instant,
 ) -> Result<Output, RunError> {
-    if let Some(scopes) = record.owner()?.audience_scopes() {
-        members &= audience_from_database(&state.db, &scopes, record.target()?).await?;
+    if let Some(scopes) = record.owner_scope.audience_scopes() {
+        members &= audience_from_database(&state.db, &scopes, record.target_object).await?;
     }
     Ok(Output {
         members,

@@ -86,11 +86,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("segments") view=segments::pages::SegmentListPage/>
                     <Route path=path!("segments/groups") view=groups::pages::ManageGroupsPage/>
                     <Route path=path!("segments/new") view=segments::pages::NewSegmentPage/>
-                    <Route path=path!("segments/new/tag-filter") view=segments::pages::CreateTagFilterPage/>
-                    <Route path=path!("segments/new/segment-set") view=segments::pages::CreateSegmentSetPage/>
-                    <Route path=path!("segments/new/custom-list") view=segments::pages::CreateCustomListPage/>
-                    <Route path=path!("segments/new/warehouse-table") view=segments::pages::CreateWarehouseTablePage/>
-                    <Route path=path!("segments/new/lookalike") view=segments::pages::CreateLookalikePage/>
+                    <Route path=path!("segments/new/tag-filter") view=segments::methods::CreateTagFilterPage/>
+                    <Route path=path!("segments/new/segment-set") view=segments::methods::CreateSegmentSetPage/>
+                    <Route path=path!("segments/new/custom-list") view=segments::methods::CreateCustomListPage/>
+                    <Route path=path!("segments/new/warehouse-table") view=segments::methods::CreateWarehouseTablePage/>
+                    <Route path=path!("segments/new/lookalike") view=segments::methods::CreateLookalikePage/>
                     <Route path=path!("segments/:id") view=segments::pages::SegmentDetailPage/>
                     <Route path=path!("exports") view=segments::pages::ExportRecordsPage/>
                     <Route path=path!("deleted") view=segments::pages::DeletedRecordsPage/>

@@ -197,7 +197,7 @@ impl Console for ConsoleService {
     }
 
     async fn lookalike_universe(&self, principal: &Principal, target_object: TargetObject) -> AppResult<u64> {
-        segments::lookalike_universe(&self.state, principal.scope.audience_scopes(), target_object)
+        segments::methods::lookalike::universe(&self.state, principal.scope.audience_scopes(), target_object)
     }
 
     async fn list_segments(&self, principal: &Principal, query: &ListQuery) -> AppResult<SegmentPage> {

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod components;
+pub mod methods;
 pub mod pages;
 
 pub use segment_contract::segments::*;

@@ -12,7 +12,7 @@ use segment_core::rule::Rule;
 use segment_core::time::{format_epoch, parse_date};
 use segment_core::validate::{Context, validate};
 
-use super::is_stale;
+use super::freshness::is_stale;
 use super::records::{self, SegmentRecord, Serving};
 use super::visible::Visible;
 use crate::entities::entity_indexes;
@@ -529,7 +529,7 @@ pub async fn verify(
         .filter_map(|entity| known.get(entity).copied())
         .collect();
     let mut explained = match record.definition()? {
-        Definition::TagFilter { rule, .. } => {
+        Definition::TagFilter(TagFilter { rule, .. }) => {
             explain(state, principal, &record, &rule, as_of.as_deref(), asked).await?
         }
         _ => None,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Ut
 use chrono_tz::Tz;
 use segment_core::catalog::Catalog;
 
-use super::is_stale;
+use super::freshness::is_stale;
 use super::records::{SELECT_SEGMENTS, SegmentRecord};
 use crate::infra::db::Db;
 use crate::with_db;

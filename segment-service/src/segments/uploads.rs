@@ -219,11 +219,7 @@ pub async fn sweep(db: &Db, retention: std::time::Duration, now: i64) -> AppResu
     let used: std::collections::HashSet<i64> = definitions
         .iter()
         .filter_map(|text| serde_json::from_str::<Definition>(text).ok())
-        .filter_map(|definition| match definition {
-            Definition::CustomList { upload_id } => Some(upload_id),
-            Definition::Lookalike { seed_upload_id, .. } => seed_upload_id,
-            _ => None,
-        })
+        .filter_map(|definition| definition.input_upload())
         .collect();
     let old: Vec<i64> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT id FROM uploads WHERE created_at < $1")

@@ -6,23 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use roaring::RoaringBitmap;
-use segment_core::time::{parse_date, today_in};
-use segment_core::validate::{Context, validate};
 use tokio_util::sync::CancellationToken;
 
-use super::newest_ready_date;
-use super::records::{self, SegmentRecord};
-use super::visible::audience_from_database;
+use super::methods::{self, Output, RunContext, RunError};
+use super::records;
 use crate::background;
 use crate::infra::db::{Backend, Db};
 use crate::infra::{millis, now_ms, stored_count};
 use crate::state::AppState;
-use crate::tags::catalog_for;
-use crate::warehouse::PopulationMatcher;
 use crate::with_db;
 use segment_contract::error::AppError;
-use segment_contract::segments::{Definition, SegmentStatus, SetOperation, local_time};
+use segment_contract::segments::local_time;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -58,38 +52,6 @@ pub struct Claimed {
     pub attempts: i64,
     pub owner: String,
 }
-
-/// What a run produced.
-struct Output {
-    members: RoaringBitmap,
-    as_of: Option<String>,
-    data_date: Option<String>,
-    ready_date: Option<String>,
-    inputs: Option<String>,
-    evaluate_ms: i64,
-}
-
-enum RunError {
-    /// An input is not ready: try again shortly, without using an attempt.
-    Wait(String),
-    /// Transient: retried with backoff until the attempts run out.
-    Retry(String),
-    /// Final: retrying cannot help.
-    Fail(String),
-}
-
-impl From<AppError> for RunError {
-    fn from(error: AppError) -> Self {
-        match error {
-            AppError::Internal => RunError::Retry("A database error interrupted the run.".into()),
-            other => RunError::Retry(other.to_string()),
-        }
-    }
-}
-
-/// The engine pool's key for materialization: runs together take at most
-/// half the engine threads, so estimates always find one.
-const RUNS: &str = "materialization";
 
 /// One worker: claims and runs one run at a time until shutdown. A run in
 /// progress at shutdown is handed back (queued again, its attempt refunded),
@@ -234,253 +196,13 @@ async fn execute(state: &AppState, claimed: &Claimed) -> Result<Output, RunError
     let Some(record) = records::load_any(&state.db, claimed.segment_id).await? else {
         return Err(RunError::Fail("The segment was deleted.".into()));
     };
-    let owner = record.owner_scope.clone();
     let definition = record.definition()?;
-    match definition {
-        Definition::TagFilter { rule, .. } => {
-            let loaded = state
-                .tag_index
-                .current()
-                .ok_or_else(|| RunError::Wait("The tag index is loading.".into()))?;
-            let tz = record.time_zone();
-            let as_of = match claimed.run_key.strip_prefix("daily:") {
-                Some(date) => parse_date(date).map_err(RunError::Fail)?,
-                None => today_in(tz, chrono::Utc::now()),
-            };
-            let plan = validate(
-                &rule,
-                &Context {
-                    catalog: &catalog_for(&loaded.catalog, &owner),
-                    target: record.target_object,
-                    time_zone: tz,
-                    as_of,
-                },
-            )
-            .map_err(|problems| {
-                RunError::Fail(format!(
-                    "The rule no longer fits the tag data: {}",
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ))
-            })?;
-            let audience = owner.audience_scopes();
-            let data_date = plan.data_date.map(|d| d.to_string());
-            let ready_date = newest_ready_date(&loaded.catalog, &rule).map(|d| d.to_string());
-            let (members, evaluate_ms) = state
-                .engine
-                .run(RUNS, None, move || {
-                    let evaluating = Instant::now();
-                    let members = loaded.index.evaluate(&plan, audience.as_deref());
-                    (members, millis(evaluating.elapsed()))
-                })
-                .await?;
-            let members = members.map_err(|error| {
-                RunError::Retry(format!("The engine could not evaluate the rule: {error}"))
-            })?;
-            Ok(Output {
-                members,
-                as_of: Some(as_of.to_string()),
-                data_date,
-                ready_date,
-                inputs: None,
-                evaluate_ms,
-            })
-        }
-        Definition::CustomList { upload_id } => {
-            let started = Instant::now();
-            let members = super::uploads::members_of(&state.db, upload_id)
-                .await?
-                .ok_or_else(|| RunError::Fail(format!("Upload {upload_id} no longer exists.")))?;
-            let inputs = serde_json::json!({"upload_id": upload_id});
-            listed(state, &record, members, inputs, started).await
-        }
-        Definition::WarehouseTable { table, id_column } => {
-            let started = Instant::now();
-            let warehouse = state.warehouse.as_ref().ok_or_else(|| {
-                RunError::Fail("No warehouse is connected (WAREHOUSE_URL is not set).".into())
-            })?;
-            let found = match warehouse.resolve(&table).await {
-                Ok(found) => found,
-                Err(AppError::NotFound(_)) => {
-                    return Err(RunError::Fail(format!(
-                        "The warehouse no longer has a table {table:?}."
-                    )));
-                }
-                Err(other) => return Err(other.into()),
-            };
-            let mut matcher =
-                PopulationMatcher::new(state.db.clone(), record.target_object, &found, &id_column);
-            match warehouse
-                .distinct_values(&found, &id_column, crate::entities::LOOKUP_BATCH, &mut matcher)
-                .await
-            {
-                Ok(()) => {}
-                Err(AppError::NotFound(what)) => {
-                    return Err(RunError::Fail(format!("{what} is no longer in the warehouse.")));
-                }
-                Err(other) => return Err(other.into()),
-            }
-            let inputs = serde_json::to_value(&matcher.read).map_err(|e| RunError::Fail(e.to_string()))?;
-            listed(state, &record, matcher.members, inputs, started).await
-        }
-        Definition::Lookalike {
-            seed_segment_id,
-            seed_upload_id,
-            target_size,
-        } => {
-            let loaded = state
-                .tag_index
-                .current()
-                .ok_or_else(|| RunError::Wait("The tag index is loading.".into()))?;
-            let (seed, seed_input) = match (seed_segment_id, seed_upload_id) {
-                (Some(id), _) => {
-                    let (members, run, _) = input(state, id).await?;
-                    (members, serde_json::json!({"segment_id": id, "run_id": run}))
-                }
-                (None, Some(id)) => {
-                    let members = super::uploads::members_of(&state.db, id)
-                        .await?
-                        .ok_or_else(|| RunError::Fail(format!("Upload {id} no longer exists.")))?;
-                    (members, serde_json::json!({"upload_id": id}))
-                }
-                (None, None) => return Err(RunError::Fail("The lookalike has no seed.".into())),
-            };
-            let target = record.target_object;
-            let audience = owner.audience_scopes();
-            let tenant = owner.tenant();
-            // Scoring walks every entity's features: on the engine threads.
-            let (members, model) = state
-                .engine
-                .run(RUNS, None, move || {
-                    let population = loaded.index.population(target);
-                    let universe = match audience {
-                        Some(scopes) => loaded.index.audience(&scopes, target) & &population,
-                        None => population,
-                    };
-                    // The owner's view: no other tenant's IDs as features or in counts.
-                    let catalog = match tenant {
-                        Some(tenant) => std::borrow::Cow::Owned(loaded.catalog.for_tenant(&tenant)),
-                        None => std::borrow::Cow::Borrowed(&loaded.catalog),
-                    };
-                    segment_core::engine::lookalike::expand(
-                        &loaded.index,
-                        &catalog,
-                        target,
-                        &universe,
-                        &seed,
-                        target_size,
-                    )
-                })
-                .await?
-                .map_err(|error| RunError::Fail(format!("The lookalike cannot be computed: {error}.")))?;
-            let evaluate_ms = stored_count(model.score_ms);
-            let inputs = serde_json::json!({"seed": seed_input, "model": model});
-            Ok(Output {
-                members,
-                as_of: None,
-                data_date: None,
-                ready_date: None,
-                inputs: Some(inputs.to_string()),
-                evaluate_ms,
-            })
-        }
-        Definition::SegmentSet {
-            left,
-            right,
-            operation,
-        } => {
-            let (left_members, left_run, left_record) = input(state, left).await?;
-            let (right_members, right_run, right_record) = input(state, right).await?;
-            let evaluating = Instant::now();
-            let mut members = match operation {
-                SetOperation::Intersection => left_members & right_members,
-                SetOperation::Union => left_members | right_members,
-                SetOperation::Difference => left_members - right_members,
-            };
-            if let Some(scopes) = owner.audience_scopes() {
-                // Inputs are the owner's own, already scoped; kept as a guard.
-                members &= audience_from_database(&state.db, &scopes, record.target_object).await?;
-            }
-            let inputs = serde_json::json!({
-                "left": {"segment_id": left, "run_id": left_run},
-                "right": {"segment_id": right, "run_id": right_run},
-            });
-            Ok(Output {
-                members,
-                as_of: None,
-                data_date: left_record.data_date.clone().max(right_record.data_date.clone()),
-                ready_date: None,
-                inputs: Some(inputs.to_string()),
-                evaluate_ms: millis(evaluating.elapsed()),
-            })
-        }
-    }
-}
-
-/// The output of a run that read a list of IDs (an upload, a warehouse
-/// column): restricted to the owner's audience, with what it read.
-async fn listed(
-    state: &AppState,
-    record: &SegmentRecord,
-    mut members: RoaringBitmap,
-    inputs: serde_json::Value,
-    started: Instant,
-) -> Result<Output, RunError> {
-    if let Some(scopes) = record.owner_scope.audience_scopes() {
-        members &= audience_from_database(&state.db, &scopes, record.target_object).await?;
-    }
-    Ok(Output {
-        members,
-        as_of: None,
-        data_date: None,
-        ready_date: None,
-        inputs: Some(inputs.to_string()),
-        evaluate_ms: millis(started.elapsed()),
-    })
-}
-
-/// An input segment's current snapshot, or why the run cannot use it yet.
-async fn input(state: &AppState, id: i64) -> Result<(RoaringBitmap, i64, SegmentRecord), RunError> {
-    let Some(record) = records::load_any(&state.db, id).await? else {
-        return Err(RunError::Fail(format!("Input segment {id} was deleted.")));
+    let cx = RunContext {
+        state,
+        record: &record,
+        run_key: &claimed.run_key,
     };
-    let Some(run_id) = record.current_run_id else {
-        return match record.status {
-            SegmentStatus::Generating => Err(RunError::Wait(format!(
-                "Waiting for segment {id} to become Active."
-            ))),
-            status => Err(RunError::Fail(format!(
-                "Input segment {id} is {}{}",
-                status.as_str(),
-                record
-                    .error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_else(|| ".".into())
-            ))),
-        };
-    };
-    // Dependency order: a set computed while an input is being refreshed would
-    // use the snapshot about to be replaced.
-    let refreshing: Option<i64> = with_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT id FROM segment_runs WHERE segment_id = $1 AND status IN ('queued', 'running') LIMIT 1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(AppError::from)?
-    });
-    if refreshing.is_some() {
-        return Err(RunError::Wait(format!(
-            "Waiting for the run of segment {id} in progress."
-        )));
-    }
-    let members = records::run_members(&state.db, run_id)
-        .await?
-        .ok_or_else(|| RunError::Retry(format!("The snapshot of segment {id} could not be read.")))?;
-    Ok((members, run_id, record))
+    methods::materialize(&definition, &cx).await
 }
 
 /// Records the outcome, guarded by the lease: a worker that lost it changes nothing.

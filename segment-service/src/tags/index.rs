@@ -21,6 +21,7 @@ use super::store;
 use crate::infra::db::{Backend, Db};
 use crate::infra::ordinal;
 use crate::with_db;
+use segment_contract::error::{AppError, AppResult};
 
 /// A tag index with the catalog and import it reflects.
 #[derive(Debug)]
@@ -56,6 +57,13 @@ impl TagIndexHandle {
     /// The loaded index, or `None` while the first load runs.
     pub fn current(&self) -> Option<Arc<LoadedIndex>> {
         self.current.read().expect("index lock").clone()
+    }
+
+    /// The loaded index, or a 503 asking to try again while the first load runs.
+    pub fn loaded(&self) -> AppResult<Arc<LoadedIndex>> {
+        self.current().ok_or_else(|| {
+            AppError::Unavailable("The tag index is still loading; try again in a few seconds.".into())
+        })
     }
 
     fn replace(&self, loaded: LoadedIndex) {

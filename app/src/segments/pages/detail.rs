@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, format_utc};
-use crate::segments::api::{estimate_segment, get_segment, segment_used_by};
+use crate::segments::api::{get_segment, segment_used_by};
 use crate::segments::components::actions::RowActions;
 use crate::segments::components::status::StatusBadge;
 use crate::segments::*;
@@ -48,7 +48,7 @@ fn Details(
         .map(|s| s.label())
         .collect::<Vec<_>>()
         .join(", ");
-    let definition = definition_view(&detail);
+    let definition = crate::segments::methods::definition_view(&detail);
     let used_zone = row.time_zone.clone();
     view! {
         <div class="page-header">
@@ -144,158 +144,6 @@ fn outside_scope(used: &UsedBy, zone: &str) -> Option<String> {
         ));
     }
     (!parts.is_empty()).then(|| parts.join(" "))
-}
-
-fn definition_view(detail: &SegmentDetail) -> AnyView {
-    match &detail.definition {
-        Definition::TagFilter { rule, .. } => {
-            let sentences = crate::segments::describe::rule(rule);
-            let request = EstimateRequest {
-                target_object: detail.row.target_object,
-                rule: rule.clone(),
-                time_zone: Some(detail.row.time_zone.clone()),
-                as_of: None,
-            };
-            let sql = Resource::new(move || request.clone(), estimate_segment);
-            view! {
-                <ol class="rule-sentences" data-testid="rule-sentences">
-                    {sentences.into_iter().enumerate().map(|(i, s)| view! {
-                        <li>{(i > 0).then(|| view! { <span class="rule-or">"OR"</span>" " })}{s}</li>
-                    }).collect_view()}
-                </ol>
-                <Transition fallback=|| ()>
-                    {move || sql.get().map(|answer| match answer {
-                        Ok(answer) => view! {
-                            <p class="muted small">{format!("SQL evaluated today (T = {}, {}): {} matching now.", answer.as_of, answer.time_zone, format_count(answer.size))}</p>
-                            <pre class="sql">{answer.sql}</pre>
-                        }.into_any(),
-                        Err(error) => view! { <p class="muted">{format!("SQL unavailable: {error}")}</p> }.into_any(),
-                    })}
-                </Transition>
-            }
-            .into_any()
-        }
-        Definition::CustomList { upload_id } => view! {
-            <p data-testid="list-definition">
-                {format!("The IDs of upload {upload_id} found in the population. ")}
-                <a href=format!("/api/v1/uploads/{upload_id}/report.csv") rel="external">"Validation report (CSV)"</a>
-            </p>
-        }
-        .into_any(),
-        Definition::WarehouseTable { table, id_column } => {
-            let read: Option<crate::warehouse::WarehouseRead> = detail
-                .runs
-                .iter()
-                .find(|r| r.status == "succeeded")
-                .and_then(|r| r.inputs.as_deref())
-                .and_then(|json| serde_json::from_str(json).ok());
-            view! {
-                <p data-testid="warehouse-definition">
-                    "The distinct values of column " <code>{id_column.clone()}</code>
-                    " of warehouse table " <code>{table.clone()}</code> " that are IDs of the target object."
-                </p>
-                {read.map(|read| view! {
-                    <p data-testid="warehouse-read">
-                        {format!(
-                            "Last read: {} distinct values, {} matched, {} unknown{}.",
-                            format_count(read.distinct),
-                            format_count(read.matched),
-                            format_count(read.unknown),
-                            if read.unknown_sample.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" (for example {})", read.unknown_sample.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
-                            }
-                        )}
-                    </p>
-                })}
-                <p class="muted small">{crate::warehouse::DISCLAIMER}</p>
-            }
-            .into_any()
-        }
-        Definition::Lookalike {
-            seed_segment_id,
-            seed_upload_id,
-            target_size,
-        } => {
-            let seed = match (seed_segment_id, seed_upload_id) {
-                (Some(id), _) => view! { <a href=format!("/segments/{id}")>{format!("segment {id}")}</a> }.into_any(),
-                (None, Some(id)) => view! {
-                    <a href=format!("/api/v1/uploads/{id}/report.csv") rel="external">{format!("uploaded list {id}")}</a>
-                }
-                .into_any(),
-                (None, None) => view! { <span>"—"</span> }.into_any(),
-            };
-            let model: Option<segment_core::lookalike::LookalikeModel> = detail
-                .runs
-                .iter()
-                .find(|r| r.status == "succeeded")
-                .and_then(|r| r.inputs.as_deref())
-                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
-                .and_then(|inputs| serde_json::from_value(inputs["model"].clone()).ok());
-            view! {
-                <p data-testid="lookalike-definition">
-                    "Lookalike of " {seed} {format!(", expanded to {} members with the most similar entities.", format_count(*target_size))}
-                </p>
-                {model.map(|model| view! { <LookalikeExplanation model/> })}
-            }
-            .into_any()
-        }
-        Definition::SegmentSet {
-            left,
-            right,
-            operation,
-        } => view! {
-            <p data-testid="set-definition">
-                <a href=format!("/segments/{left}")>{format!("Segment {left}")}</a>
-                {format!(" {} ", operation.label())}
-                <a href=format!("/segments/{right}")>{format!("Segment {right}")}</a>
-            </p>
-        }
-        .into_any(),
-    }
-}
-
-/// The model of the last run: the features that made entities look like the seed.
-#[component]
-fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl IntoView {
-    let percent = |share: f64| format!("{:.1}%", share * 100.0);
-    view! {
-        <p class="muted small" data-testid="lookalike-model">
-            {format!(
-                "Seed {} of {} {}; {} features in {} tags, scored in {} ms. An entity's score adds the weight of each feature it has;                  the weight is the log-ratio of the feature's share in the seed and in everyone else.",
-                format_count(model.seed_size),
-                format_count(model.universe_size),
-                "entities",
-                model.features,
-                model.feature_groups,
-                model.score_ms
-            )}
-        </p>
-        <table class="data-table compact" data-testid="top-features">
-            <thead><tr>
-                <th>"Top contributing feature"</th><th class="num">"Share of seed"</th>
-                <th class="num">"Share of others"</th><th class="num">"Lift"</th><th>"Weight"</th>
-            </tr></thead>
-            <tbody>
-                {model.top_features.into_iter().map(|f| {
-                    let bar = (f.weight / 4.0).clamp(0.0, 1.0) * 100.0;
-                    view! {
-                        <tr>
-                            <td><code>{f.feature}</code></td>
-                            <td class="num">{percent(f.seed_share)}</td>
-                            <td class="num">{percent(f.background_share)}</td>
-                            <td class="num">{match f.weight.exp() {
-                                lift if lift >= 100.0 => "> ×100".to_string(),
-                                lift => format!("×{lift:.1}"),
-                            }}</td>
-                            <td><span class="weight-bar" style=format!("width: {bar:.0}px")></span>{format!(" {:+.2}", f.weight)}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
 }
 
 /// Size per run (line) with members entered (up) and exited (down) per run.

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use segment_core::TargetObject;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, format_utc};
 use crate::groups::api::list_groups;
 use crate::segments::api::list_segments;

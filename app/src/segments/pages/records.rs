@@ -5,7 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, format_utc};
 use crate::segments::api::{deleted_segments, list_exports};
 

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::api::lookalike_universe;
@@ -58,11 +58,11 @@ pub fn CreateLookalikePage() -> impl IntoView {
             field: field.into(),
             message,
         };
-        let (seed_segment_id, seed_upload_id) = match seed_kind.get_untracked() {
-            SeedKind::Segment => (seed_segment.get_untracked(), None),
-            SeedKind::Upload => (None, uploaded.get_untracked().map(|u| u.upload_id)),
+        let chosen_seed = match seed_kind.get_untracked() {
+            SeedKind::Segment => seed_segment.get_untracked().map(Seed::Segment),
+            SeedKind::Upload => uploaded.get_untracked().map(|u| Seed::Upload(u.upload_id)),
         };
-        if seed_segment_id.is_none() && seed_upload_id.is_none() {
+        if chosen_seed.is_none() {
             fields.push(match seed_kind.get_untracked() {
                 SeedKind::Segment => problem(
                     "definition.seed_segment_id",
@@ -101,11 +101,10 @@ pub fn CreateLookalikePage() -> impl IntoView {
             )),
             _ => {}
         }
-        let definition = Definition::Lookalike {
-            seed_segment_id,
-            seed_upload_id,
+        let definition = Definition::Lookalike(Lookalike {
+            seed: chosen_seed,
             target_size: target.unwrap_or_default(),
-        };
+        });
         submit(form, error, create, definition, fields);
     };
     view! {
@@ -187,5 +186,73 @@ pub fn CreateLookalikePage() -> impl IntoView {
             <button class="btn btn-primary" data-testid="create" disabled=move || create.pending().get() || uploading.get() on:click=on_create>"Create"</button>
             <a class="btn" href="/segments">"Cancel"</a>
         </div>
+    }
+}
+
+/// The seed and size, and the model of the last run.
+pub fn definition_view(method: &Lookalike, detail: &SegmentDetail) -> AnyView {
+    let seed = match method.seed {
+            Some(Seed::Segment(id)) => view! { <a href=format!("/segments/{id}")>{format!("segment {id}")}</a> }.into_any(),
+            Some(Seed::Upload(id)) => view! {
+                <a href=format!("/api/v1/uploads/{id}/report.csv") rel="external">{format!("uploaded list {id}")}</a>
+            }
+            .into_any(),
+            None => view! { <span>"—"</span> }.into_any(),
+        };
+    let model: Option<segment_core::lookalike::LookalikeModel> = detail
+        .runs
+        .iter()
+        .find(|r| r.status == "succeeded")
+        .and_then(|r| r.inputs.as_deref())
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|inputs| serde_json::from_value(inputs["model"].clone()).ok());
+    view! {
+            <p data-testid="lookalike-definition">
+                "Lookalike of " {seed} {format!(", expanded to {} members with the most similar entities.", format_count(method.target_size))}
+            </p>
+            {model.map(|model| view! { <LookalikeExplanation model/> })}
+        }
+        .into_any()
+}
+
+/// The model of the last run: the features that made entities look like the seed.
+#[component]
+fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl IntoView {
+    let percent = |share: f64| format!("{:.1}%", share * 100.0);
+    view! {
+        <p class="muted small" data-testid="lookalike-model">
+            {format!(
+                "Seed {} of {} {}; {} features in {} tags, scored in {} ms. An entity's score adds the weight of each feature it has;                  the weight is the log-ratio of the feature's share in the seed and in everyone else.",
+                format_count(model.seed_size),
+                format_count(model.universe_size),
+                "entities",
+                model.features,
+                model.feature_groups,
+                model.score_ms
+            )}
+        </p>
+        <table class="data-table compact" data-testid="top-features">
+            <thead><tr>
+                <th>"Top contributing feature"</th><th class="num">"Share of seed"</th>
+                <th class="num">"Share of others"</th><th class="num">"Lift"</th><th>"Weight"</th>
+            </tr></thead>
+            <tbody>
+                {model.top_features.into_iter().map(|f| {
+                    let bar = (f.weight / 4.0).clamp(0.0, 1.0) * 100.0;
+                    view! {
+                        <tr>
+                            <td><code>{f.feature}</code></td>
+                            <td class="num">{percent(f.seed_share)}</td>
+                            <td class="num">{percent(f.background_share)}</td>
+                            <td class="num">{match f.weight.exp() {
+                                lift if lift >= 100.0 => "> ×100".to_string(),
+                                lift => format!("×{lift:.1}"),
+                            }}</td>
+                            <td><span class="weight-bar" style=format!("width: {bar:.0}px")></span>{format!(" {:+.2}", f.weight)}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

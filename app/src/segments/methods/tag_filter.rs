@@ -12,7 +12,7 @@ use segment_core::TargetObject;
 use segment_core::catalog::TagDef;
 use segment_core::validate::Problem;
 
-use crate::components::widgets::{ErrorBanner, FieldError};
+use crate::components::widgets::{ErrorBanner, FieldError, format_count};
 use crate::error::AppError;
 use crate::segments::api::{create_segment, estimate_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
@@ -105,7 +105,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
     let build_request = move || CreateSegmentRequest {
         name: form.name.get_untracked(),
         basic: form.basic(),
-        definition: Definition::TagFilter {
+        definition: Definition::TagFilter(TagFilter {
             rule: untrack(|| rule.rule()),
             combination: selected.get_untracked().map(|segment| Combination {
                 segment_id: segment.id,
@@ -113,7 +113,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
                 name: combined.name.get_untracked(),
                 basic: Some(combined.basic()),
             }),
-        },
+        }),
     };
 
     // Create: check the fields here first, then confirm with a fresh estimate.
@@ -125,10 +125,10 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         let mut fields = validate_basic(&request.name, &request.basic, now, "")
             .err()
             .unwrap_or_default();
-        if let Definition::TagFilter {
+        if let Definition::TagFilter(TagFilter {
             combination: Some(combination),
             ..
-        } = &request.definition
+        }) = &request.definition
             && let Err(more) = validate_basic(
                 &combination.name,
                 combination.basic.as_ref().unwrap_or(&request.basic),
@@ -144,7 +144,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         }
         create_error.set(None);
         preparing.set(true);
-        let Definition::TagFilter { rule: current, .. } = request.definition else {
+        let Definition::TagFilter(TagFilter { rule: current, .. }) = request.definition else {
             return;
         };
         let estimate_req = estimate_request(&form, current);
@@ -339,20 +339,6 @@ fn problem_summary(problems: &[Problem]) -> String {
     }
 }
 
-/// `1234567` → `1,234,567`.
-pub fn format_count(n: impl Into<i128>) -> String {
-    let n: i128 = n.into();
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::from(if n < 0 { "-" } else { "" });
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A searchable list of Active segments of one target object.
 #[component]
 fn SegmentPicker(
@@ -412,4 +398,34 @@ fn SegmentPicker(
             </div>
         </div>
     }
+}
+
+/// The rule as sentences, and the SQL it runs as today.
+pub fn definition_view(method: &TagFilter, detail: &SegmentDetail) -> AnyView {
+    let rule = &method.rule;
+    let sentences = crate::segments::describe::rule(rule);
+    let request = EstimateRequest {
+        target_object: detail.row.target_object,
+        rule: rule.clone(),
+        time_zone: Some(detail.row.time_zone.clone()),
+        as_of: None,
+    };
+    let sql = Resource::new(move || request.clone(), estimate_segment);
+    view! {
+            <ol class="rule-sentences" data-testid="rule-sentences">
+                {sentences.into_iter().enumerate().map(|(i, s)| view! {
+                    <li>{(i > 0).then(|| view! { <span class="rule-or">"OR"</span>" " })}{s}</li>
+                }).collect_view()}
+            </ol>
+            <Transition fallback=|| ()>
+                {move || sql.get().map(|answer| match answer {
+                    Ok(answer) => view! {
+                        <p class="muted small">{format!("SQL evaluated today (T = {}, {}): {} matching now.", answer.as_of, answer.time_zone, format_count(answer.size))}</p>
+                        <pre class="sql">{answer.sql}</pre>
+                    }.into_any(),
+                    Err(error) => view! { <p class="muted">{format!("SQL unavailable: {error}")}</p> }.into_any(),
+                })}
+            </Transition>
+        }
+        .into_any()
 }

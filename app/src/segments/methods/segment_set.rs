@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
@@ -35,11 +35,11 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
         if right.get_untracked().is_none() {
             fields.push(missing("definition.right"));
         }
-        let definition = Definition::SegmentSet {
+        let definition = Definition::SegmentSet(SegmentSet {
             left: left.get_untracked().unwrap_or_default(),
             right: right.get_untracked().unwrap_or_default(),
             operation: operation.get_untracked(),
-        };
+        });
         submit(form, error, create, definition, fields);
     };
     let picker = move |label: &'static str, field: &'static str, chosen: RwSignal<Option<i64>>| {
@@ -79,4 +79,17 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
             <a class="btn" href="/segments">"Cancel"</a>
         </div>
     }
+}
+
+/// The two input segments and the operation.
+pub fn definition_view(method: &SegmentSet) -> AnyView {
+    let (left, right, operation) = (method.left, method.right, method.operation);
+    view! {
+        <p data-testid="set-definition">
+            <a href=format!("/segments/{left}")>{format!("Segment {left}")}</a>
+            {format!(" {} ", operation.label())}
+            <a href=format!("/segments/{right}")>{format!("Segment {right}")}</a>
+        </p>
+    }
+    .into_any()
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
@@ -81,10 +81,10 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
                 message: "Choose the column that holds the IDs.".into(),
             });
         }
-        let definition = Definition::WarehouseTable {
+        let definition = Definition::WarehouseTable(WarehouseIdColumn {
             table: table.map(|t| t.table).unwrap_or_default(),
             id_column: column.unwrap_or_default(),
-        };
+        });
         submit(form, error, create, definition, fields);
     };
     view! {
@@ -156,4 +156,38 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
             <a class="btn" href="/segments">"Cancel"</a>
         </div>
     }
+}
+
+/// The table and column read, and what the last run found there.
+pub fn definition_view(method: &WarehouseIdColumn, detail: &SegmentDetail) -> AnyView {
+    let (table, id_column) = (&method.table, &method.id_column);
+    let read: Option<crate::warehouse::WarehouseRead> = detail
+        .runs
+        .iter()
+        .find(|r| r.status == "succeeded")
+        .and_then(|r| r.inputs.as_deref())
+        .and_then(|json| serde_json::from_str(json).ok());
+    view! {
+            <p data-testid="warehouse-definition">
+                "The distinct values of column " <code>{id_column.clone()}</code>
+                " of warehouse table " <code>{table.clone()}</code> " that are IDs of the target object."
+            </p>
+            {read.map(|read| view! {
+                <p data-testid="warehouse-read">
+                    {format!(
+                        "Last read: {} distinct values, {} matched, {} unknown{}.",
+                        format_count(read.distinct),
+                        format_count(read.matched),
+                        format_count(read.unknown),
+                        if read.unknown_sample.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (for example {})", read.unknown_sample.iter().take(5).cloned().collect::<Vec<_>>().join(", "))
+                        }
+                    )}
+                </p>
+            })}
+            <p class="muted small">{crate::warehouse::DISCLAIMER}</p>
+        }
+        .into_any()
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::create::format_count;
+use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
@@ -31,9 +31,9 @@ pub fn CreateCustomListPage() -> impl IntoView {
             error.set(Some(AppError::validation("file", "Upload a file of IDs first.")));
             return;
         };
-        let definition = Definition::CustomList {
+        let definition = Definition::CustomList(CustomList {
             upload_id: upload.upload_id,
-        };
+        });
         submit(form, error, create, definition, Vec::new());
     };
     view! {
@@ -113,4 +113,16 @@ fn Report(answer: UploadAnswer) -> impl IntoView {
             <a class="btn btn-small" href=format!("/api/v1/uploads/{}/report.csv", answer.upload_id) rel="external" download="">"Download report (CSV)"</a>
         </div>
     }
+}
+
+/// The upload the list came from, with its validation report.
+pub fn definition_view(method: &CustomList) -> AnyView {
+    let upload_id = method.upload_id;
+    view! {
+        <p data-testid="list-definition">
+            {format!("The IDs of upload {upload_id} found in the population. ")}
+            <a href=format!("/api/v1/uploads/{upload_id}/report.csv") rel="external">"Validation report (CSV)"</a>
+        </p>
+    }
+    .into_any()
 }

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { accounts, login, uniqueName } from "./helpers";
+import { accounts, hydrated, login, uniqueName } from "./helpers";
 
 test("an admin creates, renames and deletes a group", async ({ page }) => {
   const name = uniqueName("Growth");
@@ -48,6 +48,7 @@ test("a merchant does not see the admin's group", async ({ page, browser }) => {
   const name = uniqueName("Platform only");
   await login(page, accounts.admin);
   await page.goto("/segments/groups");
+  await hydrated(page);
   await page.getByRole("button", { name: "+ Create Group" }).click();
   await page.getByLabel("Group name").fill(name);
   await page.getByRole("button", { name: "Create", exact: true }).click();
@@ -58,6 +59,7 @@ test("a merchant does not see the admin's group", async ({ page, browser }) => {
   await login(merchant, accounts.merchant);
   await expect(merchant.getByTestId("current-role")).toHaveText("Merchant");
   await merchant.goto("/segments/groups");
+  await hydrated(merchant);
   await expect(merchant.getByRole("heading", { name: "Manage Groups" })).toBeVisible();
   await expect(merchant.getByText(name)).toHaveCount(0);
 

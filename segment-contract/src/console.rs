@@ -11,6 +11,7 @@ use segment_core::TargetObject;
 use crate::auth::{CreatedToken, Principal, TokenView, UserView};
 use crate::error::AppResult;
 use crate::groups::GroupView;
+use crate::ids::{GroupId, SegmentId};
 use crate::segments::{
     CreateSegmentRequest, Created, DeletedSegment, Estimate, EstimateRequest, ExportView, ListQuery,
     SegmentDetail, SegmentPage, SegmentRow, UsedBy, VerifyAnswer,
@@ -63,8 +64,8 @@ pub trait Console: Send + Sync + 'static {
     // Groups.
     async fn list_groups(&self, principal: &Principal) -> AppResult<Vec<GroupView>>;
     async fn create_group(&self, principal: &Principal, name: &str) -> AppResult<GroupView>;
-    async fn rename_group(&self, principal: &Principal, id: i64, name: &str) -> AppResult<GroupView>;
-    async fn delete_group(&self, principal: &Principal, id: i64) -> AppResult<()>;
+    async fn rename_group(&self, principal: &Principal, id: GroupId, name: &str) -> AppResult<GroupView>;
+    async fn delete_group(&self, principal: &Principal, id: GroupId) -> AppResult<()>;
 
     // Segments.
     async fn estimate(&self, principal: &Principal, request: &EstimateRequest) -> AppResult<Estimate>;
@@ -76,16 +77,24 @@ pub trait Console: Send + Sync + 'static {
     /// How many entities of `target_object` a lookalike of the caller may reach.
     async fn lookalike_universe(&self, principal: &Principal, target_object: TargetObject) -> AppResult<u64>;
     async fn list_segments(&self, principal: &Principal, query: &ListQuery) -> AppResult<SegmentPage>;
-    async fn segment(&self, principal: &Principal, id: i64) -> AppResult<SegmentDetail>;
-    async fn segment_used_by(&self, principal: &Principal, id: i64) -> AppResult<UsedBy>;
-    async fn export_segment(&self, principal: &Principal, id: i64) -> AppResult<ExportView>;
+    async fn segment(&self, principal: &Principal, id: SegmentId) -> AppResult<SegmentDetail>;
+    async fn segment_used_by(&self, principal: &Principal, id: SegmentId) -> AppResult<UsedBy>;
+    async fn export_segment(&self, principal: &Principal, id: SegmentId) -> AppResult<ExportView>;
     async fn list_exports(&self, principal: &Principal) -> AppResult<Vec<ExportView>>;
-    async fn extend_segment(&self, principal: &Principal, id: i64, expires_at: &str)
-    -> AppResult<SegmentRow>;
-    async fn delete_segment(&self, principal: &Principal, id: i64) -> AppResult<()>;
+    async fn extend_segment(
+        &self,
+        principal: &Principal,
+        id: SegmentId,
+        expires_at: &str,
+    ) -> AppResult<SegmentRow>;
+    async fn delete_segment(&self, principal: &Principal, id: SegmentId) -> AppResult<()>;
     async fn deleted_segments(&self, principal: &Principal) -> AppResult<Vec<DeletedSegment>>;
-    async fn verify_segment(&self, principal: &Principal, id: i64, ids: &[String])
-    -> AppResult<VerifyAnswer>;
+    async fn verify_segment(
+        &self,
+        principal: &Principal,
+        id: SegmentId,
+        ids: &[String],
+    ) -> AppResult<VerifyAnswer>;
 
     // The tag catalog and the warehouse.
     async fn search_tags(

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Scope;
 use crate::error::AppError;
+use crate::ids::GroupId;
 
 pub const MAX_GROUP_NAME: usize = 64;
 
@@ -12,7 +13,7 @@ pub const MAX_GROUP_NAME: usize = 64;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = Group))]
 pub struct GroupView {
-    pub id: i64,
+    pub id: GroupId,
     pub name: String,
     /// The owning scope: `platform`, `merchant:ID` or `store:ID,…`
     #[cfg_attr(feature = "openapi", schema(value_type = String))]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod console;
 pub mod error;
 pub mod groups;
+pub mod ids;
 pub mod segments;
 pub mod tags;
 pub mod warehouse;

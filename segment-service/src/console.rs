@@ -11,6 +11,7 @@ use segment_contract::auth::{
 use segment_contract::console::{Console, NewUserForm};
 use segment_contract::error::{AppError, AppResult};
 use segment_contract::groups::GroupView;
+use segment_contract::ids::{GroupId, SegmentId};
 use segment_contract::segments::{
     CreateSegmentRequest, Created, DeletedSegment, Estimate, EstimateRequest, ExportView, ListQuery,
     SegmentDetail, SegmentPage, SegmentRow, UsedBy, VerifyAnswer,
@@ -176,11 +177,11 @@ impl Console for ConsoleService {
         groups::create_group(&self.state.db, principal, name).await
     }
 
-    async fn rename_group(&self, principal: &Principal, id: i64, name: &str) -> AppResult<GroupView> {
+    async fn rename_group(&self, principal: &Principal, id: GroupId, name: &str) -> AppResult<GroupView> {
         groups::rename_group(&self.state.db, principal, id, name).await
     }
 
-    async fn delete_group(&self, principal: &Principal, id: i64) -> AppResult<()> {
+    async fn delete_group(&self, principal: &Principal, id: GroupId) -> AppResult<()> {
         groups::delete_group(&self.state.db, principal, id).await
     }
 
@@ -204,15 +205,15 @@ impl Console for ConsoleService {
         segments::list(&self.state.db, principal, query).await
     }
 
-    async fn segment(&self, principal: &Principal, id: i64) -> AppResult<SegmentDetail> {
+    async fn segment(&self, principal: &Principal, id: SegmentId) -> AppResult<SegmentDetail> {
         segments::detail(&self.state.db, principal, id).await
     }
 
-    async fn segment_used_by(&self, principal: &Principal, id: i64) -> AppResult<UsedBy> {
+    async fn segment_used_by(&self, principal: &Principal, id: SegmentId) -> AppResult<UsedBy> {
         segments::manage::used_by(&self.state.db, principal, id).await
     }
 
-    async fn export_segment(&self, principal: &Principal, id: i64) -> AppResult<ExportView> {
+    async fn export_segment(&self, principal: &Principal, id: SegmentId) -> AppResult<ExportView> {
         segments::exports::request(&self.state, principal, id).await
     }
 
@@ -223,13 +224,13 @@ impl Console for ConsoleService {
     async fn extend_segment(
         &self,
         principal: &Principal,
-        id: i64,
+        id: SegmentId,
         expires_at: &str,
     ) -> AppResult<SegmentRow> {
         segments::manage::extend(&self.state.db, principal, id, expires_at).await
     }
 
-    async fn delete_segment(&self, principal: &Principal, id: i64) -> AppResult<()> {
+    async fn delete_segment(&self, principal: &Principal, id: SegmentId) -> AppResult<()> {
         segments::manage::delete(&self.state.db, principal, id).await
     }
 
@@ -240,7 +241,7 @@ impl Console for ConsoleService {
     async fn verify_segment(
         &self,
         principal: &Principal,
-        id: i64,
+        id: SegmentId,
         ids: &[String],
     ) -> AppResult<VerifyAnswer> {
         segments::manage::verify(&self.state, principal, id, ids).await

@@ -7,8 +7,9 @@ use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
 use segment_contract::groups::{GroupView, validate_group_name};
+use segment_contract::ids::GroupId;
 
-type GroupTuple = (i64, String, String, i64, String, i64, i64);
+type GroupTuple = (GroupId, String, String, i64, String, i64, i64);
 
 // A group counts only segments of its own scope: one of another scope
 // (filed there before segments were kept to their owner's groups) is
@@ -60,7 +61,7 @@ pub async fn list_groups(db: &Db, principal: &Principal) -> AppResult<Vec<GroupV
 }
 
 /// The group if the principal may see it; otherwise not found.
-pub async fn get_group(db: &Db, principal: &Principal, id: i64) -> AppResult<GroupView> {
+pub async fn get_group(db: &Db, principal: &Principal, id: GroupId) -> AppResult<GroupView> {
     let row: Option<GroupTuple> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_GROUPS} WHERE g.id = $1"))
             .bind(id)
@@ -92,13 +93,13 @@ pub async fn create_group(db: &Db, principal: &Principal, name: &str) -> AppResu
         .await
     });
     match inserted {
-        Ok(id) => get_group(db, principal, id).await,
+        Ok(id) => get_group(db, principal, GroupId(id)).await,
         Err(error) if is_unique_violation(&error) => Err(duplicate(&name)),
         Err(error) => Err(error.into()),
     }
 }
 
-pub async fn rename_group(db: &Db, principal: &Principal, id: i64, name: &str) -> AppResult<GroupView> {
+pub async fn rename_group(db: &Db, principal: &Principal, id: GroupId, name: &str) -> AppResult<GroupView> {
     get_group(db, principal, id).await?;
     let name = validate_group_name(name)?;
     let updated = with_db!(db, pool => {
@@ -119,7 +120,7 @@ pub async fn rename_group(db: &Db, principal: &Principal, id: i64, name: &str) -
 }
 
 /// Deletes an empty group; a group that still holds segments is refused with their count.
-pub async fn delete_group(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
+pub async fn delete_group(db: &Db, principal: &Principal, id: GroupId) -> AppResult<()> {
     get_group(db, principal, id).await?;
     // The count and the delete run in one statement so a segment added in
     // between cannot be orphaned. Segments of another scope do not hold the

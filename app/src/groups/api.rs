@@ -1,6 +1,7 @@
 //! Server functions of the group manager.
 
 use leptos::prelude::*;
+use segment_contract::ids::GroupId;
 
 use super::GroupView;
 use crate::error::AppError;
@@ -31,7 +32,7 @@ pub async fn create_group(name: String) -> Result<GroupView, AppError> {
 }
 
 #[server]
-pub async fn rename_group(id: i64, name: String) -> Result<GroupView, AppError> {
+pub async fn rename_group(id: GroupId, name: String) -> Result<GroupView, AppError> {
     respond(
         async {
             let principal = principal()?;
@@ -42,7 +43,7 @@ pub async fn rename_group(id: i64, name: String) -> Result<GroupView, AppError> 
 }
 
 #[server]
-pub async fn delete_group(id: i64) -> Result<(), AppError> {
+pub async fn delete_group(id: GroupId) -> Result<(), AppError> {
     respond(
         async {
             let principal = principal()?;

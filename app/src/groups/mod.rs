@@ -4,3 +4,4 @@ pub mod api;
 pub mod pages;
 
 pub use segment_contract::groups::*;
+pub use segment_contract::ids::GroupId;

@@ -63,7 +63,7 @@ pub async fn list_segments(query: ListQuery) -> Result<SegmentPage, AppError> {
 
 // Rules are nested, tagged JSON: sent as JSON, not as a form.
 #[server(input = Json)]
-pub async fn get_segment(id: i64) -> Result<SegmentDetail, AppError> {
+pub async fn get_segment(id: SegmentId) -> Result<SegmentDetail, AppError> {
     respond(
         async {
             let principal = principal()?;
@@ -75,7 +75,7 @@ pub async fn get_segment(id: i64) -> Result<SegmentDetail, AppError> {
 
 /// What uses a segment: bound delivery tasks and dependent segments.
 #[server(input = Json)]
-pub async fn segment_used_by(id: i64) -> Result<UsedBy, AppError> {
+pub async fn segment_used_by(id: SegmentId) -> Result<UsedBy, AppError> {
     respond(
         async {
             let principal = principal()?;
@@ -87,7 +87,7 @@ pub async fn segment_used_by(id: i64) -> Result<UsedBy, AppError> {
 
 /// Starts an export of the segment's current snapshot.
 #[server(input = Json)]
-pub async fn export_segment(id: i64) -> Result<ExportView, AppError> {
+pub async fn export_segment(id: SegmentId) -> Result<ExportView, AppError> {
     respond(
         async {
             let principal = principal()?;
@@ -110,7 +110,7 @@ pub async fn list_exports() -> Result<Vec<ExportView>, AppError> {
 
 /// Moves Expires At (read in the segment's time zone).
 #[server(input = Json)]
-pub async fn extend_segment(id: i64, expires_at: String) -> Result<SegmentRow, AppError> {
+pub async fn extend_segment(id: SegmentId, expires_at: String) -> Result<SegmentRow, AppError> {
     respond(
         async {
             let principal = principal()?;
@@ -121,7 +121,7 @@ pub async fn extend_segment(id: i64, expires_at: String) -> Result<SegmentRow, A
 }
 
 #[server(input = Json)]
-pub async fn delete_segment(id: i64) -> Result<(), AppError> {
+pub async fn delete_segment(id: SegmentId) -> Result<(), AppError> {
     respond(
         async {
             let principal = principal()?;
@@ -144,7 +144,7 @@ pub async fn deleted_segments() -> Result<Vec<DeletedSegment>, AppError> {
 
 /// Included, excluded or unknown for each ID, with the rule explained.
 #[server(input = Json)]
-pub async fn verify_segment(id: i64, ids: Vec<String>) -> Result<VerifyAnswer, AppError> {
+pub async fn verify_segment(id: SegmentId, ids: Vec<String>) -> Result<VerifyAnswer, AppError> {
     respond(
         async {
             let principal = principal()?;

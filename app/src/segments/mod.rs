@@ -5,4 +5,5 @@ pub mod components;
 pub mod methods;
 pub mod pages;
 
+pub use segment_contract::ids::*;
 pub use segment_contract::segments::*;

@@ -4,6 +4,7 @@ use segment_core::TargetObject;
 use serde::{Deserialize, Serialize};
 
 use super::kinds::{UpdateFrequency, UsageScenario};
+use crate::ids::GroupId;
 
 pub const MAX_SEGMENT_NAME: usize = 100;
 
@@ -13,7 +14,7 @@ pub const MAX_SEGMENT_NAME: usize = 100;
 pub struct BasicInfo {
     /// One of the caller's groups.
     #[serde(default)]
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     pub target_object: TargetObject,
     pub update_frequency: UpdateFrequency,
     /// `HH:MM` local time of the daily run.

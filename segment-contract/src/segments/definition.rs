@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::basic::BasicInfo;
 use super::kinds::{CreationMethod, SegmentStatus, SetOperation};
+use crate::ids::{SegmentId, UploadId};
 
 /// How a segment's members are defined (`definition` of `POST /api/v1/segments`):
 /// one variant per creation method, each with its own type.
@@ -35,7 +36,7 @@ pub struct TagFilter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomList {
-    pub upload_id: i64,
+    pub upload_id: UploadId,
 }
 
 /// `left` op `right` (`difference`: left minus right), over the two
@@ -43,8 +44,8 @@ pub struct CustomList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentSet {
-    pub left: i64,
-    pub right: i64,
+    pub left: SegmentId,
+    pub right: SegmentId,
     pub operation: SetOperation,
 }
 
@@ -72,9 +73,9 @@ pub struct Lookalike {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seed {
     /// An Active segment's current snapshot.
-    Segment(i64),
+    Segment(SegmentId),
     /// The matched IDs of an upload.
-    Upload(i64),
+    Upload(UploadId),
 }
 
 /// A lookalike on the wire: one of `seed_segment_id` and `seed_upload_id`.
@@ -83,10 +84,10 @@ pub enum Seed {
 pub struct LookalikeFields {
     /// An Active segment whose snapshot is the seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed_segment_id: Option<i64>,
+    pub seed_segment_id: Option<SegmentId>,
     /// Or an upload whose matched IDs are the seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed_upload_id: Option<i64>,
+    pub seed_upload_id: Option<UploadId>,
     pub target_size: u64,
 }
 
@@ -146,7 +147,7 @@ impl Definition {
     }
 
     /// The segments whose snapshots this definition reads.
-    pub fn input_segments(&self) -> Vec<i64> {
+    pub fn input_segments(&self) -> Vec<SegmentId> {
         match self {
             Self::SegmentSet(set) => vec![set.left, set.right],
             Self::Lookalike(Lookalike {
@@ -158,7 +159,7 @@ impl Definition {
     }
 
     /// The upload whose matched IDs this definition reads.
-    pub fn input_upload(&self) -> Option<i64> {
+    pub fn input_upload(&self) -> Option<UploadId> {
         match self {
             Self::CustomList(list) => Some(list.upload_id),
             Self::Lookalike(Lookalike {
@@ -176,7 +177,7 @@ impl Definition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Combination {
-    pub segment_id: i64,
+    pub segment_id: SegmentId,
     pub operation: SetOperation,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,10 +208,10 @@ pub struct CreateSegmentRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Created {
-    pub id: i64,
+    pub id: SegmentId,
     pub status: SegmentStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub combined_id: Option<i64>,
+    pub combined_id: Option<SegmentId>,
 }
 
 #[cfg(test)]
@@ -226,27 +227,29 @@ mod tests {
         let cases = [
             (
                 json!({"method": "custom_list", "upload_id": 7}),
-                Definition::CustomList(CustomList { upload_id: 7 }),
+                Definition::CustomList(CustomList {
+                    upload_id: UploadId(7),
+                }),
             ),
             (
                 json!({"method": "segment_set", "left": 1, "right": 2, "operation": "difference"}),
                 Definition::SegmentSet(SegmentSet {
-                    left: 1,
-                    right: 2,
+                    left: SegmentId(1),
+                    right: SegmentId(2),
                     operation: SetOperation::Difference,
                 }),
             ),
             (
                 json!({"method": "lookalike", "seed_segment_id": 4, "target_size": 900}),
                 Definition::Lookalike(Lookalike {
-                    seed: Some(Seed::Segment(4)),
+                    seed: Some(Seed::Segment(SegmentId(4))),
                     target_size: 900,
                 }),
             ),
             (
                 json!({"method": "lookalike", "seed_upload_id": 5, "target_size": 900}),
                 Definition::Lookalike(Lookalike {
-                    seed: Some(Seed::Upload(5)),
+                    seed: Some(Seed::Upload(UploadId(5))),
                     target_size: 900,
                 }),
             ),

@@ -3,20 +3,22 @@
 use serde::{Deserialize, Serialize};
 
 use super::definition::Definition;
-use super::kinds::{CreationMethod, UsageScenario};
+use super::kinds::{CreationMethod, ExportStatus, RunPhase, RunStatus, UsageScenario};
 use super::list::SegmentRow;
+use crate::ids::{ExportId, RunId, SegmentId};
 
 /// One materialization run, as the detail view lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct RunView {
-    pub id: i64,
+    pub id: RunId,
     /// `create` or `daily:YYYY-MM-DD`
     pub run_key: String,
-    /// `queued`, `running`, `succeeded`, `failed`
-    pub status: String,
-    pub phase: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub status: RunStatus,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub phase: RunPhase,
     pub attempts: i64,
     pub size: Option<i64>,
     pub data_date: Option<String>,
@@ -55,7 +57,7 @@ pub struct SegmentDetail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Binding {
-    pub segment_id: i64,
+    pub segment_id: SegmentId,
     pub task_id: String,
     pub name: String,
     /// Unix ms.
@@ -84,7 +86,7 @@ pub struct NewBinding {
 pub struct UsedBy {
     pub bindings: Vec<Binding>,
     /// (id, name) of segments computed from this one.
-    pub dependents: Vec<(i64, String)>,
+    pub dependents: Vec<(SegmentId, String)>,
     /// Running delivery tasks bound from other scopes.
     #[serde(default)]
     pub other_tasks: u32,
@@ -100,12 +102,12 @@ pub struct UsedBy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct ExportView {
-    pub id: i64,
-    pub segment_id: i64,
+    pub id: ExportId,
+    pub segment_id: SegmentId,
     pub segment_name: String,
-    pub run_id: i64,
-    /// `queued`, `running`, `done`, `failed`
-    pub status: String,
+    pub run_id: RunId,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
+    pub status: ExportStatus,
     pub rows_total: i64,
     pub rows_done: i64,
     pub bytes: Option<i64>,
@@ -118,7 +120,7 @@ pub struct ExportView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedSegment {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub method: CreationMethod,
     pub target_object: String,

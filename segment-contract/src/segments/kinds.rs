@@ -34,6 +34,73 @@ decoded_from_text! {
     CreationMethod => "creation method",
 }
 
+/// An enum sent and stored as its snake_case text (`as_str`), decoded
+/// strictly (`parse`, and `TryFrom<String>` for sqlx).
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident ($kind:literal) {
+        $($(#[$variant_doc:meta])* $variant:ident => $text:literal),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$variant_doc])* $variant),*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$(Self::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.as_str() == text)
+            }
+        }
+
+        decoded_from_text! { $name => $kind }
+    };
+}
+
+text_enum! {
+    /// Where a materialization run is in its queue.
+    RunStatus ("run status") {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// What a run is doing: `waiting` for an input segment, `retrying`
+    /// after a transient failure, `evaluating` the definition, `storing` the
+    /// snapshot; `done` or `failed` at the end.
+    RunPhase ("run phase") {
+        Queued => "queued",
+        Waiting => "waiting",
+        Retrying => "retrying",
+        Evaluating => "evaluating",
+        Storing => "storing",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// Where an export is: written by the exporter in the background.
+    ExportStatus ("export status") {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
 /// Where a segment is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

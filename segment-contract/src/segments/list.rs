@@ -4,24 +4,25 @@ use segment_core::TargetObject;
 use serde::{Deserialize, Serialize};
 
 use super::basic::local_time;
-use super::kinds::{CreationMethod, SegmentStatus, UpdateFrequency};
+use super::kinds::{CreationMethod, RunPhase, SegmentStatus, UpdateFrequency};
+use crate::ids::{GroupId, SegmentId};
 
 /// A row of the segment list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SegmentRow {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub method: CreationMethod,
     pub target_object: TargetObject,
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     pub group_name: Option<String>,
     /// `platform`, `merchant:ID` or `store:ID,…`
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub owner_scope: crate::auth::Scope,
     pub status: SegmentStatus,
-    /// While generating: `queued`, `waiting` (for an input segment), `evaluating`, `storing`.
-    pub phase: Option<String>,
+    /// While generating: what its run is doing.
+    pub phase: Option<RunPhase>,
     pub size: Option<i64>,
     /// The data date of the current snapshot.
     pub data_date: Option<String>,
@@ -82,7 +83,7 @@ pub struct ListQuery {
     #[serde(default)]
     pub q: Option<String>,
     #[serde(default)]
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     #[serde(default)]
     pub status: Option<SegmentStatus>,
     /// `tag_filter`, `segment_set`, …

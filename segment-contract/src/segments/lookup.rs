@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::SegmentId;
+
 /// `GET /api/v1/segments/{id}/members/{entity_id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -87,7 +89,7 @@ pub struct VerifyRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyAnswer {
-    pub segment_id: i64,
+    pub segment_id: SegmentId,
     pub data_date: Option<String>,
     /// T of the snapshot's run, the date the explanation is evaluated at.
     pub as_of: Option<String>,

@@ -3,6 +3,8 @@
 use segment_core::TargetObject;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UploadId;
+
 /// A line of an uploaded list that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -41,7 +43,7 @@ pub const REPORT_SAMPLE: usize = 1_000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadAnswer {
     /// Give it as `definition.upload_id` to create a `custom_list` segment.
-    pub upload_id: i64,
+    pub upload_id: UploadId,
     pub target_object: TargetObject,
     pub report: UploadReport,
 }

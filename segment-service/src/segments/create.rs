@@ -9,6 +9,7 @@ use crate::state::AppState;
 use crate::with_db;
 use segment_contract::auth::Principal;
 use segment_contract::error::{AppError, AppResult};
+use segment_contract::ids::{GroupId, SegmentId};
 use segment_contract::segments::{
     BasicInfo, CreateSegmentRequest, Created, Definition, SegmentSet, SegmentStatus, validate_basic,
 };
@@ -18,7 +19,7 @@ struct NewSegment {
     owner: String,
     creator: String,
     name: String,
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
     target_object: String,
     method: String,
     definition: String,
@@ -71,7 +72,7 @@ impl NewSegment {
 macro_rules! insert_segment {
     ($conn:expr, $new:expr) => {{
         let new = $new;
-        let (id,): (i64,) = sqlx::query_as(
+        let (id,): (SegmentId,) = sqlx::query_as(
             "INSERT INTO segments (owner_scope, name, group_id, target_object, method, definition,
                 update_frequency, daily_run_time, usage_scenarios, time_zone, expires_at, time_sensitive,
                 notification_email, status, created_by, created_at, updated_at, next_run_at)
@@ -150,7 +151,7 @@ pub async fn create(
         tx.commit().await?;
         (id, combined_id)
     });
-    tracing::info!(id, ?combined_id, by = %creator, "segment created");
+    tracing::info!(%id, ?combined_id, by = %creator, "segment created");
     Ok(Created {
         id,
         status: SegmentStatus::Generating,

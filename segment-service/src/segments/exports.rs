@@ -16,7 +16,8 @@ use crate::state::AppState;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
-use segment_contract::segments::ExportView;
+use segment_contract::ids::{ExportId, RunId, SegmentId};
+use segment_contract::segments::{ExportStatus, ExportView};
 use tokio_util::sync::CancellationToken;
 
 /// Member indexes read per dictionary window.
@@ -33,7 +34,11 @@ const LIVE: &str = "s.deleted_at IS NULL AND s.expires_at > $1";
 
 /// Records an export of the segment's current snapshot. A principal may
 /// have a few exports waiting at once; past that it is refused (429).
-pub async fn request(state: &AppState, principal: &Principal, segment_id: i64) -> AppResult<ExportView> {
+pub async fn request(
+    state: &AppState,
+    principal: &Principal,
+    segment_id: SegmentId,
+) -> AppResult<ExportView> {
     let db = &state.db;
     let record = records::load_segment(db, principal, segment_id).await?;
     let Some(run_id) = record.current_run_id else {
@@ -70,10 +75,10 @@ pub async fn request(state: &AppState, principal: &Principal, segment_id: i64) -
         .fetch_one(pool)
         .await?
     });
-    get(db, principal, id).await
+    get(db, principal, ExportId(id)).await
 }
 
-pub async fn get(db: &Db, principal: &Principal, id: i64) -> AppResult<ExportView> {
+pub async fn get(db: &Db, principal: &Principal, id: ExportId) -> AppResult<ExportView> {
     let not_found = || AppError::NotFound("The export".into());
     let owner: Option<String> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT owner_scope FROM segment_exports WHERE id = $1")
@@ -125,12 +130,12 @@ pub struct Download {
     pub members: Arc<RoaringBitmap>,
 }
 
-pub async fn download(state: &AppState, principal: &Principal, id: i64) -> AppResult<Download> {
+pub async fn download(state: &AppState, principal: &Principal, id: ExportId) -> AppResult<Download> {
     let export = get(&state.db, principal, id).await?;
-    if export.status != "done" {
+    if export.status != ExportStatus::Done {
         return Err(AppError::Conflict(format!(
             "Export {id} is {}; download it once it is done.",
-            export.status
+            export.status.as_str()
         )));
     }
     let target: String = with_db!(&state.db, pool => {
@@ -245,7 +250,7 @@ async fn run_next(state: &AppState) -> AppResult<bool> {
     if queued.is_none() {
         return Ok(false);
     }
-    let claimed: Option<(i64, i64, i64)> = with_db!(&state.db, pool => {
+    let claimed: Option<(ExportId, SegmentId, RunId)> = with_db!(&state.db, pool => {
         sqlx::query_as(
             "UPDATE segment_exports SET status = 'running'
              WHERE id = (SELECT id FROM segment_exports WHERE status = 'queued' ORDER BY id LIMIT 1)
@@ -276,7 +281,12 @@ async fn run_next(state: &AppState) -> AppResult<bool> {
     Ok(true)
 }
 
-async fn count_export(state: &AppState, id: i64, segment_id: i64, run_id: i64) -> AppResult<i64> {
+async fn count_export(
+    state: &AppState,
+    id: ExportId,
+    segment_id: SegmentId,
+    run_id: RunId,
+) -> AppResult<i64> {
     let target: String = with_db!(&state.db, pool => {
         sqlx::query_scalar("SELECT target_object FROM segments WHERE id = $1")
             .bind(segment_id)

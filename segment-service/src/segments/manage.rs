@@ -23,14 +23,15 @@ use crate::tags::catalog_for;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult, Refusal};
+use segment_contract::ids::{RunId, SegmentId};
 use segment_contract::segments::*;
 
 /// The segment's current snapshot if it may serve lookups now.
 pub async fn servable(
     state: &AppState,
     principal: &Principal,
-    id: i64,
-) -> AppResult<(Arc<Serving>, i64, Arc<RoaringBitmap>)> {
+    id: SegmentId,
+) -> AppResult<(Arc<Serving>, RunId, Arc<RoaringBitmap>)> {
     let not_found = || AppError::NotFound("The segment".into());
     let serving = state.serving.get(&state.db, id).await?.ok_or_else(not_found)?;
     let record = &serving.record;
@@ -99,7 +100,7 @@ fn clean_ids(ids: &[String], max: usize) -> AppResult<Vec<String>> {
 pub async fn check_members(
     state: &AppState,
     principal: &Principal,
-    id: i64,
+    id: SegmentId,
     request: &CheckRequest,
 ) -> AppResult<CheckAnswer> {
     let (serving, _, members) = servable(state, principal, id).await?;
@@ -129,8 +130,8 @@ pub struct ScopedBinding {
     pub owner: Scope,
 }
 
-pub async fn bindings(db: &Db, segment_id: i64) -> AppResult<Vec<ScopedBinding>> {
-    type Row = (i64, String, String, i64, String, i64, Option<String>);
+pub async fn bindings(db: &Db, segment_id: SegmentId) -> AppResult<Vec<ScopedBinding>> {
+    type Row = (SegmentId, String, String, i64, String, i64, Option<String>);
     let rows: Vec<Row> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT segment_id, task_id, name, ends_at, created_by, created_at, owner_scope FROM segment_bindings
@@ -163,8 +164,8 @@ pub async fn bindings(db: &Db, segment_id: i64) -> AppResult<Vec<ScopedBinding>>
 }
 
 /// Segments (not deleted) whose definition reads segment `id`, with their owners.
-pub async fn dependents(db: &Db, id: i64) -> AppResult<Vec<(i64, String, Scope)>> {
-    let rows: Vec<(i64, String, String, String)> = with_db!(db, pool => {
+pub async fn dependents(db: &Db, id: SegmentId) -> AppResult<Vec<(SegmentId, String, Scope)>> {
+    let rows: Vec<(SegmentId, String, String, String)> = with_db!(db, pool => {
         sqlx::query_as("SELECT id, name, definition, owner_scope FROM segments WHERE method IN ('segment_set', 'lookalike') AND deleted_at IS NULL")
             .fetch_all(pool)
             .await?
@@ -183,7 +184,7 @@ pub async fn dependents(db: &Db, id: i64) -> AppResult<Vec<(i64, String, Scope)>
 
 /// What uses segment `id`, named where the principal may see it and
 /// counted where it may not.
-pub async fn used_by(db: &Db, principal: &Principal, id: i64) -> AppResult<UsedBy> {
+pub async fn used_by(db: &Db, principal: &Principal, id: SegmentId) -> AppResult<UsedBy> {
     records::load_segment(db, principal, id).await?;
     let now = now_ms();
     let mut used = UsedBy {
@@ -211,7 +212,7 @@ pub async fn used_by(db: &Db, principal: &Principal, id: i64) -> AppResult<UsedB
     Ok(used)
 }
 
-pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding) -> AppResult<Binding> {
+pub async fn bind(db: &Db, principal: &Principal, id: SegmentId, request: &NewBinding) -> AppResult<Binding> {
     let record = records::load_segment(db, principal, id).await?;
     let task_id = request.task_id.trim();
     let name = request.name.trim();
@@ -289,7 +290,7 @@ pub async fn bind(db: &Db, principal: &Principal, id: i64, request: &NewBinding)
 }
 
 /// Releases a binding the principal may see (its own scope's, or any for the platform).
-pub async fn unbind(db: &Db, principal: &Principal, id: i64, task_id: &str) -> AppResult<()> {
+pub async fn unbind(db: &Db, principal: &Principal, id: SegmentId, task_id: &str) -> AppResult<()> {
     records::load_segment(db, principal, id).await?;
     let visible = bindings(db, id)
         .await?
@@ -314,7 +315,12 @@ pub async fn unbind(db: &Db, principal: &Principal, id: i64, task_id: &str) -> A
 }
 
 /// Moves Expires At; it must be in the future and not before any bound task ends.
-pub async fn extend(db: &Db, principal: &Principal, id: i64, expires_at: &str) -> AppResult<SegmentRow> {
+pub async fn extend(
+    db: &Db,
+    principal: &Principal,
+    id: SegmentId,
+    expires_at: &str,
+) -> AppResult<SegmentRow> {
     let record = records::load_segment(db, principal, id).await?;
     let tz = record.time_zone();
     let now = now_ms();
@@ -378,7 +384,7 @@ pub async fn extend(db: &Db, principal: &Principal, id: i64, expires_at: &str) -
 /// time the last ends, so nobody is stuck for good); segments the principal
 /// can see that are computed from it hold it; segments of other scopes do
 /// not (they keep their last snapshot and stop updating).
-pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
+pub async fn delete(db: &Db, principal: &Principal, id: SegmentId) -> AppResult<()> {
     let record = records::load_segment(db, principal, id).await?;
     let used = used_by(db, principal, id).await?;
     let now = now_ms();
@@ -441,13 +447,13 @@ pub async fn delete(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
             .await?
             .rows_affected()
     });
-    tracing::info!(id, by = %principal.display_name(), "segment deleted");
+    tracing::info!(%id, by = %principal.display_name(), "segment deleted");
     Ok(())
 }
 
 pub async fn deleted_records(db: &Db, principal: &Principal) -> AppResult<Vec<DeletedSegment>> {
     type Row = (
-        i64,
+        SegmentId,
         String,
         String,
         String,
@@ -497,7 +503,7 @@ pub async fn deleted_records(db: &Db, principal: &Principal) -> AppResult<Vec<De
 pub async fn verify(
     state: &AppState,
     principal: &Principal,
-    id: i64,
+    id: SegmentId,
     ids: &[String],
 ) -> AppResult<VerifyAnswer> {
     let record = records::load_segment(&state.db, principal, id).await?;

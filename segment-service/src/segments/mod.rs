@@ -25,6 +25,7 @@ use crate::state::AppState;
 use crate::tags::catalog_for;
 use segment_contract::auth::Principal;
 use segment_contract::error::{AppError, AppResult};
+use segment_contract::ids::SegmentId;
 use segment_contract::segments::*;
 use visible::Visible;
 
@@ -96,7 +97,7 @@ pub async fn list(db: &Db, principal: &Principal, query: &ListQuery) -> AppResul
     records::list(db, principal, query, now_ms()).await
 }
 
-pub async fn detail(db: &Db, principal: &Principal, id: i64) -> AppResult<SegmentDetail> {
+pub async fn detail(db: &Db, principal: &Principal, id: SegmentId) -> AppResult<SegmentDetail> {
     records::detail(db, principal, id, now_ms()).await
 }
 
@@ -105,7 +106,7 @@ pub async fn detail(db: &Db, principal: &Principal, id: i64) -> AppResult<Segmen
 pub async fn check_member(
     state: &AppState,
     principal: &Principal,
-    id: i64,
+    id: SegmentId,
     entity_id: &str,
 ) -> AppResult<MemberAnswer> {
     let (serving, _, members) = manage::servable(state, principal, id).await?;

@@ -10,17 +10,18 @@ use crate::infra::ordinal;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
+use segment_contract::ids::{GroupId, RunId, SegmentId};
 use segment_contract::segments::*;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SegmentRecord {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     #[sqlx(try_from = "String")]
     pub method: CreationMethod,
     #[sqlx(try_from = "String")]
     pub target_object: TargetObject,
-    pub group_id: Option<i64>,
+    pub group_id: Option<GroupId>,
     pub group_name: Option<String>,
     #[sqlx(try_from = "String")]
     pub owner_scope: Scope,
@@ -43,7 +44,7 @@ pub struct SegmentRecord {
     pub notification_email: Option<String>,
     pub created_by: String,
     pub created_at: i64,
-    pub current_run_id: Option<i64>,
+    pub current_run_id: Option<RunId>,
 }
 
 /// A segment's IANA time zone as stored; an unknown name is a corrupt row.
@@ -111,7 +112,12 @@ impl SegmentRecord {
             group_name: self.group_name.clone(),
             owner_scope: self.owner_scope.clone(),
             status: self.status_at(now),
-            phase: self.phase.clone(),
+            phase: self
+                .phase
+                .clone()
+                .map(RunPhase::try_from)
+                .transpose()
+                .map_err(anyhow::Error::from)?,
             size: self.size,
             data_date: self.data_date.clone(),
             update_frequency: self.update_frequency,
@@ -129,7 +135,7 @@ fn not_found() -> AppError {
 }
 
 /// The segment if it exists, is not deleted and the principal may see it.
-pub async fn load_segment(db: &Db, principal: &Principal, id: i64) -> AppResult<SegmentRecord> {
+pub async fn load_segment(db: &Db, principal: &Principal, id: SegmentId) -> AppResult<SegmentRecord> {
     let record = load_any(db, id).await?.ok_or_else(not_found)?;
     if principal.scope.can_see(&record.owner_scope) {
         Ok(record)
@@ -139,7 +145,7 @@ pub async fn load_segment(db: &Db, principal: &Principal, id: i64) -> AppResult<
 }
 
 /// The segment regardless of scope (for the worker and the scheduler).
-pub async fn load_any(db: &Db, id: i64) -> AppResult<Option<SegmentRecord>> {
+pub async fn load_any(db: &Db, id: SegmentId) -> AppResult<Option<SegmentRecord>> {
     Ok(with_db!(db, pool => {
         sqlx::query_as::<_, SegmentRecord>(&format!(
             "{SELECT_SEGMENTS} WHERE s.id = $1 AND s.deleted_at IS NULL"
@@ -182,7 +188,7 @@ pub async fn list(db: &Db, principal: &Principal, query: &ListQuery, now: i64) -
         }
     }
     if let Some(group) = query.group_id {
-        let p = param(Param::Int(group), &mut params);
+        let p = param(Param::Int(group.0), &mut params);
         clauses.push(format!("s.group_id = {p}"));
     }
     if let Some(status) = query.status {
@@ -252,7 +258,7 @@ pub async fn list(db: &Db, principal: &Principal, query: &ListQuery, now: i64) -
     })
 }
 
-pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
+pub async fn runs(db: &Db, segment_id: SegmentId) -> AppResult<Vec<RunView>> {
     Ok(with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, run_key, status, phase, CAST(attempts AS BIGINT) AS attempts, size, data_date, as_of, error,
@@ -265,7 +271,7 @@ pub async fn runs(db: &Db, segment_id: i64) -> AppResult<Vec<RunView>> {
     }))
 }
 
-pub async fn detail(db: &Db, principal: &Principal, id: i64, now: i64) -> AppResult<SegmentDetail> {
+pub async fn detail(db: &Db, principal: &Principal, id: SegmentId, now: i64) -> AppResult<SegmentDetail> {
     let record = load_segment(db, principal, id).await?;
     Ok(SegmentDetail {
         row: record.to_row(now)?,
@@ -280,7 +286,7 @@ pub async fn detail(db: &Db, principal: &Principal, id: i64, now: i64) -> AppRes
 }
 
 /// The stored member bitmap of a run.
-pub async fn run_members(db: &Db, run_id: i64) -> AppResult<Option<roaring::RoaringBitmap>> {
+pub async fn run_members(db: &Db, run_id: RunId) -> AppResult<Option<roaring::RoaringBitmap>> {
     let bytes: Option<Option<Vec<u8>>> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT members FROM segment_runs WHERE id = $1 AND status = 'succeeded'")
             .bind(run_id)
@@ -299,7 +305,7 @@ pub async fn run_members(db: &Db, run_id: i64) -> AppResult<Option<roaring::Roar
 /// snapshot never changes, so an entry is never out of date.
 #[derive(Clone)]
 pub struct SnapshotCache {
-    runs: moka::sync::Cache<i64, Arc<RoaringBitmap>>,
+    runs: moka::sync::Cache<RunId, Arc<RoaringBitmap>>,
 }
 
 /// Snapshots held at most; the least useful are evicted past it.
@@ -314,7 +320,7 @@ impl Default for SnapshotCache {
 }
 
 impl SnapshotCache {
-    pub async fn get(&self, db: &Db, run_id: i64) -> AppResult<Arc<RoaringBitmap>> {
+    pub async fn get(&self, db: &Db, run_id: RunId) -> AppResult<Arc<RoaringBitmap>> {
         if let Some(members) = self.runs.get(&run_id) {
             return Ok(members);
         }
@@ -390,7 +396,7 @@ pub struct Serving {
 
 /// (updated_at, current run, status): any change to a segment that matters
 /// to lookups changes one of these.
-type ServingVersion = (i64, Option<i64>, String);
+type ServingVersion = (i64, Option<RunId>, String);
 
 /// Segments held at most; the least useful are evicted past it.
 const CACHED_SEGMENTS: u64 = 10_000;
@@ -398,7 +404,7 @@ const CACHED_SEGMENTS: u64 = 10_000;
 /// Segments as lookups read them, revalidated by one primary-key read.
 #[derive(Clone)]
 pub struct ServingCache {
-    segments: moka::sync::Cache<i64, (ServingVersion, Arc<Serving>)>,
+    segments: moka::sync::Cache<SegmentId, (ServingVersion, Arc<Serving>)>,
 }
 
 impl Default for ServingCache {
@@ -411,7 +417,7 @@ impl Default for ServingCache {
 
 impl ServingCache {
     /// The segment (not deleted) as of now, or `None`.
-    pub async fn get(&self, db: &Db, id: i64) -> AppResult<Option<Arc<Serving>>> {
+    pub async fn get(&self, db: &Db, id: SegmentId) -> AppResult<Option<Arc<Serving>>> {
         let version: Option<ServingVersion> = with_db!(db, pool => {
             sqlx::query_as("SELECT updated_at, current_run_id, status FROM segments WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)

@@ -10,6 +10,7 @@ use super::records::{SELECT_SEGMENTS, SegmentRecord};
 use crate::infra::db::Db;
 use crate::with_db;
 use segment_contract::error::AppResult;
+use segment_contract::ids::SegmentId;
 use segment_contract::segments::SegmentStatus;
 
 /// When a daily run at local `time` happens on `date` in `tz` (Unix ms).
@@ -59,10 +60,10 @@ pub fn latest_occurrence_until(now_ms: i64, time: NaiveTime, tz: Tz) -> (NaiveDa
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TickReport {
     /// (segment, run key) of each run enqueued.
-    pub enqueued: Vec<(i64, String)>,
+    pub enqueued: Vec<(SegmentId, String)>,
     pub expired: u64,
-    pub became_stale: Vec<i64>,
-    pub fresh_again: Vec<i64>,
+    pub became_stale: Vec<SegmentId>,
+    pub fresh_again: Vec<SegmentId>,
 }
 
 /// One pass at `now_ms`: enqueues due daily runs, expires segments past
@@ -70,7 +71,7 @@ pub struct TickReport {
 /// stale or fresh. Idempotent: a second pass at the same time does nothing.
 pub async fn tick(db: &Db, catalog: Option<&Catalog>, now_ms: i64) -> AppResult<TickReport> {
     let mut report = TickReport::default();
-    let due: Vec<(i64, Option<String>, String)> = with_db!(db, pool => {
+    let due: Vec<(SegmentId, Option<String>, String)> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, daily_run_time, time_zone FROM segments
              WHERE deleted_at IS NULL AND update_frequency = 'daily' AND next_run_at <= $1
@@ -85,7 +86,7 @@ pub async fn tick(db: &Db, catalog: Option<&Catalog>, now_ms: i64) -> AppResult<
             run_time.and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok()),
             zone.parse::<Tz>(),
         ) else {
-            tracing::error!(id, "daily segment without a readable run time or zone");
+            tracing::error!(%id, "daily segment without a readable run time or zone");
             continue;
         };
         let (date, _) = latest_occurrence_until(now_ms, time, tz);
@@ -112,7 +113,7 @@ pub async fn tick(db: &Db, catalog: Option<&Catalog>, now_ms: i64) -> AppResult<
             inserted
         });
         if inserted == 1 {
-            tracing::info!(id, key, "daily run enqueued");
+            tracing::info!(%id, key, "daily run enqueued");
             report.enqueued.push((id, key));
         }
     }
@@ -185,7 +186,7 @@ async fn mark_staleness(db: &Db, catalog: &Catalog, now_ms: i64, report: &mut Ti
         if changed == 1 {
             if stale {
                 tracing::info!(
-                    id = record.id,
+                    id = %record.id,
                     "time-sensitive segment is stale: newer data is ready"
                 );
                 report.became_stale.push(record.id);

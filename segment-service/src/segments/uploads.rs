@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
+use segment_contract::ids::UploadId;
 use segment_contract::segments::{Definition, REPORT_SAMPLE, RejectedLine, UploadAnswer, UploadReport};
 
 /// An upload being read.
@@ -140,7 +141,7 @@ impl UploadBuilder {
             .map_err(anyhow::Error::from)?;
         let report = serde_json::to_string(&self.report).map_err(anyhow::Error::from)?;
         let id = with_db!(&self.db, pool => {
-            sqlx::query_scalar::<_, i64>(
+            sqlx::query_scalar::<_, UploadId>(
                 "INSERT INTO uploads (owner_scope, target_object, report, members, created_by, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
@@ -154,7 +155,7 @@ impl UploadBuilder {
             .await?
         });
         tracing::info!(
-            id,
+            %id,
             rows = self.report.rows,
             matched = self.report.matched,
             "upload stored"
@@ -171,7 +172,7 @@ impl UploadBuilder {
 pub async fn load(
     db: &Db,
     principal: &Principal,
-    id: i64,
+    id: UploadId,
 ) -> AppResult<(TargetObject, UploadReport, RoaringBitmap)> {
     let row: Option<(String, String, String, Vec<u8>)> = with_db!(db, pool => {
         sqlx::query_as("SELECT owner_scope, target_object, report, members FROM uploads WHERE id = $1")
@@ -193,7 +194,7 @@ pub async fn load(
 }
 
 /// An upload's members, for the worker (the segment's creation checked the scope).
-pub async fn members_of(db: &Db, id: i64) -> AppResult<Option<RoaringBitmap>> {
+pub async fn members_of(db: &Db, id: UploadId) -> AppResult<Option<RoaringBitmap>> {
     let bytes: Option<Vec<u8>> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT members FROM uploads WHERE id = $1")
             .bind(id)
@@ -216,12 +217,12 @@ pub async fn sweep(db: &Db, retention: std::time::Duration, now: i64) -> AppResu
         .fetch_all(pool)
         .await?
     });
-    let used: std::collections::HashSet<i64> = definitions
+    let used: std::collections::HashSet<UploadId> = definitions
         .iter()
         .filter_map(|text| serde_json::from_str::<Definition>(text).ok())
         .filter_map(|definition| definition.input_upload())
         .collect();
-    let old: Vec<i64> = with_db!(db, pool => {
+    let old: Vec<UploadId> = with_db!(db, pool => {
         sqlx::query_scalar("SELECT id FROM uploads WHERE created_at < $1")
             .bind(cutoff)
             .fetch_all(pool)

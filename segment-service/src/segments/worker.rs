@@ -16,7 +16,8 @@ use crate::infra::{millis, now_ms, stored_count};
 use crate::state::AppState;
 use crate::with_db;
 use segment_contract::error::AppError;
-use segment_contract::segments::local_time;
+use segment_contract::ids::{RunId, SegmentId};
+use segment_contract::segments::{RunPhase, local_time};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -46,8 +47,8 @@ impl Default for WorkerSettings {
 /// A run this worker holds the lease of.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub id: i64,
-    pub segment_id: i64,
+    pub id: RunId,
+    pub segment_id: SegmentId,
     pub run_key: String,
     pub attempts: i64,
     pub owner: String,
@@ -108,7 +109,7 @@ pub async fn claim(db: &Db, owner: &str, lease: Duration, now: i64) -> Result<Op
     if runnable.is_none() {
         return Ok(None);
     }
-    let row: Option<(i64, i64, String, i64)> = with_db!(db, pool => {
+    let row: Option<(RunId, SegmentId, String, i64)> = with_db!(db, pool => {
         sqlx::query_as(&sql)
             .bind(owner)
             .bind(now + millis(lease))
@@ -151,8 +152,17 @@ pub async fn process(
         Some(outcome) => finish(state, &claimed, outcome, settings, started).await,
         None => {
             let reason = "The server stopped while this run worked; it starts again.";
-            if let Err(error) = requeue(&state.db, &claimed, "queued", reason, Duration::ZERO, true).await {
-                tracing::error!(%error, run = claimed.id, "handing the run back at shutdown failed");
+            if let Err(error) = requeue(
+                &state.db,
+                &claimed,
+                RunPhase::Queued,
+                reason,
+                Duration::ZERO,
+                true,
+            )
+            .await
+            {
+                tracing::error!(%error, run = %claimed.id, "handing the run back at shutdown failed");
             }
         }
     }
@@ -174,15 +184,15 @@ async fn heartbeat(db: Db, claimed: Claimed, lease: Duration) {
         match extended {
             Ok(0) => return,
             Ok(_) => {}
-            Err(error) => tracing::warn!(%error, run = claimed.id, "heartbeat failed"),
+            Err(error) => tracing::warn!(%error, run = %claimed.id, "heartbeat failed"),
         }
     }
 }
 
-async fn set_phase(db: &Db, claimed: &Claimed, phase: &str) -> Result<(), AppError> {
+async fn set_phase(db: &Db, claimed: &Claimed, phase: RunPhase) -> Result<(), AppError> {
     with_db!(db, pool => {
         sqlx::query("UPDATE segment_runs SET phase = $1 WHERE id = $2 AND lease_owner = $3")
-            .bind(phase)
+            .bind(phase.as_str())
             .bind(claimed.id)
             .bind(&claimed.owner)
             .execute(pool)
@@ -219,7 +229,7 @@ async fn finish(
             requeue(
                 &state.db,
                 claimed,
-                "waiting",
+                RunPhase::Waiting,
                 &reason,
                 Duration::from_millis(500),
                 true,
@@ -229,21 +239,21 @@ async fn finish(
         Err(RunError::Retry(reason)) if claimed.attempts < settings.max_attempts => {
             let doublings = u32::try_from((claimed.attempts - 1).clamp(0, 10)).unwrap_or(10);
             let delay = settings.retry_base * 2u32.pow(doublings);
-            tracing::warn!(run = claimed.id, attempt = claimed.attempts, %reason, ?delay, "run will be retried");
-            requeue(&state.db, claimed, "retrying", &reason, delay, false).await
+            tracing::warn!(run = %claimed.id, attempt = claimed.attempts, %reason, ?delay, "run will be retried");
+            requeue(&state.db, claimed, RunPhase::Retrying, &reason, delay, false).await
         }
         Err(RunError::Retry(reason) | RunError::Fail(reason)) => fail(&state.db, claimed, &reason).await,
     };
     if let Err(error) = result {
         // The lease runs out and another worker picks the run up.
-        tracing::error!(%error, run = claimed.id, "recording a run's outcome failed");
+        tracing::error!(%error, run = %claimed.id, "recording a run's outcome failed");
     }
 }
 
 async fn requeue(
     db: &Db,
     claimed: &Claimed,
-    phase: &str,
+    phase: RunPhase,
     reason: &str,
     delay: Duration,
     refund_attempt: bool,
@@ -254,7 +264,7 @@ async fn requeue(
                 attempts = attempts - $4, lease_owner = NULL, lease_expires_at = NULL
              WHERE id = $5 AND lease_owner = $6 AND status = 'running'",
         )
-        .bind(phase)
+        .bind(phase.as_str())
         .bind(reason)
         .bind(now_ms() + millis(delay))
         .bind(i32::from(refund_attempt))
@@ -276,7 +286,7 @@ async fn complete(
     output: Output,
     started: Instant,
 ) -> Result<(), AppError> {
-    set_phase(&state.db, claimed, "storing").await?;
+    set_phase(&state.db, claimed, RunPhase::Storing).await?;
     let mut bytes = Vec::with_capacity(output.members.serialized_size());
     output
         .members
@@ -284,8 +294,8 @@ async fn complete(
         .map_err(anyhow::Error::from)?;
     let size = stored_count(output.members.len());
     // How membership moved since the snapshot this run replaces.
-    let previous_run: Option<i64> = with_db!(&state.db, pool => {
-        sqlx::query_scalar::<_, Option<i64>>("SELECT current_run_id FROM segments WHERE id = $1")
+    let previous_run: Option<RunId> = with_db!(&state.db, pool => {
+        sqlx::query_scalar::<_, Option<RunId>>("SELECT current_run_id FROM segments WHERE id = $1")
             .bind(claimed.segment_id)
             .fetch_optional(pool)
             .await?
@@ -378,13 +388,13 @@ async fn complete(
     }
     match stored {
         Some(size) => tracing::info!(
-            run = claimed.id,
-            segment = claimed.segment_id,
+            run = %claimed.id,
+            segment = %claimed.segment_id,
             size,
             "run succeeded"
         ),
         None => tracing::warn!(
-            run = claimed.id,
+            run = %claimed.id,
             "lease lost before storing; the result was discarded"
         ),
     }
@@ -427,7 +437,7 @@ async fn fail(db: &Db, claimed: &Claimed, reason: &str) -> Result<(), AppError> 
         }
         tx.commit().await?;
     });
-    tracing::warn!(run = claimed.id, segment = claimed.segment_id, %reason, "run failed");
+    tracing::warn!(run = %claimed.id, segment = %claimed.segment_id, %reason, "run failed");
     Ok(())
 }
 
@@ -459,8 +469,8 @@ async fn enqueue_dependents(db: &Db, claimed: &Claimed) -> Result<(), AppError> 
             .rows_affected()
         });
         tracing::info!(
-            segment = dependent,
-            input = claimed.segment_id,
+            segment = %dependent,
+            input = %claimed.segment_id,
             "dependent segment enqueued"
         );
     }

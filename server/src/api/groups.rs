@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use segment_contract::groups::{GroupList, GroupName, GroupView};
+use segment_contract::ids::GroupId;
 use segment_service::groups;
 use segment_service::state::AppState;
 
@@ -37,7 +38,7 @@ pub async fn create(
 pub async fn rename(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
     ApiJson(body): ApiJson<GroupName>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group = groups::rename_group(&state.db, &principal, id, &body.name).await?;
@@ -52,7 +53,7 @@ pub async fn rename(
 pub async fn delete(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<GroupId>,
 ) -> Result<StatusCode, ApiError> {
     groups::delete_group(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use segment_contract::ids::{ExportId, SegmentId};
 use segment_contract::segments::{
     Binding, CheckAnswer, CheckRequest, DeletedSegment, ExportView, ExtendRequest, NewBinding, SegmentRow,
     VerifyAnswer, VerifyRequest,
@@ -25,7 +26,7 @@ use super::extract::{ApiJson, Auth};
 pub async fn check(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     ApiJson(request): ApiJson<CheckRequest>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
     Ok(Json(
@@ -41,7 +42,7 @@ pub async fn check(
 pub async fn bind(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     ApiJson(request): ApiJson<NewBinding>,
 ) -> Result<(StatusCode, Json<Binding>), ApiError> {
     Ok((
@@ -57,7 +58,7 @@ pub async fn bind(
 pub async fn unbind(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path((id, task_id)): Path<(i64, String)>,
+    Path((id, task_id)): Path<(SegmentId, String)>,
 ) -> Result<StatusCode, ApiError> {
     manage::unbind(&state.db, &principal, id, &task_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -71,7 +72,7 @@ pub async fn unbind(
 pub async fn extend(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     ApiJson(body): ApiJson<ExtendRequest>,
 ) -> Result<Json<SegmentRow>, ApiError> {
     Ok(Json(
@@ -87,7 +88,7 @@ pub async fn extend(
 pub async fn delete(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
 ) -> Result<StatusCode, ApiError> {
     manage::delete(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -111,7 +112,7 @@ pub async fn deleted(
 pub async fn request_export(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
 ) -> Result<(StatusCode, Json<ExportView>), ApiError> {
     Ok((
         StatusCode::ACCEPTED,
@@ -136,7 +137,7 @@ pub async fn list_exports(
 pub async fn get_export(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ExportId>,
 ) -> Result<Json<ExportView>, ApiError> {
     Ok(Json(exports::get(&state.db, &principal, id).await?))
 }
@@ -149,7 +150,7 @@ pub async fn get_export(
 pub async fn download(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<ExportId>,
 ) -> Result<Response, ApiError> {
     let source = exports::download(&state, &principal, id).await?;
     let db = state.db.clone();
@@ -191,7 +192,7 @@ pub async fn download(
 pub async fn verify(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     ApiJson(body): ApiJson<VerifyRequest>,
 ) -> Result<Json<VerifyAnswer>, ApiError> {
     Ok(Json(manage::verify(&state, &principal, id, &body.ids).await?))

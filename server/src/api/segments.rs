@@ -3,6 +3,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use segment_contract::error::AppError;
+use segment_contract::ids::SegmentId;
 use segment_contract::segments::{
     CreateSegmentRequest, Created, Estimate, EstimateRequest, ListQuery, MemberAnswer, SegmentDetail,
     SegmentPage,
@@ -70,7 +71,7 @@ pub async fn list(
 pub async fn detail(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
 ) -> Result<Json<SegmentDetail>, ApiError> {
     Ok(Json(segments::detail(&state.db, &principal, id).await?))
 }
@@ -84,7 +85,7 @@ pub async fn detail(
 pub async fn member(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path((id, entity_id)): Path<(i64, String)>,
+    Path((id, entity_id)): Path<(SegmentId, String)>,
 ) -> Result<Json<MemberAnswer>, ApiError> {
     Ok(Json(
         segments::check_member(&state, &principal, id, &entity_id).await?,

@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use futures_util::StreamExt;
 use segment_contract::error::AppError;
+use segment_contract::ids::UploadId;
 use segment_contract::segments::{UploadAnswer, UploadReport};
 use segment_core::TargetObject;
 use segment_service::segments::uploads::{self, UploadBuilder};
@@ -65,7 +66,7 @@ pub async fn upload(
 pub async fn report(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UploadId>,
 ) -> Result<Json<UploadReport>, ApiError> {
     Ok(Json(uploads::load(&state.db, &principal, id).await?.1))
 }
@@ -77,7 +78,7 @@ pub async fn report(
 pub async fn report_csv(
     Auth(principal): Auth,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UploadId>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, report, _) = uploads::load(&state.db, &principal, id).await?;
     Ok((

@@ -7,6 +7,7 @@ use std::time::Duration;
 use app::auth::api::Login;
 use leptos::server_fn::ServerFn;
 use segment_contract::auth::{Principal, Scope, Subject};
+use segment_contract::ids::SegmentId;
 use segment_service::state::AppState;
 use serde_json::{Value, json};
 
@@ -144,12 +145,12 @@ both_backends! {
         let state = AppState::new(db);
         let alice = principal(1, Scope::Platform);
         for _ in 0..5 {
-            segment_service::segments::exports::request(&state, &alice, id).await.unwrap();
+            segment_service::segments::exports::request(&state, &alice, SegmentId(id)).await.unwrap();
         }
-        let refused = segment_service::segments::exports::request(&state, &alice, id).await.unwrap_err();
+        let refused = segment_service::segments::exports::request(&state, &alice, SegmentId(id)).await.unwrap_err();
         assert!(matches!(refused, segment_contract::error::AppError::RateLimited(ref m) if m.contains("5 exports waiting")), "{refused:?}");
         let bob = principal(2, Scope::Platform);
-        assert!(segment_service::segments::exports::request(&state, &bob, id).await.is_ok(), "another principal is not held back");
+        assert!(segment_service::segments::exports::request(&state, &bob, SegmentId(id)).await.is_ok(), "another principal is not held back");
     }
 
     async fn uploads_no_segment_uses_are_removed_after_the_retention(app: TestApp) {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use segment_contract::auth::{Principal, Role, Scope, Subject};
+use segment_contract::ids::SegmentId;
 use segment_contract::segments::CreateSegmentRequest;
 use segment_service::segments;
 use segment_service::segments::{schedule, worker};
@@ -436,7 +437,7 @@ both_backends! {
         let at = |text: &str| chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis();
         let new_york = segments::create(&state, &operator(), &daily("NY", "America/New_York")).await.unwrap().id;
         let berlin = segments::create(&state, &operator(), &daily("Berlin", "Europe/Berlin")).await.unwrap().id;
-        let set_next = |id: i64, next: i64| {
+        let set_next = |id: SegmentId, next: i64| {
             let db = db.clone();
             async move {
                 segment_service::with_db!(&db, pool => {
@@ -445,7 +446,7 @@ both_backends! {
                 });
             }
         };
-        let next_run_at = |id: i64| {
+        let next_run_at = |id: SegmentId| {
             let db = db.clone();
             async move {
                 segment_service::with_db!(&db, pool => {

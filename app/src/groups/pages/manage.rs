@@ -4,8 +4,8 @@ use leptos_meta::Title;
 use crate::components::layout::use_session;
 use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
 use crate::error::AppError;
-use crate::groups::GroupView;
 use crate::groups::api::{create_group, delete_group, list_groups, rename_group};
+use crate::groups::{GroupId, GroupView};
 
 #[component]
 pub fn ManageGroupsPage() -> impl IntoView {
@@ -13,8 +13,8 @@ pub fn ManageGroupsPage() -> impl IntoView {
     let show_owner = move || session.principal().is_some_and(|p| p.scope.is_platform());
 
     let create = Action::new(|name: &String| create_group(name.clone()));
-    let rename = Action::new(|(id, name): &(i64, String)| rename_group(*id, name.clone()));
-    let delete = Action::new(|id: &i64| delete_group(*id));
+    let rename = Action::new(|(id, name): &(GroupId, String)| rename_group(*id, name.clone()));
+    let delete = Action::new(|id: &GroupId| delete_group(*id));
     let groups = Resource::new(
         move || {
             (
@@ -28,7 +28,7 @@ pub fn ManageGroupsPage() -> impl IntoView {
 
     let creating = RwSignal::new(false);
     let new_name = RwSignal::new(String::new());
-    let editing = RwSignal::new(None::<i64>);
+    let editing = RwSignal::new(None::<GroupId>);
     let edit_name = RwSignal::new(String::new());
     let deleting = RwSignal::new(None::<GroupView>);
 
@@ -66,7 +66,7 @@ pub fn ManageGroupsPage() -> impl IntoView {
     let submit_create = move || {
         create.dispatch(new_name.get_untracked());
     };
-    let submit_rename = move |id: i64| {
+    let submit_rename = move |id: GroupId| {
         rename.dispatch((id, edit_name.get_untracked()));
     };
 
@@ -147,7 +147,7 @@ pub fn ManageGroupsPage() -> impl IntoView {
                                 let is_editing = move || editing.get() == Some(id);
                                 view! {
                                     <tr data-group=group.name.clone()>
-                                        <td class="num">{id}</td>
+                                        <td class="num">{id.to_string()}</td>
                                         <td>
                                             <Show
                                                 when=is_editing

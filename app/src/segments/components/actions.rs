@@ -85,7 +85,7 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
             <div class="modal-backdrop">
                 <div class="modal" role="dialog" aria-modal="true" aria-label="Delete segment">
                     <h2>"Delete segment"</h2>
-                    <p>"Delete segment " <strong>{id}</strong> " " <strong>{format!("\"{}\"", row.name.clone())}</strong> "? It moves to Deleted Records and stops serving lookups."</p>
+                    <p>"Delete segment " <strong>{id.to_string()}</strong> " " <strong>{format!("\"{}\"", row.name.clone())}</strong> "? It moves to Deleted Records and stops serving lookups."</p>
                     <ErrorBanner error/>
                     <div class="modal-actions">
                         <button class="btn" on:click=move |_| deleting.set(false)>"Cancel"</button>

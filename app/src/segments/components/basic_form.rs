@@ -7,13 +7,13 @@ use segment_core::TargetObject;
 
 use crate::components::widgets::FieldError;
 use crate::error::AppError;
-use crate::groups::GroupView;
+use crate::groups::{GroupId, GroupView};
 use crate::segments::{BasicInfo, UpdateFrequency, UsageScenario};
 
 #[derive(Debug, Clone, Copy)]
 pub struct BasicForm {
     pub name: RwSignal<String>,
-    pub group_id: RwSignal<Option<i64>>,
+    pub group_id: RwSignal<Option<GroupId>>,
     pub target_object: RwSignal<TargetObject>,
     pub update_frequency: RwSignal<UpdateFrequency>,
     pub daily_run_time: RwSignal<String>,

@@ -28,7 +28,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
     let universe = LocalResource::new(move || lookalike_universe(form.target_object.get()));
     let universe_size = Signal::derive(move || universe.get().and_then(Result::ok));
     let seed_kind = RwSignal::new(SeedKind::Segment);
-    let seed_segment = RwSignal::new(None::<i64>);
+    let seed_segment = RwSignal::new(None::<SegmentId>);
     let upload = IdUpload::new();
     let uploaded = upload.answer;
     let uploading = upload.uploading;
@@ -202,7 +202,7 @@ pub fn definition_view(method: &Lookalike, detail: &SegmentDetail) -> AnyView {
     let model: Option<segment_core::lookalike::LookalikeModel> = detail
         .runs
         .iter()
-        .find(|r| r.status == "succeeded")
+        .find(|r| r.status == RunStatus::Succeeded)
         .and_then(|r| r.inputs.as_deref())
         .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
         .and_then(|inputs| serde_json::from_value(inputs["model"].clone()).ok());

@@ -17,8 +17,8 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
     let form = BasicForm::new();
     let group_list = group_choices();
     let choices = active_segments(form.target_object);
-    let left = RwSignal::new(None::<i64>);
-    let right = RwSignal::new(None::<i64>);
+    let left = RwSignal::new(None::<SegmentId>);
+    let right = RwSignal::new(None::<SegmentId>);
     let operation = RwSignal::new(SetOperation::Intersection);
     form.suggest_expiry();
     let error = RwSignal::new(None::<AppError>);
@@ -42,7 +42,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
         });
         submit(form, error, create, definition, fields);
     };
-    let picker = move |label: &'static str, field: &'static str, chosen: RwSignal<Option<i64>>| {
+    let picker = move |label: &'static str, field: &'static str, chosen: RwSignal<Option<SegmentId>>| {
         view! {
             <label class="field">
                 <span>{label}</span>

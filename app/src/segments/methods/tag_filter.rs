@@ -378,7 +378,7 @@ fn SegmentPicker(
                                             let pick = row.clone();
                                             view! {
                                                 <tr>
-                                                    <td class="num">{row.id}</td>
+                                                    <td class="num">{row.id.to_string()}</td>
                                                     <td>{row.name.clone()}</td>
                                                     <td>{row.method.label()}</td>
                                                     <td class="num">{format_count(row.size.unwrap_or(0))}</td>

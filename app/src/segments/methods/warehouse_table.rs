@@ -164,7 +164,7 @@ pub fn definition_view(method: &WarehouseIdColumn, detail: &SegmentDetail) -> An
     let read: Option<crate::warehouse::WarehouseRead> = detail
         .runs
         .iter()
-        .find(|r| r.status == "succeeded")
+        .find(|r| r.status == RunStatus::Succeeded)
         .and_then(|r| r.inputs.as_deref())
         .and_then(|json| serde_json::from_str(json).ok());
     view! {

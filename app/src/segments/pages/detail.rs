@@ -15,7 +15,13 @@ use crate::segments::*;
 #[component]
 pub fn SegmentDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<SegmentId>().ok())
+                .unwrap_or_default()
+        })
+    };
     let refresh = RwSignal::new(0u32);
     let detail = Resource::new(move || (id(), refresh.get()), |(id, _)| get_segment(id));
     let used = Resource::new(move || (id(), refresh.get()), |(id, _)| segment_used_by(id));
@@ -61,7 +67,7 @@ fn Details(
             <section class="panel">
                 <h2>"Basic information"</h2>
                 <dl class="facts" data-testid="facts">
-                    <dt>"Status"</dt><dd><StatusBadge status=row.status phase=row.phase.clone() error=row.error.clone()/></dd>
+                    <dt>"Status"</dt><dd><StatusBadge status=row.status phase=row.phase error=row.error.clone()/></dd>
                     <dt>"Size"</dt><dd data-testid="detail-size">{row.size.map(format_count).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Data date"</dt><dd>{row.data_date.clone().unwrap_or_else(|| "—".into())}</dd>
                     <dt>"Creation method"</dt><dd>{row.method.label()}</dd>
@@ -98,7 +104,7 @@ fn Details(
                                             <tr><td>"Delivery task"</td><td><code>{b.task_id}</code></td><td>{b.name}</td><td>{format_utc(b.ends_at)}</td></tr>
                                         }).collect_view()}
                                         {used.dependents.into_iter().map(|(id, name)| view! {
-                                            <tr><td>"Segment"</td><td>{id}</td><td><a href=format!("/segments/{id}")>{name}</a></td><td>"—"</td></tr>
+                                            <tr><td>"Segment"</td><td>{id.to_string()}</td><td><a href=format!("/segments/{id}")>{name}</a></td><td>"—"</td></tr>
                                         }).collect_view()}
                                     </tbody>
                                 </table>
@@ -149,7 +155,10 @@ fn outside_scope(used: &UsedBy, zone: &str) -> Option<String> {
 /// Size per run (line) with members entered (up) and exited (down) per run.
 #[component]
 fn RunChart(runs: Vec<RunView>) -> impl IntoView {
-    let mut runs: Vec<RunView> = runs.into_iter().filter(|r| r.status == "succeeded").collect();
+    let mut runs: Vec<RunView> = runs
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .collect();
     runs.reverse();
     if runs.is_empty() {
         return view! { <p class="muted">"No successful run yet."</p> }.into_any();
@@ -234,9 +243,9 @@ fn RunTable(runs: Vec<RunView>) -> impl IntoView {
             <tbody>
                 {runs.into_iter().map(|r| view! {
                     <tr>
-                        <td class="num">{r.id}</td>
+                        <td class="num">{r.id.to_string()}</td>
                         <td>{r.run_key.clone()}</td>
-                        <td>{r.status.clone()}</td>
+                        <td>{r.status.as_str()}</td>
                         <td>{r.data_date.clone().unwrap_or_default()}</td>
                         <td>{r.as_of.clone().unwrap_or_default()}</td>
                         <td class="num">{r.size.map(format_count).unwrap_or_default()}</td>

@@ -19,7 +19,7 @@ use crate::segments::*;
 #[component]
 pub fn SegmentListPage() -> impl IntoView {
     let url_query = use_query_map();
-    let created = move || url_query.with(|q| q.get("created").and_then(|id| id.parse::<i64>().ok()));
+    let created = move || url_query.with(|q| q.get("created").and_then(|id| id.parse::<SegmentId>().ok()));
     let query = RwSignal::new(ListQuery {
         page: Some(1),
         page_size: Some(DEFAULT_PAGE_SIZE),
@@ -139,13 +139,13 @@ pub fn SegmentListPage() -> impl IntoView {
                                             (frequency, _) => frequency.label().to_string(),
                                         };
                                         view! {
-                                            <tr class:highlight=highlight data-segment=row.name.clone() data-id=row.id>
-                                                <td class="num">{row.id}</td>
+                                            <tr class:highlight=highlight data-segment=row.name.clone() data-id=row.id.to_string()>
+                                                <td class="num">{row.id.to_string()}</td>
                                                 <td class="name"><a href=format!("/segments/{}", row.id)>{row.name.clone()}</a></td>
                                                 <td>{row.method.label()}</td>
                                                 <td>{row.target_object.label()}</td>
                                                 <td>{row.group_name.clone().unwrap_or_else(|| "—".into())}</td>
-                                                <td class="status-cell"><StatusBadge status=row.status phase=row.phase.clone() error=row.error.clone()/></td>
+                                                <td class="status-cell"><StatusBadge status=row.status phase=row.phase error=row.error.clone()/></td>
                                                 <td class="num size">{row.size.map(format_count).unwrap_or_else(|| "—".into())}</td>
                                                 <td>{frequency}</td>
                                                 <td title=row.time_zone.clone()>{row.expires_local()}<span class="muted small">{format!(" {}", row.time_zone)}</span></td>

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, format_utc};
+use crate::segments::ExportStatus;
 use crate::segments::api::{deleted_segments, list_exports};
 
 fn human_bytes(bytes: i64) -> String {
@@ -25,10 +26,10 @@ pub fn ExportRecordsPage() -> impl IntoView {
     Effect::new(move |_| {
         let handle = set_interval_with_handle(
             move || {
-                let busy = exports
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .is_some_and(|list| list.iter().any(|e| e.status == "queued" || e.status == "running"));
+                let busy = exports.get_untracked().and_then(Result::ok).is_some_and(|list| {
+                    list.iter()
+                        .any(|e| matches!(e.status, ExportStatus::Queued | ExportStatus::Running))
+                });
                 if busy {
                     refresh.update(|n| *n += 1);
                 }
@@ -59,14 +60,14 @@ pub fn ExportRecordsPage() -> impl IntoView {
                             } else {
                                 list.into_iter().map(|e| {
                                     let percent = if e.rows_total > 0 { 100 * e.rows_done / e.rows_total } else { 100 };
-                                    let done = e.status == "done";
+                                    let done = e.status == ExportStatus::Done;
                                     view! {
-                                        <tr data-export=e.id data-segment=e.segment_name.clone()>
-                                            <td class="num">{e.id}</td>
+                                        <tr data-export=e.id.to_string() data-segment=e.segment_name.clone()>
+                                            <td class="num">{e.id.to_string()}</td>
                                             <td><a href=format!("/segments/{}", e.segment_id)>{format!("#{} {}", e.segment_id, e.segment_name)}</a></td>
                                             <td class="status-cell">
-                                                <span class=format!("status status-export-{}", e.status) data-status=e.status.clone()>{e.status.clone()}</span>
-                                                {(!done && e.status != "failed").then(|| view! {
+                                                <span class=format!("status status-export-{}", e.status.as_str()) data-status=e.status.as_str()>{e.status.as_str()}</span>
+                                                {(!done && e.status != ExportStatus::Failed).then(|| view! {
                                                     <span class="progress"><span class="progress-bar" style=format!("width: {percent}%")></span></span>
                                                 })}
                                                 {e.error.clone().map(|err| view! { <span class="field-error small">{err}</span> })}
@@ -111,7 +112,7 @@ pub fn DeletedRecordsPage() -> impl IntoView {
                             } else {
                                 list.into_iter().map(|d| view! {
                                     <tr data-segment=d.name.clone()>
-                                        <td class="num">{d.id}</td>
+                                        <td class="num">{d.id.to_string()}</td>
                                         <td>{d.name.clone()}</td>
                                         <td>{d.method.label()}</td>
                                         <td>{d.target_object.clone()}</td>

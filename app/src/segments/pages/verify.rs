@@ -28,14 +28,14 @@ pub fn VerifyPage() -> impl IntoView {
             ..Default::default()
         })
     });
-    let chosen = RwSignal::new(None::<i64>);
+    let chosen = RwSignal::new(None::<SegmentId>);
     Effect::new(move |_| {
         if chosen.get_untracked().is_none() {
             chosen.set(query.with(|q| q.get("segment").and_then(|s| s.parse().ok())));
         }
     });
     let ids = RwSignal::new(String::new());
-    let verify = Action::new(|(id, ids): &(i64, Vec<String>)| verify_segment(*id, ids.clone()));
+    let verify = Action::new(|(id, ids): &(SegmentId, Vec<String>)| verify_segment(*id, ids.clone()));
     let error = RwSignal::new(None::<AppError>);
     let submit = move || {
         let Some(id) = chosen.get_untracked() else {

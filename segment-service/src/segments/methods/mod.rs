@@ -21,6 +21,7 @@ use crate::state::AppState;
 use crate::with_db;
 use segment_contract::auth::Principal;
 use segment_contract::error::{AppError, AppResult, FieldError};
+use segment_contract::ids::{GroupId, RunId, SegmentId, UploadId};
 use segment_contract::segments::{BasicInfo, Combination, Definition, SegmentStatus};
 
 /// What a creation request is checked in.
@@ -133,7 +134,7 @@ pub async fn materialize(definition: &Definition, cx: &RunContext<'_>) -> Result
 /// segment that merchant can neither see nor move).
 pub(crate) async fn check_group(
     cx: &CreateContext<'_>,
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
     prefix: &str,
     problems: &mut Vec<FieldError>,
 ) -> AppResult<()> {
@@ -156,7 +157,11 @@ pub(crate) async fn check_group(
 /// Whether segment `id` may be an input (of a set, a combination, a
 /// lookalike seed): visible, of the same target object, and Active (or,
 /// unless `require_active`, still generating).
-async fn check_input(cx: &CreateContext<'_>, id: i64, require_active: bool) -> AppResult<Result<(), String>> {
+async fn check_input(
+    cx: &CreateContext<'_>,
+    id: SegmentId,
+    require_active: bool,
+) -> AppResult<Result<(), String>> {
     let target = cx.basic.target_object;
     let record = match records::load_segment(&cx.state.db, cx.principal, id).await {
         Ok(record) => record,
@@ -209,7 +214,7 @@ async fn listed(
 }
 
 /// An input segment's current snapshot, or why the run cannot use it yet.
-async fn input_snapshot(db: &Db, id: i64) -> Result<(RoaringBitmap, i64, SegmentRecord), RunError> {
+async fn input_snapshot(db: &Db, id: SegmentId) -> Result<(RoaringBitmap, RunId, SegmentRecord), RunError> {
     let Some(record) = records::load_any(db, id).await? else {
         return Err(RunError::Fail(format!("Input segment {id} was deleted.")));
     };
@@ -250,7 +255,7 @@ async fn input_snapshot(db: &Db, id: i64) -> Result<(RoaringBitmap, i64, Segment
 }
 
 /// The matched IDs of an upload a run reads.
-async fn upload_members(db: &Db, upload_id: i64) -> Result<RoaringBitmap, RunError> {
+async fn upload_members(db: &Db, upload_id: UploadId) -> Result<RoaringBitmap, RunError> {
     super::uploads::members_of(db, upload_id)
         .await?
         .ok_or_else(|| RunError::Fail(format!("Upload {upload_id} no longer exists.")))

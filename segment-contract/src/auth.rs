@@ -42,6 +42,15 @@ impl Role {
     }
 }
 
+/// A stored role that names none is a decoding error, never a default.
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Role, String> {
+        Role::parse(&text).ok_or_else(|| format!("{text:?} is not a role"))
+    }
+}
+
 /// What a principal may see and change. Platform principals see everything;
 /// a merchant only what it owns and its audience; a store manager likewise
 /// for its stores.
@@ -214,11 +223,14 @@ pub fn scope_for_role(role: Role, merchant: &str, stores: &str) -> Result<Scope,
 
 /// An API token as listed to administrators (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct TokenView {
     pub id: i64,
     pub name: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub scope: Scope,
     /// The first characters of the token, to recognise it without revealing it.
+    #[cfg_attr(feature = "server", sqlx(rename = "token_prefix"))]
     pub prefix: String,
     pub created_by: String,
     pub created_at: i64,
@@ -230,10 +242,13 @@ pub struct TokenView {
 
 /// A user account as listed to administrators (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct UserView {
     pub id: i64,
     pub username: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub role: Role,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub scope: Scope,
     pub created_at: i64,
     pub disabled_at: Option<i64>,

@@ -12,11 +12,13 @@ pub const MAX_GROUP_NAME: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = Group))]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct GroupView {
     pub id: GroupId,
     pub name: String,
     /// The owning scope: `platform`, `merchant:ID` or `store:ID,…`
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub owner_scope: Scope,
     /// Segments (not deleted) that belong to the group.
     pub segment_count: i64,

@@ -2,38 +2,21 @@
 //! scope, and another scope's group is reported as not found.
 
 use crate::infra::db::{Db, is_unique_violation};
-use crate::infra::{now_ms, stored_scope};
+use crate::infra::now_ms;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
 use segment_contract::groups::{GroupView, validate_group_name};
 use segment_contract::ids::GroupId;
 
-type GroupTuple = (GroupId, String, String, i64, String, i64, i64);
-
 // A group counts only segments of its own scope: one of another scope
 // (filed there before segments were kept to their owner's groups) is
 // never counted, named or shown to the group's owner.
 const SELECT_GROUPS: &str = "SELECT g.id, g.name, g.owner_scope,
         (SELECT COUNT(*) FROM segments s WHERE s.group_id = g.id AND s.deleted_at IS NULL
-            AND s.owner_scope = g.owner_scope),
+            AND s.owner_scope = g.owner_scope) AS segment_count,
         g.created_by, g.created_at, g.updated_at
      FROM segment_groups g";
-
-fn to_view(
-    (id, name, owner_scope, segment_count, created_by, created_at, updated_at): GroupTuple,
-) -> AppResult<GroupView> {
-    let owner_scope = stored_scope(&owner_scope)?;
-    Ok(GroupView {
-        id,
-        name,
-        owner_scope,
-        segment_count,
-        created_by,
-        created_at,
-        updated_at,
-    })
-}
 
 fn not_found() -> AppError {
     AppError::NotFound("The group".into())
@@ -44,7 +27,7 @@ fn duplicate(name: &str) -> AppError {
 }
 
 pub async fn list_groups(db: &Db, principal: &Principal) -> AppResult<Vec<GroupView>> {
-    let rows: Vec<GroupTuple> = match &principal.scope {
+    let rows: Vec<GroupView> = match &principal.scope {
         Scope::Platform => with_db!(db, pool => {
             sqlx::query_as(&format!("{SELECT_GROUPS} ORDER BY g.owner_scope <> 'platform', g.owner_scope, g.name_key"))
                 .fetch_all(pool)
@@ -57,18 +40,18 @@ pub async fn list_groups(db: &Db, principal: &Principal) -> AppResult<Vec<GroupV
                 .await?
         }),
     };
-    rows.into_iter().map(to_view).collect()
+    Ok(rows)
 }
 
 /// The group if the principal may see it; otherwise not found.
 pub async fn get_group(db: &Db, principal: &Principal, id: GroupId) -> AppResult<GroupView> {
-    let row: Option<GroupTuple> = with_db!(db, pool => {
+    let row: Option<GroupView> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_GROUPS} WHERE g.id = $1"))
             .bind(id)
             .fetch_optional(pool)
             .await?
     });
-    let group = to_view(row.ok_or_else(not_found)?)?;
+    let group = row.ok_or_else(not_found)?;
     if principal.scope.can_see(&group.owner_scope) {
         Ok(group)
     } else {

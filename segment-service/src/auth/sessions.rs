@@ -3,15 +3,14 @@
 use std::net::IpAddr;
 
 use crate::infra::db::Db;
-use crate::infra::{now_ms, stored_scope};
+use crate::infra::now_ms;
 use crate::with_db;
-use segment_contract::auth::{Principal, SESSION_TTL, Subject};
+use segment_contract::auth::{Principal, Role, SESSION_TTL, Scope, Subject};
 use segment_contract::error::{AppError, AppResult};
 
 use super::limiter::LoginLimiter;
 use super::passwords::{dummy_hash, verify_password};
 use super::secrets::{random_secret, secret_hash};
-use super::users::parse_role;
 
 /// Checks the credentials and opens a session; returns the session secret
 /// for the cookie. Wrong username and wrong password read the same.
@@ -78,7 +77,7 @@ pub async fn logout(db: &Db, session_secret: &str) -> AppResult<()> {
 }
 
 pub(super) async fn principal_for_session(db: &Db, secret: &str) -> AppResult<Option<Principal>> {
-    let row: Option<(i64, String, String, String)> = with_db!(db, pool => {
+    let row: Option<SessionUser> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT u.id, u.username, u.role, u.scope FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
@@ -88,12 +87,23 @@ pub(super) async fn principal_for_session(db: &Db, secret: &str) -> AppResult<Op
         .fetch_optional(pool)
         .await?
     });
-    row.map(|(id, username, role, scope)| {
-        Ok(Principal {
-            subject: Subject::User { id, username },
-            role: parse_role(&role)?,
-            scope: stored_scope(&scope)?,
-        })
-    })
-    .transpose()
+    Ok(row.map(|user| Principal {
+        subject: Subject::User {
+            id: user.id,
+            username: user.username,
+        },
+        role: user.role,
+        scope: user.scope,
+    }))
+}
+
+/// The user a live session belongs to.
+#[derive(sqlx::FromRow)]
+struct SessionUser {
+    id: i64,
+    username: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    #[sqlx(try_from = "String")]
+    scope: Scope,
 }

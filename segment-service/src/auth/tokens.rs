@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::infra::db::Db;
-use crate::infra::{now_ms, stored_scope};
+use crate::infra::now_ms;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope, Subject, TokenView};
 use segment_contract::error::{AppError, AppResult};
@@ -62,20 +62,8 @@ pub async fn create_token(
     Ok((id, secret))
 }
 
-type TokenTuple = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
-
 pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenView>> {
-    let rows: Vec<TokenTuple> = with_db!(db, pool => {
+    let rows: Vec<TokenView> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, name, scope, token_prefix, created_by, created_at, last_used_at, revoked_at, expires_at
              FROM api_tokens ORDER BY id DESC",
@@ -83,23 +71,7 @@ pub async fn list_tokens(db: &Db) -> AppResult<Vec<TokenView>> {
         .fetch_all(pool)
         .await?
     });
-    rows.into_iter()
-        .map(
-            |(id, name, scope, prefix, created_by, created_at, last_used_at, revoked_at, expires_at)| {
-                Ok(TokenView {
-                    id,
-                    name,
-                    scope: stored_scope(&scope)?,
-                    prefix,
-                    created_by,
-                    created_at,
-                    last_used_at,
-                    revoked_at,
-                    expires_at,
-                })
-            },
-        )
-        .collect()
+    Ok(rows)
 }
 
 /// Bearer tokens resolved in the last few seconds, by secret hash: delivery
@@ -173,13 +145,22 @@ pub async fn revoke_token(db: &Db, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// A live token's row, as a bearer lookup reads it.
+#[derive(sqlx::FromRow)]
+struct TokenLookup {
+    id: i64,
+    name: String,
+    #[sqlx(try_from = "String")]
+    scope: Scope,
+    last_used_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
 /// How stale a token's "last used" may be.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<(Principal, Option<i64>)>> {
     let hash = secret_hash(secret);
-    // id, name, scope, last used, expires
-    type TokenLookup = (i64, String, String, Option<i64>, Option<i64>);
     let row: Option<TokenLookup> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, name, scope, last_used_at, expires_at FROM api_tokens
@@ -190,7 +171,14 @@ async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<(Princip
         .fetch_optional(pool)
         .await?
     });
-    let Some((id, name, scope, last_used_at, expires_at)) = row else {
+    let Some(TokenLookup {
+        id,
+        name,
+        scope,
+        last_used_at,
+        expires_at,
+    }) = row
+    else {
         return Ok(None);
     };
     // Recorded to the minute, and off the request: a request that waited for
@@ -213,7 +201,6 @@ async fn principal_for_token(db: &Db, secret: &str) -> AppResult<Option<(Princip
             }
         });
     }
-    let scope = stored_scope(&scope)?;
     Ok(Some((
         Principal {
             subject: Subject::Token { id, name },

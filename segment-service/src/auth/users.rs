@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::infra::db::{Db, is_unique_violation};
-use crate::infra::{now_ms, stored_scope};
+use crate::infra::now_ms;
 use crate::with_db;
 use segment_contract::auth::{Role, Scope, UserView};
 use segment_contract::error::{AppError, AppResult};
@@ -101,51 +101,34 @@ pub async fn create_user(db: &Db, user: NewUser) -> AppResult<i64> {
     }
 }
 
-type UserTuple = (i64, String, String, String, i64, Option<i64>);
-
-fn user_row((id, username, role, scope, created_at, disabled_at): UserTuple) -> AppResult<UserView> {
-    Ok(UserView {
-        id,
-        username,
-        role: parse_role(&role)?,
-        scope: stored_scope(&scope)?,
-        created_at,
-        disabled_at,
-    })
-}
-
 const SELECT_USERS: &str = "SELECT id, username, role, scope, created_at, disabled_at FROM users";
 
 pub async fn list_users(db: &Db) -> AppResult<Vec<UserView>> {
-    let rows: Vec<UserTuple> = with_db!(db, pool => {
+    let rows: Vec<UserView> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_USERS} ORDER BY username")).fetch_all(pool).await?
     });
-    rows.into_iter().map(user_row).collect()
+    Ok(rows)
 }
 
 /// The account named `username` (for the command line).
 pub async fn find_user(db: &Db, username: &str) -> AppResult<UserView> {
-    let row: Option<UserTuple> = with_db!(db, pool => {
+    let row: Option<UserView> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_USERS} WHERE username = $1"))
             .bind(username.trim())
             .fetch_optional(pool)
             .await?
     });
-    row.map(user_row)
-        .transpose()?
-        .ok_or_else(|| AppError::NotFound(format!("The user {:?}", username.trim())))
+    row.ok_or_else(|| AppError::NotFound(format!("The user {:?}", username.trim())))
 }
 
 pub(super) async fn get_user(db: &Db, id: i64) -> AppResult<UserView> {
-    let row: Option<UserTuple> = with_db!(db, pool => {
+    let row: Option<UserView> = with_db!(db, pool => {
         sqlx::query_as(&format!("{SELECT_USERS} WHERE id = $1"))
             .bind(id)
             .fetch_optional(pool)
             .await?
     });
-    row.map(user_row)
-        .transpose()?
-        .ok_or_else(|| AppError::NotFound("The user".into()))
+    row.ok_or_else(|| AppError::NotFound("The user".into()))
 }
 
 /// Ends every session of `user_id` but `keep` (a session secret).
@@ -269,10 +252,6 @@ pub async fn count_users(db: &Db) -> AppResult<i64> {
     Ok(with_db!(db, pool => {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?
     }))
-}
-
-pub(super) fn parse_role(text: &str) -> AppResult<Role> {
-    Role::parse(text).ok_or_else(|| anyhow::anyhow!("unknown role {text:?} in the database").into())
 }
 
 #[cfg(test)]

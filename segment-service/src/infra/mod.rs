@@ -24,13 +24,6 @@ pub fn stored_count<N: TryInto<i64>>(count: N) -> i64 {
     count.try_into().unwrap_or(i64::MAX)
 }
 
-/// A scope as stored (`platform`, `merchant:ID`, `store:ID,…`); one that
-/// does not parse is a corrupt row, an internal error with the value logged.
-pub fn stored_scope(text: &str) -> segment_contract::error::AppResult<segment_contract::auth::Scope> {
-    segment_contract::auth::Scope::parse(text)
-        .map_err(|_| anyhow::anyhow!("malformed scope {text:?} in the database").into())
-}
-
 /// An entity's ordinal as stored (`BIGINT`) back to the engine's `u32`; a
 /// value out of range is a corrupt row, reported as a decoding error.
 pub fn ordinal(stored: i64) -> Result<u32, sqlx::Error> {

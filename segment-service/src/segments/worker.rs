@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use roaring::RoaringBitmap;
 use tokio_util::sync::CancellationToken;
 
 use super::methods::{self, Output, RunContext, RunError};
@@ -293,24 +294,7 @@ async fn complete(
         .serialize_into(&mut bytes)
         .map_err(anyhow::Error::from)?;
     let size = stored_count(output.members.len());
-    // How membership moved since the snapshot this run replaces.
-    let previous_run: Option<RunId> = with_db!(&state.db, pool => {
-        sqlx::query_scalar::<_, Option<RunId>>("SELECT current_run_id FROM segments WHERE id = $1")
-            .bind(claimed.segment_id)
-            .fetch_optional(pool)
-            .await?
-            .flatten()
-    });
-    let (entered, exited) = match previous_run {
-        Some(run) => {
-            let previous = state.snapshots.get(&state.db, run).await?;
-            (
-                stored_count((&output.members - previous.as_ref()).len()),
-                stored_count((previous.as_ref() - &output.members).len()),
-            )
-        }
-        None => (size, 0),
-    };
+    let (entered, exited) = membership_moves(state, claimed, &output.members).await?;
     let now = now_ms();
     let stored = with_db!(&state.db, pool => {
         let mut tx = pool.begin().await?;
@@ -399,6 +383,32 @@ async fn complete(
         ),
     }
     Ok(())
+}
+
+/// How membership moved since the snapshot this run replaces: members that
+/// entered and members that left (all entered for a first snapshot).
+async fn membership_moves(
+    state: &AppState,
+    claimed: &Claimed,
+    members: &RoaringBitmap,
+) -> Result<(i64, i64), AppError> {
+    let previous_run: Option<RunId> = with_db!(&state.db, pool => {
+        sqlx::query_scalar::<_, Option<RunId>>("SELECT current_run_id FROM segments WHERE id = $1")
+            .bind(claimed.segment_id)
+            .fetch_optional(pool)
+            .await?
+            .flatten()
+    });
+    Ok(match previous_run {
+        Some(run) => {
+            let previous = state.snapshots.get(&state.db, run).await?;
+            (
+                stored_count((members - previous.as_ref()).len()),
+                stored_count((previous.as_ref() - members).len()),
+            )
+        }
+        None => (stored_count(members.len()), 0),
+    })
 }
 
 async fn fail(db: &Db, claimed: &Claimed, reason: &str) -> Result<(), AppError> {

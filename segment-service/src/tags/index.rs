@@ -163,32 +163,14 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         for (tag, date, version) in rows {
             versions.insert((tag, NaiveDate::parse_from_str(&date, "%Y-%m-%d")?), version);
         }
-
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT target_object, CAST(idx AS BIGINT) FROM entities ORDER BY target_object, idx")
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut populations: HashMap<TargetObject, Vec<u32>> = HashMap::new();
-        for (target, idx) in rows {
-            if let Some(target) = TargetObject::parse(&target) {
-                populations.entry(target).or_default().push(ordinal(idx)?);
-            }
-        }
-        index.populations = populations
-            .into_iter()
-            .map(|(target, ids)| (target, RoaringBitmap::from_iter(ids)))
-            .collect();
-
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT scope, target_object, CAST(entity_idx AS BIGINT) FROM audience_scopes",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        for (scope, target, idx) in rows {
-            if let Some(target) = TargetObject::parse(&target) {
-                index.scopes.entry((scope, target)).or_default().insert(ordinal(idx)?);
-            }
-        }
+        let rows = sqlx::query_as("SELECT target_object, CAST(idx AS BIGINT) FROM entities ORDER BY target_object, idx")
+            .fetch_all(&mut *tx)
+            .await?;
+        index.populations = populations(rows)?;
+        let rows = sqlx::query_as("SELECT scope, target_object, CAST(entity_idx AS BIGINT) FROM audience_scopes")
+            .fetch_all(&mut *tx)
+            .await?;
+        index.scopes = audiences(rows)?;
 
         for tag in &catalog.tags {
             match &tag.kind {
@@ -214,30 +196,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                             .bind(date.format("%Y-%m-%d").to_string())
                             .fetch_all(&mut *tx)
                             .await?;
-                        let idx = |row: &_| -> sqlx::Result<u32> {
-                            ordinal(Row::try_get::<i64, _>(row, 0)?)
-                        };
-                        let partition = match data_type {
-                            DataType::Enum | DataType::Boolean => ProfilePartition::Categorical(
-                                CategoricalPartition::build(
-                                    rows.iter()
-                                        .map(|r| Ok((idx(r)?, r.try_get::<String, _>(1)?)))
-                                        .collect::<sqlx::Result<_>>()?,
-                                ),
-                            ),
-                            DataType::Number => ProfilePartition::Number(OrderedPartition::build(
-                                rows.iter()
-                                    .map(|r| Ok((idx(r)?, r.try_get::<f64, _>(1)?)))
-                                    .collect::<sqlx::Result<_>>()?,
-                                true,
-                            )),
-                            DataType::Datetime => ProfilePartition::Time(OrderedPartition::build(
-                                rows.iter()
-                                    .map(|r| Ok((idx(r)?, r.try_get::<i64, _>(1)?)))
-                                    .collect::<sqlx::Result<_>>()?,
-                                false,
-                            )),
-                        };
+                        let partition = profile_partition(*data_type, &rows)?;
                         fresh.push((tag.code.clone(), *date, version, snapshot::encode_partition(&partition)));
                         stats.built += 1;
                         partitions.insert(*date, partition);
@@ -274,28 +233,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                             .bind(date.format("%Y-%m-%d").to_string())
                             .fetch_all(&mut *tx)
                             .await?;
-                        let mut block_rows = Vec::with_capacity(rows.len());
-                        for row in &rows {
-                            let mut values = Vec::with_capacity(types.len());
-                            for (a, data_type) in types.iter().enumerate() {
-                                values.push(match data_type {
-                                    DataType::Number => row
-                                        .try_get::<Option<f64>, _>(2 + a)?
-                                        .map_or(AttrValue::Missing, AttrValue::Number),
-                                    _ => row
-                                        .try_get::<Option<String>, _>(2 + a)?
-                                        .map_or(AttrValue::Missing, AttrValue::Text),
-                                });
-                            }
-                            block_rows.push((
-                                ordinal(row.try_get::<i64, _>(0)?)?,
-                                u32::try_from(row.try_get::<i64, _>(1)?).map_err(|_| {
-                                    sqlx::Error::Decode("an event count is out of range".into())
-                                })?,
-                                values,
-                            ));
-                        }
-                        let block = DayBlock::build(block_rows, &types);
+                        let block = day_block(&types, &rows)?;
                         fresh.push((tag.code.clone(), *date, version, snapshot::encode_day(&block)));
                         stats.built += 1;
                         days.insert(*date, block);
@@ -322,6 +260,99 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         stats,
         load_time: started.elapsed(),
     })
+}
+
+/// The population of each target object from `entities` rows (target, ordinal).
+fn populations(rows: Vec<(String, i64)>) -> sqlx::Result<HashMap<TargetObject, RoaringBitmap>> {
+    let mut populations: HashMap<TargetObject, Vec<u32>> = HashMap::new();
+    for (target, idx) in rows {
+        populations
+            .entry(stored_target(target)?)
+            .or_default()
+            .push(ordinal(idx)?);
+    }
+    Ok(populations
+        .into_iter()
+        .map(|(target, ids)| (target, RoaringBitmap::from_iter(ids)))
+        .collect())
+}
+
+/// Each scope's audience per target object from `audience_scopes` rows.
+fn audiences(
+    rows: Vec<(String, String, i64)>,
+) -> sqlx::Result<HashMap<(String, TargetObject), RoaringBitmap>> {
+    let mut audiences: HashMap<(String, TargetObject), RoaringBitmap> = HashMap::new();
+    for (scope, target, idx) in rows {
+        audiences
+            .entry((scope, stored_target(target)?))
+            .or_default()
+            .insert(ordinal(idx)?);
+    }
+    Ok(audiences)
+}
+
+/// A stored target object; one that names none is a corrupt row, an error
+/// rather than a row silently left out of every population.
+fn stored_target(text: String) -> sqlx::Result<TargetObject> {
+    TargetObject::try_from(text).map_err(|error| sqlx::Error::Decode(error.into()))
+}
+
+/// A profile partition from its rows (`entity_idx`, `value`), on either backend.
+fn profile_partition<R: Row>(data_type: DataType, rows: &[R]) -> sqlx::Result<ProfilePartition>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let idx = |row: &R| ordinal(row.try_get::<i64, _>(0)?);
+    Ok(match data_type {
+        DataType::Enum | DataType::Boolean => ProfilePartition::Categorical(CategoricalPartition::build(
+            rows.iter()
+                .map(|r| Ok((idx(r)?, r.try_get::<String, _>(1)?)))
+                .collect::<sqlx::Result<_>>()?,
+        )),
+        DataType::Number => ProfilePartition::Number(OrderedPartition::build(
+            rows.iter()
+                .map(|r| Ok((idx(r)?, r.try_get::<f64, _>(1)?)))
+                .collect::<sqlx::Result<_>>()?,
+            true,
+        )),
+        DataType::Datetime => ProfilePartition::Time(OrderedPartition::build(
+            rows.iter()
+                .map(|r| Ok((idx(r)?, r.try_get::<i64, _>(1)?)))
+                .collect::<sqlx::Result<_>>()?,
+            false,
+        )),
+    })
+}
+
+/// A behavior's day from its rows (`entity_idx`, `count`, attributes…), on either backend.
+fn day_block<R: Row>(types: &[DataType], rows: &[R]) -> sqlx::Result<DayBlock>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut block_rows = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut values = Vec::with_capacity(types.len());
+        for (a, data_type) in types.iter().enumerate() {
+            values.push(match data_type {
+                DataType::Number => row
+                    .try_get::<Option<f64>, _>(2 + a)?
+                    .map_or(AttrValue::Missing, AttrValue::Number),
+                _ => row
+                    .try_get::<Option<String>, _>(2 + a)?
+                    .map_or(AttrValue::Missing, AttrValue::Text),
+            });
+        }
+        let count = u32::try_from(row.try_get::<i64, _>(1)?)
+            .map_err(|_| sqlx::Error::Decode("an event count is out of range".into()))?;
+        block_rows.push((ordinal(row.try_get::<i64, _>(0)?)?, count, values));
+    }
+    Ok(DayBlock::build(block_rows, types))
 }
 
 /// The previous index, if it holds `tag`'s partition of `date` from the same import.

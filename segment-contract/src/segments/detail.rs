@@ -56,6 +56,7 @@ pub struct SegmentDetail {
 /// A delivery task bound to a segment until `ends_at` (Unix ms).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Binding {
     pub segment_id: SegmentId,
     pub task_id: String,
@@ -119,9 +120,11 @@ pub struct ExportView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct DeletedSegment {
     pub id: SegmentId,
     pub name: String,
+    #[cfg_attr(feature = "server", sqlx(try_from = "String"))]
     pub method: CreationMethod,
     pub target_object: String,
     pub size: Option<i64>,

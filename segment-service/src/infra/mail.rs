@@ -80,13 +80,23 @@ impl Mailer {
     }
 }
 
+/// A notification waiting in the outbox.
+#[derive(sqlx::FromRow)]
+struct OutboxMail {
+    id: i64,
+    recipient: String,
+    subject: String,
+    body: String,
+    attempts: i32,
+}
+
 async fn send_pending(
     db: &Db,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
 ) -> anyhow::Result<()> {
     let now = now_ms();
-    let pending: Vec<(i64, String, String, String, i32)> = with_db!(db, pool => {
+    let pending: Vec<OutboxMail> = with_db!(db, pool => {
         sqlx::query_as(
             "SELECT id, recipient, subject, body, attempts FROM mail_outbox
              WHERE sent_at IS NULL AND next_try_at <= $1 AND attempts < $2 ORDER BY id LIMIT 50",
@@ -96,7 +106,14 @@ async fn send_pending(
         .fetch_all(pool)
         .await?
     });
-    for (id, recipient, subject, body, attempts) in pending {
+    for OutboxMail {
+        id,
+        recipient,
+        subject,
+        body,
+        attempts,
+    } in pending
+    {
         let sent = async {
             let message = Message::builder()
                 .from(from.clone())

@@ -125,14 +125,16 @@ pub async fn check_members(
 }
 
 /// A binding with the scope it was made from.
+#[derive(sqlx::FromRow)]
 pub struct ScopedBinding {
+    #[sqlx(flatten)]
     pub binding: Binding,
+    #[sqlx(rename = "owner_scope", try_from = "String")]
     pub owner: Scope,
 }
 
 pub async fn bindings(db: &Db, segment_id: SegmentId) -> AppResult<Vec<ScopedBinding>> {
-    type Row = (SegmentId, String, String, i64, String, i64, Option<String>);
-    let rows: Vec<Row> = with_db!(db, pool => {
+    Ok(with_db!(db, pool => {
         sqlx::query_as(
             "SELECT segment_id, task_id, name, ends_at, created_by, created_at, owner_scope FROM segment_bindings
              WHERE segment_id = $1 ORDER BY ends_at DESC, task_id",
@@ -140,27 +142,7 @@ pub async fn bindings(db: &Db, segment_id: SegmentId) -> AppResult<Vec<ScopedBin
         .bind(segment_id)
         .fetch_all(pool)
         .await?
-    });
-    rows.into_iter()
-        .map(
-            |(segment_id, task_id, name, ends_at, created_by, created_at, owner)| {
-                let owner = Scope::parse(owner.as_deref().unwrap_or_default()).map_err(|_| {
-                    anyhow::anyhow!("malformed owner scope on a binding of segment {segment_id}")
-                })?;
-                Ok(ScopedBinding {
-                    binding: Binding {
-                        segment_id,
-                        task_id,
-                        name,
-                        ends_at,
-                        created_by,
-                        created_at,
-                    },
-                    owner,
-                })
-            },
-        )
-        .collect()
+    }))
 }
 
 /// Segments (not deleted) whose definition reads segment `id`, with their owners.
@@ -452,18 +434,10 @@ pub async fn delete(db: &Db, principal: &Principal, id: SegmentId) -> AppResult<
 }
 
 pub async fn deleted_records(db: &Db, principal: &Principal) -> AppResult<Vec<DeletedSegment>> {
-    type Row = (
-        SegmentId,
-        String,
-        String,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-    );
-    let sql = "SELECT id, name, method, target_object, size, deleted_by, deleted_at FROM segments
-               WHERE deleted_at IS NOT NULL";
-    let rows: Vec<Row> = if principal.scope.is_platform() {
+    let sql =
+        "SELECT id, name, method, target_object, size, COALESCE(deleted_by, '') AS deleted_by, deleted_at
+               FROM segments WHERE deleted_at IS NOT NULL";
+    Ok(if principal.scope.is_platform() {
         with_db!(db, pool => {
             sqlx::query_as(&format!("{sql} ORDER BY deleted_at DESC LIMIT 500")).fetch_all(pool).await?
         })
@@ -474,24 +448,7 @@ pub async fn deleted_records(db: &Db, principal: &Principal) -> AppResult<Vec<De
                 .fetch_all(pool)
                 .await?
         })
-    };
-    rows.into_iter()
-        .map(
-            |(id, name, method, target_object, size, deleted_by, deleted_at)| {
-                let method = CreationMethod::try_from(method)
-                    .map_err(|error| anyhow::anyhow!("deleted segment {id}: {error}"))?;
-                Ok(DeletedSegment {
-                    id,
-                    name,
-                    method,
-                    target_object,
-                    size,
-                    deleted_by: deleted_by.unwrap_or_default(),
-                    deleted_at: deleted_at.unwrap_or_default(),
-                })
-            },
-        )
-        .collect()
+    })
 }
 
 /// Whether each ID is in the segment's current snapshot, and for tag-filter

@@ -174,23 +174,35 @@ pub async fn load(
     principal: &Principal,
     id: UploadId,
 ) -> AppResult<(TargetObject, UploadReport, RoaringBitmap)> {
-    let row: Option<(String, String, String, Vec<u8>)> = with_db!(db, pool => {
+    let row: Option<StoredUpload> = with_db!(db, pool => {
         sqlx::query_as("SELECT owner_scope, target_object, report, members FROM uploads WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?
     });
     let not_found = || AppError::NotFound("The upload".into());
-    let (owner, target, report, members) = row.ok_or_else(not_found)?;
-    let owner = Scope::parse(&owner).map_err(|_| not_found())?;
-    if !principal.scope.can_see(&owner) {
+    let upload = row.ok_or_else(not_found)?;
+    if !principal.scope.can_see(&upload.owner_scope) {
         return Err(not_found());
     }
     Ok((
-        TargetObject::parse(&target).ok_or_else(not_found)?,
-        serde_json::from_str(&report).map_err(anyhow::Error::from)?,
-        RoaringBitmap::deserialize_from(&members[..]).map_err(anyhow::Error::from)?,
+        upload.target_object,
+        serde_json::from_str(&upload.report).map_err(anyhow::Error::from)?,
+        RoaringBitmap::deserialize_from(&upload.members[..]).map_err(anyhow::Error::from)?,
     ))
+}
+
+/// An upload as stored.
+#[derive(sqlx::FromRow)]
+struct StoredUpload {
+    #[sqlx(try_from = "String")]
+    owner_scope: Scope,
+    #[sqlx(try_from = "String")]
+    target_object: TargetObject,
+    /// The [`UploadReport`] as JSON.
+    report: String,
+    /// The serialized member bitmap.
+    members: Vec<u8>,
 }
 
 /// An upload's members, for the worker (the segment's creation checked the scope).

@@ -143,13 +143,15 @@ fn cmp_sql<T: Copy>(
     }
 }
 
-fn pred_sql(b: &mut Builder, column: &str, pred: &ValuePred) -> String {
+fn pred_sql(b: &mut Builder, column: &str, pred: &TypedPred) -> String {
     match pred {
-        ValuePred::In(values) => format!("{column} IN ({})", b.texts(values)),
-        // NOT IN never matches NULL, as a missing value must not.
-        ValuePred::NotIn(values) => format!("{column} NOT IN ({})", b.texts(values)),
-        ValuePred::Number(cmp) => cmp_sql(b, column, *cmp, |b, v| b.param(Param::Real(v))),
-        ValuePred::Time(cmp) => cmp_sql(b, column, *cmp, |b, v| b.epoch(v)),
+        TypedPred::Enum(set) | TypedPred::Boolean(set) => match set {
+            SetPred::In(values) => format!("{column} IN ({})", b.texts(values)),
+            // NOT IN never matches NULL, as a missing value must not.
+            SetPred::NotIn(values) => format!("{column} NOT IN ({})", b.texts(values)),
+        },
+        TypedPred::Number(cmp) => cmp_sql(b, column, *cmp, |b, v| b.param(Param::Real(v))),
+        TypedPred::Datetime(cmp) => cmp_sql(b, column, *cmp, |b, v| b.epoch(v)),
     }
 }
 
@@ -186,6 +188,7 @@ fn profile_sql(b: &mut Builder, p: &ProfilePlan, indent: usize) {
             to,
             from_values,
             to_values,
+            ..
         } => {
             b.line(indent, "e.idx IN (");
             b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));

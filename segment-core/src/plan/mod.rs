@@ -59,22 +59,84 @@ impl<T: PartialOrd + Copy> Cmp<T> {
     }
 }
 
-/// A test of one stored value. A missing value never passes, `NotIn` included.
+/// Membership of an enum or boolean value in a set. A missing value never
+/// passes, `NotIn` included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ValuePred {
-    /// Enum and boolean values (booleans as `"true"` / `"false"`).
+pub enum SetPred {
     In(Vec<String>),
     NotIn(Vec<String>),
+}
+
+/// Which of the set-valued types a value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetKind {
+    Enum,
+    Boolean,
+}
+
+impl SetKind {
+    /// The set-valued kind of `data_type`, if it is one.
+    pub fn of(data_type: DataType) -> Option<SetKind> {
+        match data_type {
+            DataType::Enum => Some(SetKind::Enum),
+            DataType::Boolean => Some(SetKind::Boolean),
+            DataType::Number | DataType::Datetime => None,
+        }
+    }
+
+    pub fn data_type(self) -> DataType {
+        match self {
+            SetKind::Enum => DataType::Enum,
+            SetKind::Boolean => DataType::Boolean,
+        }
+    }
+
+    /// `set` as a predicate on values of this kind.
+    pub fn pred(self, set: SetPred) -> TypedPred {
+        match self {
+            SetKind::Enum => TypedPred::Enum(set),
+            SetKind::Boolean => TypedPred::Boolean(set),
+        }
+    }
+}
+
+/// A test of one stored value. The variant is the data type the value must
+/// have, so a test that does not fit its tag's type cannot be written; a
+/// missing value never passes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TypedPred {
+    Enum(SetPred),
+    /// Booleans as `"true"` / `"false"`.
+    Boolean(SetPred),
     Number(Cmp<f64>),
     /// Datetimes as Unix seconds; `on`, `before`, `after`, `between` and
     /// `within_last_days` are all resolved to such comparisons.
-    Time(Cmp<i64>),
+    Datetime(Cmp<i64>),
+}
+
+impl TypedPred {
+    pub fn data_type(&self) -> DataType {
+        match self {
+            TypedPred::Enum(_) => DataType::Enum,
+            TypedPred::Boolean(_) => DataType::Boolean,
+            TypedPred::Number(_) => DataType::Number,
+            TypedPred::Datetime(_) => DataType::Datetime,
+        }
+    }
+
+    /// The set test of an enum or boolean predicate.
+    pub fn set(&self) -> Option<&SetPred> {
+        match self {
+            TypedPred::Enum(set) | TypedPred::Boolean(set) => Some(set),
+            TypedPred::Number(_) | TypedPred::Datetime(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProfileTest {
     /// The value in one partition passes `pred`.
-    At { date: NaiveDate, pred: ValuePred },
+    At { date: NaiveDate, pred: TypedPred },
     /// Numbers: `value(to) − value(from)` compared; both values must exist.
     Diff {
         from: NaiveDate,
@@ -83,6 +145,7 @@ pub enum ProfileTest {
     },
     /// Enums and booleans: value at `from` in one set and at `to` in another.
     Changed {
+        kind: SetKind,
         from: NaiveDate,
         to: NaiveDate,
         from_values: Vec<String>,
@@ -90,18 +153,40 @@ pub enum ProfileTest {
     },
 }
 
+impl ProfileTest {
+    /// The type of the values the test reads.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            ProfileTest::At { pred, .. } => pred.data_type(),
+            ProfileTest::Diff { .. } => DataType::Number,
+            ProfileTest::Changed { kind, .. } => kind.data_type(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfilePlan {
     pub tag: String,
-    pub data_type: DataType,
     pub test: ProfileTest,
+}
+
+impl ProfilePlan {
+    /// The tag's type, as its test reads it.
+    pub fn data_type(&self) -> DataType {
+        self.test.data_type()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributePlan {
     pub attr: String,
-    pub data_type: DataType,
-    pub pred: ValuePred,
+    pub pred: TypedPred,
+}
+
+impl AttributePlan {
+    pub fn data_type(&self) -> DataType {
+        self.pred.data_type()
+    }
 }
 
 /// Sum of `count` over the window's rows passing every filter, compared;

@@ -802,7 +802,7 @@ fn behavior(
             from,
             to,
             filters,
-            count,
+            count: CountTest::of(count),
         },
         data_date,
     ))
@@ -987,6 +987,7 @@ mod tests {
             (date("2024-07-30"), date("2024-08-05")),
             "T-6 … T"
         );
+        assert_eq!(trade.count, CountTest::Passing(Cmp::Gte(4)));
         assert!(!trade.zero_matches());
         assert_eq!(plan.data_date, Some(date("2024-08-04")));
     }
@@ -1103,6 +1104,7 @@ mod tests {
             panic!()
         };
         assert!(zero.zero_matches(), "count = 0 finds those who did not act");
+        assert_eq!(zero.count, CountTest::NotFailing(Cmp::Eq(0)));
     }
 
     #[test]

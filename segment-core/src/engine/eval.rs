@@ -24,6 +24,7 @@ impl TagIndex {
         plan: &Plan,
         audience_scopes: Option<&[String]>,
     ) -> Result<RoaringBitmap, EvalError> {
+        let plan = optimize(plan.clone()).plan;
         let population = self.population(plan.target);
         let mut result = RoaringBitmap::new();
         for group in &plan.groups {
@@ -51,6 +52,7 @@ impl TagIndex {
                 None => set,
                 Some(acc) => acc & set,
             });
+            // The rest of the group cannot add anyone back.
             if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
                 break;
             }
@@ -119,25 +121,12 @@ impl TagIndex {
             .map(|(_, block)| block)
             .collect();
 
-        // "Did it at least once": the union of entities with a passing event.
-        if matches!(plan.count, Cmp::Gte(1) | Cmp::Gt(0)) {
-            let mut acted = RoaringBitmap::new();
-            for block in &days {
-                match passing_rows(block, &filters)? {
-                    None => acted |= &block.totals.positive,
-                    Some(rows) => {
-                        let ids = rows
-                            .iter()
-                            .filter(|row| block.counts[*row as usize] > 0)
-                            .map(|row| block.entities[row as usize]);
-                        acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids))
-                            .expect("rows sorted by entity");
-                    }
-                }
-            }
-            return Ok(acted);
-        }
-
+        // Keep the entities whose sums pass, or drop those whose sums fail.
+        let (cmp, keep) = match plan.count {
+            CountTest::AtLeastOnce => return at_least_once(&days, &filters),
+            CountTest::Passing(cmp) => (cmp, true),
+            CountTest::NotFailing(cmp) => (cmp, false),
+        };
         let rows = days
             .iter()
             .map(|block| {
@@ -150,12 +139,31 @@ impl TagIndex {
                 })
             })
             .collect::<Result<Vec<DayRows>, EvalError>>()?;
-        if plan.zero_matches() {
-            // Everyone passes with 0 events: remove those whose events make it fail.
-            return Ok(population - window_sums(&rows, plan.count, false));
-        }
-        Ok(window_sums(&rows, plan.count, true) & population)
+        let sums = window_sums(&rows, cmp, keep);
+        Ok(if keep {
+            sums & population
+        } else {
+            population - sums
+        })
     }
+}
+
+/// The entities with a passing event of positive count on one of `days`.
+fn at_least_once(days: &[&DayBlock], filters: &[ColumnFilter]) -> Result<RoaringBitmap, EvalError> {
+    let mut acted = RoaringBitmap::new();
+    for block in days {
+        match passing_rows(block, filters)? {
+            None => acted |= &block.totals.positive,
+            Some(rows) => {
+                let ids = rows
+                    .iter()
+                    .filter(|row| block.counts[*row as usize] > 0)
+                    .map(|row| block.entities[row as usize]);
+                acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids)).expect("rows sorted by entity");
+            }
+        }
+    }
+    Ok(acted)
 }
 
 impl BehaviorIndex {
@@ -563,7 +571,7 @@ mod tests {
                 } else {
                     Vec::new()
                 },
-                count,
+                count: CountTest::of(count),
             };
             let mut sums = vec![0i64; population as usize];
             for (entity, c, page) in rows.iter().flatten() {

@@ -106,7 +106,7 @@ impl TagIndex {
         Ok(counts
             .into_iter()
             .map(|count| Explained {
-                passed: plan.count.test(i64::try_from(count).unwrap_or(i64::MAX)),
+                passed: plan.count.passes(count),
                 observed: Observed::Count {
                     from: plan.from,
                     to: plan.to,
@@ -302,7 +302,7 @@ mod tests {
                     } else {
                         Vec::new()
                     },
-                    count,
+                    count: CountTest::of(count),
                 })
             }),
         ]
@@ -339,7 +339,7 @@ mod tests {
                 attr: "page".into(),
                 pred: TypedPred::Number(Cmp::Gt(1.0)),
             }],
-            count: Cmp::Gte(1),
+            count: CountTest::AtLeastOnce,
         });
         // Even on a date without a partition, where nothing is read.
         let enum_changed_as_boolean = PlanCondition::Profile(ProfilePlan {

@@ -1,12 +1,18 @@
 //! A validated rule: every code checked against the catalog, every value
 //! typed, every date resolved. Both the SQL compiler and the bitmap engine
-//! evaluate plans, never raw rules.
+//! evaluate plans, never raw rules, and both run the same [`rewrite`]
+//! passes over a plan first.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::TargetObject;
 use crate::catalog::DataType;
+
+mod display;
+pub mod rewrite;
+
+pub use rewrite::{Optimized, RewritePass, optimize};
 
 /// A comparison of a value with constants. `Between` includes both ends.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -189,21 +195,56 @@ impl AttributePlan {
     }
 }
 
-/// Sum of `count` over the window's rows passing every filter, compared;
-/// entities without such rows count 0.
+/// How a behavior's window count selects entities: the sum of `count` over
+/// the window's rows passing every filter, entities without such rows
+/// counting 0. Each variant is the set operation both backends run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum CountTest {
+    /// The entities with events whose sum passes `cmp`; 0 fails `cmp`, so
+    /// entities without events are out.
+    Passing(Cmp<i64>),
+    /// Everyone but the entities with events whose sum fails `cmp`; 0
+    /// passes `cmp`, so entities without events are in.
+    NotFailing(Cmp<i64>),
+    /// The entities with at least one passing event: `Passing(Gte(1))`,
+    /// found without summing.
+    AtLeastOnce,
+}
+
+impl CountTest {
+    /// The rule's comparison of the window sum as the set it selects.
+    pub fn of(cmp: Cmp<i64>) -> CountTest {
+        if cmp.test(0) {
+            CountTest::NotFailing(cmp)
+        } else {
+            CountTest::Passing(cmp)
+        }
+    }
+
+    /// Whether an entity whose passing events sum to `count` is selected.
+    pub fn passes(&self, count: u64) -> bool {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        match self {
+            CountTest::Passing(cmp) => count > 0 && cmp.test(count),
+            CountTest::NotFailing(cmp) => count == 0 || cmp.test(count),
+            CountTest::AtLeastOnce => count > 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BehaviorPlan {
     pub behavior: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub filters: Vec<AttributePlan>,
-    pub count: Cmp<i64>,
+    pub count: CountTest,
 }
 
 impl BehaviorPlan {
     /// Whether entities without events (count 0) match.
     pub fn zero_matches(&self) -> bool {
-        self.count.test(0)
+        self.count.passes(0)
     }
 }
 

@@ -223,12 +223,13 @@ fn behavior_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
     let table = b.ident(&behavior_table(&plan.behavior));
     // Entities without events count 0: when 0 passes, keep everyone except
     // those whose events make the comparison fail.
-    let (membership, having) = if plan.zero_matches() {
-        ("e.idx NOT IN (", true)
-    } else {
-        ("e.idx IN (", false)
-    };
-    b.line(indent, membership);
+    b.line(
+        indent,
+        match plan.count {
+            CountTest::NotFailing(_) => "e.idx NOT IN (",
+            CountTest::Passing(_) | CountTest::AtLeastOnce => "e.idx IN (",
+        },
+    );
     b.line(indent + 1, format!("SELECT b.entity_idx FROM {table} AS b"));
     let from = b.date(plan.from);
     let to = b.date(plan.to);
@@ -238,12 +239,19 @@ fn behavior_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
         let test = pred_sql(b, &column, &filter.pred);
         b.line(indent + 2, sql!["AND ", test]);
     }
-    b.line(indent + 1, "GROUP BY b.entity_idx");
-    let test = cmp_sql(b, "SUM(b.count)", plan.count, |b, v| b.param(Param::Int(v)));
-    if having {
-        b.line(indent + 1, sql!["HAVING NOT (", test, ")"]);
-    } else {
-        b.line(indent + 1, sql!["HAVING ", test]);
+    match plan.count {
+        // Any passing row with events will do: nothing to sum.
+        CountTest::AtLeastOnce => b.line(indent + 2, "AND b.count > 0"),
+        CountTest::Passing(cmp) => {
+            b.line(indent + 1, "GROUP BY b.entity_idx");
+            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
+            b.line(indent + 1, sql!["HAVING ", test]);
+        }
+        CountTest::NotFailing(cmp) => {
+            b.line(indent + 1, "GROUP BY b.entity_idx");
+            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
+            b.line(indent + 1, sql!["HAVING NOT (", test, ")"]);
+        }
     }
     b.line(indent, ")");
 }
@@ -276,6 +284,7 @@ fn build(
     output: Output,
     audience_scopes: Option<&[String]>,
 ) -> Builder {
+    let plan = optimize(plan.clone()).plan;
     let mut b = Builder {
         dialect,
         tz: plan.time_zone.parse().ok(),
@@ -485,6 +494,14 @@ mod tests {
                 plan(
                     json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
                 "where": [{"attr": "card_bin", "op": "eq", "value": 438675}], "count": {"op": "eq", "value": 0}}]),
+                ),
+            ),
+            (
+                // Rewritten by the at_least_once pass: no sums, one pass over the rows.
+                "behavior_at_least_once",
+                plan(
+                    json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -6, "to": 0},
+                "where": [{"attr": "industry_l1", "op": "in", "values": ["Retail"]}], "count": {"op": "gt", "value": 0}}]),
                 ),
             ),
             (

@@ -18,7 +18,8 @@ pub enum EvalError {
 
 impl TagIndex {
     /// The members of `plan`'s target population that match it, restricted
-    /// when given to the union of the audiences of `audience_scopes`.
+    /// when given to the union of the audiences of `audience_scopes`. The
+    /// plan is optimized first, as [`crate::sql::compile`] optimizes it.
     pub fn evaluate(
         &self,
         plan: &Plan,

@@ -10,7 +10,8 @@
 //! - `behavior_<code> (event_date, entity_idx, count, <attribute>…)` per behavior;
 //! - `audience_scopes (scope, target_object, entity_idx)`.
 //!
-//! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite.
+//! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite; that
+//! and every other difference of spelling is a [`SqlDialect`].
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -284,6 +285,7 @@ fn build(
     output: Output,
     audience_scopes: Option<&[String]>,
 ) -> Builder {
+    // The same rewrite passes as the engine runs, so both backends run one plan.
     let plan = optimize(plan.clone()).plan;
     let mut b = Builder {
         dialect,

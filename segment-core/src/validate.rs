@@ -374,7 +374,8 @@ fn profile(p: &ProfileCondition, cx: &Context, at: &mut Place) -> Option<(Profil
             }
             match test {
                 ChangeTest::Diff(cmp) => ProfileTest::Diff { from, to, cmp },
-                ChangeTest::Changed(from_values, to_values) => ProfileTest::Changed {
+                ChangeTest::Changed(kind, from_values, to_values) => ProfileTest::Changed {
+                    kind,
                     from,
                     to,
                     from_values,
@@ -390,7 +391,6 @@ fn profile(p: &ProfileCondition, cx: &Context, at: &mut Place) -> Option<(Profil
     Some((
         ProfilePlan {
             tag: tag.code.clone(),
-            data_type,
             test,
         },
         Some(date),
@@ -407,7 +407,7 @@ fn single_date_pred(
     data_type: DataType,
     cx: &Context,
     at: &mut Place,
-) -> Option<ValuePred> {
+) -> Option<TypedPred> {
     let op = p.op.as_str();
     match data_type {
         DataType::Enum | DataType::Boolean => {
@@ -419,24 +419,36 @@ fn single_date_pred(
                 None,
                 at,
             )?;
-            match op {
-                "in" => Some(ValuePred::In(values)),
-                "not_in" => Some(ValuePred::NotIn(values)),
-                _ => unknown_op(op, data_type, ENUM_OPS, None, at),
-            }
+            let set = set_pred(op, values, data_type, None, at)?;
+            SetKind::of(data_type).map(|kind| kind.pred(set))
         }
         DataType::Number => {
-            number_cmp(op, p.value.as_ref(), p.values.as_deref(), None, at).map(ValuePred::Number)
+            number_cmp(op, p.value.as_ref(), p.values.as_deref(), None, at).map(TypedPred::Number)
         }
         DataType::Datetime => {
-            datetime_cmp(op, p.value.as_ref(), p.values.as_deref(), cx, at).map(ValuePred::Time)
+            datetime_cmp(op, p.value.as_ref(), p.values.as_deref(), cx, at).map(TypedPred::Datetime)
         }
+    }
+}
+
+/// `in` or `not_in` over checked `values`.
+fn set_pred(
+    op: &str,
+    values: Vec<String>,
+    data_type: DataType,
+    filter: Option<usize>,
+    at: &mut Place,
+) -> Option<SetPred> {
+    match op {
+        "in" => Some(SetPred::In(values)),
+        "not_in" => Some(SetPred::NotIn(values)),
+        _ => unknown_op(op, data_type, ENUM_OPS, filter, at),
     }
 }
 
 enum ChangeTest {
     Diff(Cmp<f64>),
-    Changed(Vec<String>, Vec<String>),
+    Changed(SetKind, Vec<String>, Vec<String>),
 }
 
 fn change_test(
@@ -486,7 +498,7 @@ fn change_test(
                 at,
             );
             let to = value_set(p.to_values.as_deref(), &allowed, &tag.code, "to_values", None, at);
-            Some(ChangeTest::Changed(from?, to?))
+            Some(ChangeTest::Changed(SetKind::of(data_type)?, from?, to?))
         }
         DataType::Datetime => {
             at.report(
@@ -780,8 +792,7 @@ fn behavior(
     if let Some(own) = &tag.tenant_filter {
         filters.push(AttributePlan {
             attr: own.attr.clone(),
-            data_type: DataType::Enum,
-            pred: ValuePred::In(own.ids.clone()),
+            pred: TypedPred::Enum(SetPred::In(own.ids.clone())),
         });
     }
     let data_date = tag.latest_date().map(|latest| latest.min(to));
@@ -791,7 +802,7 @@ fn behavior(
             from,
             to,
             filters,
-            count,
+            count: CountTest::of(count),
         },
         data_date,
     ))
@@ -827,13 +838,10 @@ fn attribute_filter(
                 Some(f),
                 at,
             )?;
-            match op {
-                "in" => ValuePred::In(values),
-                "not_in" => ValuePred::NotIn(values),
-                _ => return unknown_op(op, attribute.data_type, ENUM_OPS, Some(f), at),
-            }
+            let set = set_pred(op, values, attribute.data_type, Some(f), at)?;
+            SetKind::of(attribute.data_type)?.pred(set)
         }
-        DataType::Number => ValuePred::Number(number_cmp(
+        DataType::Number => TypedPred::Number(number_cmp(
             op,
             filter.value.as_ref(),
             filter.values.as_deref(),
@@ -847,7 +855,6 @@ fn attribute_filter(
     };
     Some(AttributePlan {
         attr: attribute.code.clone(),
-        data_type: attribute.data_type,
         pred,
     })
 }
@@ -953,7 +960,6 @@ mod tests {
             a,
             &PlanCondition::Profile(ProfilePlan {
                 tag: "v2_trade_cnt_7d".into(),
-                data_type: DataType::Number,
                 test: ProfileTest::Diff {
                     from: date("2024-07-30"),
                     to: date("2024-08-04"),
@@ -981,6 +987,7 @@ mod tests {
             (date("2024-07-30"), date("2024-08-05")),
             "T-6 … T"
         );
+        assert_eq!(trade.count, CountTest::Passing(Cmp::Gte(4)));
         assert!(!trade.zero_matches());
         assert_eq!(plan.data_date, Some(date("2024-08-04")));
     }
@@ -1040,7 +1047,7 @@ mod tests {
         let PlanCondition::Profile(ProfilePlan {
             test:
                 ProfileTest::At {
-                    pred: ValuePred::Time(cmp),
+                    pred: TypedPred::Datetime(cmp),
                     ..
                 },
             ..
@@ -1054,7 +1061,7 @@ mod tests {
         let PlanCondition::Profile(ProfilePlan {
             test:
                 ProfileTest::At {
-                    pred: ValuePred::Time(cmp),
+                    pred: TypedPred::Datetime(cmp),
                     ..
                 },
             ..
@@ -1097,6 +1104,7 @@ mod tests {
             panic!()
         };
         assert!(zero.zero_matches(), "count = 0 finds those who did not act");
+        assert_eq!(zero.count, CountTest::NotFailing(Cmp::Eq(0)));
     }
 
     #[test]
@@ -1109,7 +1117,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(pred, ValuePred::In(vec!["true".into()]));
+        assert_eq!(pred, TypedPred::Boolean(SetPred::In(vec!["true".into()])));
     }
 
     fn shenzhen() -> serde_json::Value {
@@ -1237,8 +1245,7 @@ mod tests {
             trade.filters,
             [AttributePlan {
                 attr: "merchant_id".into(),
-                data_type: DataType::Enum,
-                pred: ValuePred::In(vec!["M1".into()]),
+                pred: TypedPred::Enum(SetPred::In(vec!["M1".into()])),
             }],
             "every count is of events at M1"
         );

@@ -1,6 +1,7 @@
 use roaring::RoaringBitmap;
 
 use super::index::*;
+use crate::catalog::DataType;
 use crate::plan::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,12 +18,14 @@ pub enum EvalError {
 
 impl TagIndex {
     /// The members of `plan`'s target population that match it, restricted
-    /// when given to the union of the audiences of `audience_scopes`.
+    /// when given to the union of the audiences of `audience_scopes`. The
+    /// plan is optimized first, as [`crate::sql::compile`] optimizes it.
     pub fn evaluate(
         &self,
         plan: &Plan,
         audience_scopes: Option<&[String]>,
     ) -> Result<RoaringBitmap, EvalError> {
+        let plan = optimize(plan.clone()).plan;
         let population = self.population(plan.target);
         let mut result = RoaringBitmap::new();
         for group in &plan.groups {
@@ -50,6 +53,7 @@ impl TagIndex {
                 None => set,
                 Some(acc) => acc & set,
             });
+            // The rest of the group cannot add anyone back.
             if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
                 break;
             }
@@ -57,11 +61,25 @@ impl TagIndex {
         Ok(acc.unwrap_or_default())
     }
 
-    fn profile(&self, p: &ProfilePlan) -> Result<RoaringBitmap, EvalError> {
+    /// The index of `p`'s tag, which must hold the type the plan reads.
+    pub(super) fn profile_index(&self, p: &ProfilePlan) -> Result<&ProfileIndex, EvalError> {
         let index = self
             .profiles
             .get(&p.tag)
             .ok_or_else(|| EvalError::MissingTag(p.tag.clone()))?;
+        if index.data_type != p.data_type() {
+            return Err(EvalError::TypeMismatch {
+                tag: p.tag.clone(),
+                found: index.data_type.as_str(),
+                expected: p.data_type().as_str(),
+            });
+        }
+        Ok(index)
+    }
+
+    /// The entities passing a profile condition.
+    pub(super) fn profile(&self, p: &ProfilePlan) -> Result<RoaringBitmap, EvalError> {
+        let index = self.profile_index(p)?;
         // A ready date without a stored partition had no rows: nothing matches.
         let partition = |date| index.partitions.get(date);
         match &p.test {
@@ -73,12 +91,10 @@ impl TagIndex {
                 let (Some(from), Some(to)) = (partition(from), partition(to)) else {
                     return Ok(RoaringBitmap::new());
                 };
-                let (ProfilePartition::Number(from), ProfilePartition::Number(to)) = (from, to) else {
-                    return Err(mismatch(&p.tag, from, "number"));
-                };
-                Ok(diff(from, to, cmp))
+                Ok(diff(numbers(&p.tag, from)?, numbers(&p.tag, to)?, cmp))
             }
             ProfileTest::Changed {
+                kind,
                 from,
                 to,
                 from_values,
@@ -87,11 +103,9 @@ impl TagIndex {
                 let (Some(from), Some(to)) = (partition(from), partition(to)) else {
                     return Ok(RoaringBitmap::new());
                 };
-                let (ProfilePartition::Categorical(from), ProfilePartition::Categorical(to)) = (from, to)
-                else {
-                    return Err(mismatch(&p.tag, from, "enum"));
-                };
-                Ok(from.any_of(from_values) & to.any_of(to_values))
+                let expected = kind.data_type();
+                Ok(categories(&p.tag, from, expected)?.any_of(from_values)
+                    & categories(&p.tag, to, expected)?.any_of(to_values))
             }
         }
     }
@@ -108,59 +122,92 @@ impl TagIndex {
             .map(|(_, block)| block)
             .collect();
 
-        // "Did it at least once": the union of entities with a passing event.
-        if matches!(plan.count, Cmp::Gte(1) | Cmp::Gt(0)) {
-            let mut acted = RoaringBitmap::new();
-            for block in &days {
-                match passing_rows(block, &filters) {
-                    None => acted |= &block.totals.positive,
-                    Some(rows) => {
-                        let ids = rows
-                            .iter()
-                            .filter(|row| block.counts[*row as usize] > 0)
-                            .map(|row| block.entities[row as usize]);
-                        acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids))
-                            .expect("rows sorted by entity");
-                    }
-                }
-            }
-            return Ok(acted);
-        }
-
-        let rows: Vec<DayRows> = days
+        // Keep the entities whose sums pass, or drop those whose sums fail.
+        let (cmp, keep) = match plan.count {
+            CountTest::AtLeastOnce => return at_least_once(&days, &filters),
+            CountTest::Passing(cmp) => (cmp, true),
+            CountTest::NotFailing(cmp) => (cmp, false),
+        };
+        let rows = days
             .iter()
-            .map(|block| match passing_rows(block, &filters) {
-                None => DayRows::Totals(&block.totals),
-                Some(rows) => DayRows::Rows {
-                    block,
-                    rows: rows.iter().collect(),
-                },
+            .map(|block| {
+                Ok(match passing_rows(block, &filters)? {
+                    None => DayRows::Totals(&block.totals),
+                    Some(rows) => DayRows::Rows {
+                        block,
+                        rows: rows.iter().collect(),
+                    },
+                })
             })
-            .collect();
-        if plan.zero_matches() {
-            // Everyone passes with 0 events: remove those whose events make it fail.
-            return Ok(population - window_sums(&rows, plan.count, false));
-        }
-        Ok(window_sums(&rows, plan.count, true) & population)
+            .collect::<Result<Vec<DayRows>, EvalError>>()?;
+        let sums = window_sums(&rows, cmp, keep);
+        Ok(if keep {
+            sums & population
+        } else {
+            population - sums
+        })
     }
 }
 
+/// The entities with a passing event of positive count on one of `days`.
+fn at_least_once(days: &[&DayBlock], filters: &[ColumnFilter]) -> Result<RoaringBitmap, EvalError> {
+    let mut acted = RoaringBitmap::new();
+    for block in days {
+        match passing_rows(block, filters)? {
+            None => acted |= &block.totals.positive,
+            Some(rows) => {
+                let ids = rows
+                    .iter()
+                    .filter(|row| block.counts[*row as usize] > 0)
+                    .map(|row| block.entities[row as usize]);
+                acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids)).expect("rows sorted by entity");
+            }
+        }
+    }
+    Ok(acted)
+}
+
 impl BehaviorIndex {
-    /// Each attribute filter of `plan` with the column it reads.
+    /// Each attribute filter of `plan` with the column it reads, which must
+    /// hold the type the filter tests.
     pub(super) fn filter_columns<'p>(
         &self,
         plan: &'p BehaviorPlan,
-    ) -> Result<Vec<(usize, &'p ValuePred)>, EvalError> {
+    ) -> Result<Vec<ColumnFilter<'p>>, EvalError> {
         plan.filters
             .iter()
             .map(|f| {
-                let column = self.attributes.iter().position(|(code, _)| *code == f.attr);
-                column
-                    .map(|c| (c, &f.pred))
-                    .ok_or_else(|| EvalError::MissingTag(format!("{}.{}", plan.behavior, f.attr)))
+                let name = || format!("{}.{}", plan.behavior, f.attr);
+                let column = self
+                    .attributes
+                    .iter()
+                    .position(|(code, _)| *code == f.attr)
+                    .ok_or_else(|| EvalError::MissingTag(name()))?;
+                let stored = self.attributes[column].1;
+                if stored != f.data_type() {
+                    return Err(EvalError::TypeMismatch {
+                        tag: name(),
+                        found: stored.as_str(),
+                        expected: f.data_type().as_str(),
+                    });
+                }
+                Ok(ColumnFilter {
+                    behavior: &plan.behavior,
+                    column,
+                    attr: &f.attr,
+                    pred: &f.pred,
+                })
             })
             .collect()
     }
+}
+
+/// An attribute filter and the column of a day block it reads.
+pub(super) struct ColumnFilter<'p> {
+    pub behavior: &'p str,
+    pub column: usize,
+    pub attr: &'p str,
+    pub pred: &'p TypedPred,
 }
 
 /// One day's events that pass the filters, ascending by entity: the day's
@@ -247,15 +294,40 @@ fn window_sums(days: &[DayRows], cmp: Cmp<i64>, keep: bool) -> RoaringBitmap {
     RoaringBitmap::from_sorted_iter(matches).expect("chunks ascend")
 }
 
-pub(super) fn mismatch(tag: &str, found: &ProfilePartition, expected: &'static str) -> EvalError {
+/// What a stored partition holds, in the words of [`DataType::as_str`].
+fn stored_kind(partition: &ProfilePartition) -> &'static str {
+    match partition {
+        ProfilePartition::Categorical(_) => "enum",
+        ProfilePartition::Number(_) => "number",
+        ProfilePartition::Time(_) => "datetime",
+    }
+}
+
+fn mismatch(tag: &str, found: &'static str, expected: DataType) -> EvalError {
     EvalError::TypeMismatch {
         tag: tag.to_string(),
-        found: match found {
-            ProfilePartition::Categorical(_) => "enum",
-            ProfilePartition::Number(_) => "number",
-            ProfilePartition::Time(_) => "datetime",
-        },
-        expected,
+        found,
+        expected: expected.as_str(),
+    }
+}
+
+/// A number partition, or the mismatch of a partition that is not one.
+fn numbers<'a>(tag: &str, partition: &'a ProfilePartition) -> Result<&'a OrderedPartition<f64>, EvalError> {
+    match partition {
+        ProfilePartition::Number(p) => Ok(p),
+        other => Err(mismatch(tag, stored_kind(other), DataType::Number)),
+    }
+}
+
+/// An enum or boolean partition, or the mismatch of a partition that is not one.
+fn categories<'a>(
+    tag: &str,
+    partition: &'a ProfilePartition,
+    expected: DataType,
+) -> Result<&'a CategoricalPartition, EvalError> {
+    match partition {
+        ProfilePartition::Categorical(p) => Ok(p),
+        other => Err(mismatch(tag, stored_kind(other), expected)),
     }
 }
 
@@ -268,25 +340,23 @@ fn dedup_sorted(ids: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
     })
 }
 
-pub(super) fn match_pred(
-    tag: &str,
-    partition: &ProfilePartition,
-    pred: &ValuePred,
-) -> Result<RoaringBitmap, EvalError> {
+fn match_pred(tag: &str, partition: &ProfilePartition, pred: &TypedPred) -> Result<RoaringBitmap, EvalError> {
     Ok(match (partition, pred) {
-        (ProfilePartition::Categorical(p), ValuePred::In(values)) => p.any_of(values),
-        (ProfilePartition::Categorical(p), ValuePred::NotIn(values)) => &p.present - p.any_of(values),
-        (ProfilePartition::Number(p), ValuePred::Number(cmp)) => ordered(p, *cmp),
-        (ProfilePartition::Time(p), ValuePred::Time(cmp)) => ordered(p, *cmp),
-        (partition, pred) => {
-            let expected = match pred {
-                ValuePred::In(_) | ValuePred::NotIn(_) => "enum",
-                ValuePred::Number(_) => "number",
-                ValuePred::Time(_) => "datetime",
-            };
-            return Err(mismatch(tag, partition, expected));
+        (ProfilePartition::Categorical(p), TypedPred::Enum(set) | TypedPred::Boolean(set)) => {
+            set_members(p, set)
         }
+        (ProfilePartition::Number(p), TypedPred::Number(cmp)) => ordered(p, *cmp),
+        (ProfilePartition::Time(p), TypedPred::Datetime(cmp)) => ordered(p, *cmp),
+        (partition, pred) => return Err(mismatch(tag, stored_kind(partition), pred.data_type())),
     })
+}
+
+/// The members of a categorical partition or column whose value passes `set`.
+fn set_members(p: &CategoricalPartition, set: &SetPred) -> RoaringBitmap {
+    match set {
+        SetPred::In(values) => p.any_of(values),
+        SetPred::NotIn(values) => &p.present - p.any_of(values),
+    }
 }
 
 /// A comparison on an ordered partition, as a range of ranks.
@@ -322,22 +392,35 @@ pub(super) fn diff(
 /// The rows (positions) of a day that pass every attribute filter, or
 /// `None` when there are no filters (every row passes). A missing value
 /// never passes.
-pub(super) fn passing_rows(block: &DayBlock, filters: &[(usize, &ValuePred)]) -> Option<RoaringBitmap> {
+pub(super) fn passing_rows(
+    block: &DayBlock,
+    filters: &[ColumnFilter],
+) -> Result<Option<RoaringBitmap>, EvalError> {
     let mut passing: Option<RoaringBitmap> = None;
-    for (column, pred) in filters {
-        let rows = match (&block.columns[*column], pred) {
-            (AttrColumn::Categorical(p), ValuePred::In(values)) => p.any_of(values),
-            (AttrColumn::Categorical(p), ValuePred::NotIn(values)) => &p.present - p.any_of(values),
-            (AttrColumn::Number(p), ValuePred::Number(cmp)) => ordered(p, *cmp),
-            // The plan and the index disagree on the attribute's type: nothing passes.
-            _ => RoaringBitmap::new(),
+    for filter in filters {
+        let rows = match (&block.columns[filter.column], filter.pred) {
+            (AttrColumn::Categorical(p), TypedPred::Enum(set) | TypedPred::Boolean(set)) => {
+                set_members(p, set)
+            }
+            (AttrColumn::Number(p), TypedPred::Number(cmp)) => ordered(p, *cmp),
+            (column, pred) => {
+                let found = match column {
+                    AttrColumn::Categorical(_) => "enum",
+                    AttrColumn::Number(_) => "number",
+                };
+                return Err(mismatch(
+                    &format!("{}.{}", filter.behavior, filter.attr),
+                    found,
+                    pred.data_type(),
+                ));
+            }
         };
         passing = Some(match passing {
             None => rows,
             Some(acc) => acc & rows,
         });
     }
-    passing
+    Ok(passing)
 }
 
 #[cfg(test)]
@@ -391,14 +474,13 @@ mod tests {
         let values: Vec<String> = values.iter().map(|v| ((b'a' + v) as char).to_string()).collect();
         PlanCondition::Profile(ProfilePlan {
             tag: format!("t{tag}"),
-            data_type: DataType::Enum,
             test: ProfileTest::At {
                 date: day(),
-                pred: if negate {
-                    ValuePred::NotIn(values)
+                pred: TypedPred::Enum(if negate {
+                    SetPred::NotIn(values)
                 } else {
-                    ValuePred::In(values)
-                },
+                    SetPred::In(values)
+                }),
             },
         })
     }
@@ -485,13 +567,12 @@ mod tests {
                 filters: if filtered {
                     vec![AttributePlan {
                         attr: "page".into(),
-                        data_type: DataType::Enum,
-                        pred: ValuePred::In(vec!["a".into(), "b".into()]),
+                        pred: TypedPred::Enum(SetPred::In(vec!["a".into(), "b".into()])),
                     }]
                 } else {
                     Vec::new()
                 },
-                count,
+                count: CountTest::of(count),
             };
             let mut sums = vec![0i64; population as usize];
             for (entity, c, page) in rows.iter().flatten() {

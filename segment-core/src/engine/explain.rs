@@ -3,12 +3,10 @@
 //! evaluated once (the same bitmap operations as [`TagIndex::evaluate`]),
 //! then only the given entities' values are read, never the database.
 
-use chrono::NaiveDate;
-use roaring::RoaringBitmap;
-
-use super::eval::{EvalError, diff, match_pred, mismatch, passing_rows};
+use super::eval::{EvalError, passing_rows};
 use super::index::*;
 use crate::plan::*;
+use chrono::NaiveDate;
 
 /// A stored profile value.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,53 +58,28 @@ impl TagIndex {
     }
 
     fn explain_profile(&self, p: &ProfilePlan, entities: &[u32]) -> Result<Vec<Explained>, EvalError> {
-        let index = self
-            .profiles
-            .get(&p.tag)
-            .ok_or_else(|| EvalError::MissingTag(p.tag.clone()))?;
-        let partition = |date: &NaiveDate| index.partitions.get(date);
-        let value = |date: &NaiveDate, entity: u32| partition(date).and_then(|part| value_of(part, entity));
-        // A ready date without a stored partition had no rows: nothing passes.
-        let (passing, observe): (RoaringBitmap, Box<dyn Fn(u32) -> Observed + '_>) = match &p.test {
-            ProfileTest::At { date, pred } => (
-                match partition(date) {
-                    None => RoaringBitmap::new(),
-                    Some(part) => match_pred(&p.tag, part, pred)?,
-                },
-                Box::new(move |e| Observed::Value {
-                    date: *date,
-                    value: value(date, e),
-                }),
-            ),
-            ProfileTest::Diff { from, to, cmp } => (
-                match (partition(from), partition(to)) {
-                    (Some(ProfilePartition::Number(f)), Some(ProfilePartition::Number(t))) => diff(f, t, cmp),
-                    (Some(wrong), Some(_)) => return Err(mismatch(&p.tag, wrong, "number")),
-                    _ => RoaringBitmap::new(),
-                },
-                Box::new(move |e| change(from, to, &value, e)),
-            ),
-            ProfileTest::Changed {
-                from,
-                to,
-                from_values,
-                to_values,
-            } => (
-                match (partition(from), partition(to)) {
-                    (Some(ProfilePartition::Categorical(f)), Some(ProfilePartition::Categorical(t))) => {
-                        f.any_of(from_values) & t.any_of(to_values)
-                    }
-                    (Some(wrong), Some(_)) => return Err(mismatch(&p.tag, wrong, "enum")),
-                    _ => RoaringBitmap::new(),
-                },
-                Box::new(move |e| change(from, to, &value, e)),
-            ),
-        };
+        let partitions = &self.profile_index(p)?.partitions;
+        let passing = self.profile(p)?;
+        let value =
+            |date: &NaiveDate, entity: u32| partitions.get(date).and_then(|part| value_of(part, entity));
         Ok(entities
             .iter()
             .map(|&e| Explained {
                 passed: passing.contains(e),
-                observed: observe(e),
+                observed: match &p.test {
+                    ProfileTest::At { date, .. } => Observed::Value {
+                        date: *date,
+                        value: value(date, e),
+                    },
+                    ProfileTest::Diff { from, to, .. } | ProfileTest::Changed { from, to, .. } => {
+                        Observed::Change {
+                            from: *from,
+                            from_value: value(from, e),
+                            to: *to,
+                            to_value: value(to, e),
+                        }
+                    }
+                },
             })
             .collect())
     }
@@ -119,7 +92,7 @@ impl TagIndex {
         let filters = index.filter_columns(plan)?;
         let mut counts = vec![0u64; entities.len()];
         for block in index.days.range(plan.from..=plan.to).map(|(_, block)| block) {
-            let passing = passing_rows(block, &filters);
+            let passing = passing_rows(block, &filters)?;
             for (sum, &entity) in counts.iter_mut().zip(entities) {
                 // Rows ascend by entity: the entity's rows are one run.
                 let first = block.entities.partition_point(|e| *e < entity);
@@ -133,7 +106,7 @@ impl TagIndex {
         Ok(counts
             .into_iter()
             .map(|count| Explained {
-                passed: plan.count.test(i64::try_from(count).unwrap_or(i64::MAX)),
+                passed: plan.count.passes(count),
                 observed: Observed::Count {
                     from: plan.from,
                     to: plan.to,
@@ -141,20 +114,6 @@ impl TagIndex {
                 },
             })
             .collect())
-    }
-}
-
-fn change(
-    from: &NaiveDate,
-    to: &NaiveDate,
-    value: &dyn Fn(&NaiveDate, u32) -> Option<StoredValue>,
-    entity: u32,
-) -> Observed {
-    Observed::Change {
-        from: *from,
-        from_value: value(from, entity),
-        to: *to,
-        to_value: value(to, entity),
     }
 }
 
@@ -284,45 +243,36 @@ mod tests {
                 .map(|v| ((b'a' + v) as char).to_string())
                 .collect::<Vec<_>>()
         });
-        let profile = |tag: &str, data_type, test| {
+        let profile = |tag: &str, test| {
             PlanCondition::Profile(ProfilePlan {
                 tag: tag.into(),
-                data_type,
                 test,
             })
         };
         prop_oneof![
             (0i64..2, values.clone(), any::<bool>()).prop_map(move |(d, v, negate)| profile(
                 "e",
-                DataType::Enum,
                 ProfileTest::At {
                     date: day(d),
-                    pred: if negate {
-                        ValuePred::NotIn(v)
-                    } else {
-                        ValuePred::In(v)
-                    },
+                    pred: TypedPred::Enum(if negate { SetPred::NotIn(v) } else { SetPred::In(v) }),
                 }
             )),
             (0i64..2, cmp(-6, 6)).prop_map(move |(d, c)| profile(
                 "n",
-                DataType::Number,
                 ProfileTest::At {
                     date: day(d),
-                    pred: ValuePred::Number(c.map(|x| x as f64 / 2.0)),
+                    pred: TypedPred::Number(c.map(|x| x as f64 / 2.0)),
                 }
             )),
             (0i64..2, cmp(-6, 6)).prop_map(move |(d, c)| profile(
                 "t",
-                DataType::Datetime,
                 ProfileTest::At {
                     date: day(d),
-                    pred: ValuePred::Time(c),
+                    pred: TypedPred::Datetime(c),
                 }
             )),
             cmp(-6, 6).prop_map(move |c| profile(
                 "n",
-                DataType::Number,
                 ProfileTest::Diff {
                     from: day(0),
                     to: day(1),
@@ -331,8 +281,8 @@ mod tests {
             )),
             (values.clone(), values.clone()).prop_map(move |(from_values, to_values)| profile(
                 "e",
-                DataType::Enum,
                 ProfileTest::Changed {
+                    kind: SetKind::Enum,
                     from: day(0),
                     to: day(1),
                     from_values,
@@ -347,13 +297,12 @@ mod tests {
                     filters: if filtered {
                         vec![AttributePlan {
                             attr: "page".into(),
-                            data_type: DataType::Enum,
-                            pred: ValuePred::In(vec!["a".into(), "b".into()]),
+                            pred: TypedPred::Enum(SetPred::In(vec!["a".into(), "b".into()])),
                         }]
                     } else {
                         Vec::new()
                     },
-                    count,
+                    count: CountTest::of(count),
                 })
             }),
         ]
@@ -367,6 +316,79 @@ mod tests {
             groups: vec![vec![condition.clone()]],
             data_date: Some(day(1)),
         }
+    }
+
+    /// A plan made for one type of a tag meets data stored with another (the
+    /// tag was re-imported): evaluation and explanation both refuse it with
+    /// the same error, whether the profile or a behavior attribute changed.
+    #[test]
+    fn a_type_changed_under_the_plan_is_the_same_error_in_evaluation_and_explanation() {
+        let index = index(&[vec![(Some(0), Some(1), Some(1)); 4]], &[vec![(0, 1, 0)]]);
+        let number_as_enum = PlanCondition::Profile(ProfilePlan {
+            tag: "n".into(),
+            test: ProfileTest::At {
+                date: day(0),
+                pred: TypedPred::Enum(SetPred::In(vec!["a".into()])),
+            },
+        });
+        let page_as_number = PlanCondition::Behavior(BehaviorPlan {
+            behavior: "visit".into(),
+            from: day(0),
+            to: day(0),
+            filters: vec![AttributePlan {
+                attr: "page".into(),
+                pred: TypedPred::Number(Cmp::Gt(1.0)),
+            }],
+            count: CountTest::AtLeastOnce,
+        });
+        // Even on a date without a partition, where nothing is read.
+        let enum_changed_as_boolean = PlanCondition::Profile(ProfilePlan {
+            tag: "e".into(),
+            test: ProfileTest::Changed {
+                kind: SetKind::Boolean,
+                from: day(5),
+                to: day(6),
+                from_values: vec!["true".into()],
+                to_values: vec!["false".into()],
+            },
+        });
+        for (condition, tag, found, expected) in [
+            (&number_as_enum, "n", "number", "enum"),
+            (&page_as_number, "visit.page", "enum", "number"),
+            (&enum_changed_as_boolean, "e", "enum", "boolean"),
+        ] {
+            let error = EvalError::TypeMismatch {
+                tag: tag.into(),
+                found,
+                expected,
+            };
+            assert_eq!(index.evaluate(&single(condition), None), Err(error.clone()));
+            assert_eq!(index.explain(condition, &[0, 1]), Err(error));
+        }
+    }
+
+    /// A partition holding another type than its tag's index says (a torn
+    /// load) is refused too, not read as an empty set.
+    #[test]
+    fn a_partition_of_another_type_is_a_type_mismatch() {
+        let mut index = index(&[vec![(Some(0), Some(1), Some(1)); 4]], &[vec![]]);
+        let enums = index.profiles["e"].partitions.clone();
+        index.profiles.get_mut("n").unwrap().partitions = enums;
+        let condition = PlanCondition::Profile(ProfilePlan {
+            tag: "n".into(),
+            test: ProfileTest::Diff {
+                from: day(0),
+                to: day(0),
+                cmp: Cmp::Gt(0.0),
+            },
+        });
+        let error = EvalError::TypeMismatch {
+            tag: "n".into(),
+            found: "enum",
+            expected: "number",
+        };
+        assert_eq!(index.evaluate(&single(&condition), None), Err(error.clone()));
+        assert_eq!(index.explain(&condition, &[0]), Err(error));
     }
 
     proptest! {

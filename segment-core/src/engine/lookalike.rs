@@ -14,12 +14,12 @@
 
 use roaring::RoaringBitmap;
 
-use super::eval::passing_rows;
+use super::eval::{ColumnFilter, EvalError, passing_rows};
 use super::index::*;
 use crate::TargetObject;
 use crate::catalog::{Catalog, TagKind};
 pub use crate::lookalike::*;
-use crate::plan::ValuePred;
+use crate::plan::{SetPred, TypedPred};
 
 /// Quantile buckets per number or datetime tag.
 const BUCKETS: usize = 5;
@@ -162,7 +162,7 @@ fn feature_groups(
         Some(universe) => bitmap & universe,
         None => bitmap.clone(),
     };
-    for tag in catalog.for_target(target) {
+    'tags: for tag in catalog.for_target(target) {
         let features = match &tag.kind {
             TagKind::Profile { .. } => {
                 let Some(partition) = index
@@ -221,31 +221,41 @@ fn feature_groups(
                     continue;
                 };
                 // A tenant counts only its own events (see `Catalog::for_tenant`).
+                let own_ids;
                 let own_events = match &tag.tenant_filter {
-                    None => None,
+                    None => Vec::new(),
                     Some(own) => {
                         let Some(column) = behavior.attributes.iter().position(|(code, _)| *code == own.attr)
                         else {
                             continue;
                         };
-                        Some((column, ValuePred::In(own.ids.clone())))
+                        own_ids = TypedPred::Enum(SetPred::In(own.ids.clone()));
+                        vec![ColumnFilter {
+                            behavior: &tag.code,
+                            column,
+                            attr: &own.attr,
+                            pred: &own_ids,
+                        }]
                     }
                 };
-                let acted = |block: &DayBlock| -> RoaringBitmap {
-                    match &own_events {
+                let acted = |block: &DayBlock| -> Result<RoaringBitmap, EvalError> {
+                    Ok(match passing_rows(block, &own_events)? {
                         None => block.totals.positive.clone(),
-                        Some((column, pred)) => passing_rows(block, &[(*column, pred)])
-                            .unwrap_or_default()
+                        Some(rows) => rows
                             .iter()
                             .filter(|row| block.counts[*row as usize] > 0)
                             .map(|row| block.entities[row as usize])
                             .collect(),
-                    }
+                    })
                 };
                 let mut week = RoaringBitmap::new();
                 let mut month = RoaringBitmap::new();
                 for (day, block) in behavior.days.range(newest - chrono::Duration::days(29)..=newest) {
-                    let acted = acted(block);
+                    // A tenant attribute stored with another type cannot be
+                    // filtered on: the behavior gives no features, as when it has no data.
+                    let Ok(acted) = acted(block) else {
+                        continue 'tags;
+                    };
                     if *day > newest - chrono::Duration::days(7) {
                         week |= &acted;
                     }

@@ -572,7 +572,7 @@ async fn explain(
                 let mut checks: Vec<Vec<ConditionCheck>> = vec![Vec::new(); entities.len()];
                 for (c, condition) in group.iter().enumerate() {
                     let data_type = match condition {
-                        PlanCondition::Profile(p) => Some(p.data_type),
+                        PlanCondition::Profile(p) => Some(p.data_type()),
                         PlanCondition::Behavior(_) => None,
                     };
                     for (at, found) in loaded

@@ -10,7 +10,8 @@
 //! - `behavior_<code> (event_date, entity_idx, count, <attribute>…)` per behavior;
 //! - `audience_scopes (scope, target_object, entity_idx)`.
 //!
-//! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite.
+//! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite; that
+//! and every other difference of spelling is a [`SqlDialect`].
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -18,6 +19,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::*;
 use crate::time::format_epoch;
+
+mod dialect;
+mod statement;
+
+pub use dialect::{Postgres, SqlDialect, Sqlite};
+use statement::{Fragment, Render, Sql, render, sql};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,12 +45,14 @@ pub enum Param {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompiledSql {
     pub dialect: Dialect,
-    /// The statement with `$n` placeholders.
+    /// The statement with the dialect's placeholders.
     pub text: String,
     pub params: Vec<Param>,
     /// Per parameter, a comment shown after its inlined literal (datetimes
     /// as local time, say).
     notes: Vec<Option<String>>,
+    /// The statement as built, for [`CompiledSql::display`].
+    fragments: Vec<Fragment>,
 }
 
 /// What the statement returns.
@@ -71,53 +80,54 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 struct Builder {
-    dialect: Dialect,
+    dialect: &'static dyn SqlDialect,
     tz: Option<Tz>,
-    text: String,
+    statement: Sql,
     params: Vec<Param>,
     notes: Vec<Option<String>>,
 }
 
 impl Builder {
-    fn param(&mut self, param: Param) -> String {
+    fn param(&mut self, param: Param) -> Sql {
         self.param_noted(param, None)
     }
 
-    fn param_noted(&mut self, param: Param, note: Option<String>) -> String {
+    fn param_noted(&mut self, param: Param, note: Option<String>) -> Sql {
         self.params.push(param);
         self.notes.push(note);
-        format!("${}", self.params.len())
+        Sql(vec![Fragment::Param(self.params.len() - 1)])
     }
 
-    fn date(&mut self, date: NaiveDate) -> String {
-        let p = self.param(Param::Date(date));
-        match self.dialect {
-            Dialect::Sqlite => p,
-            Dialect::Postgres => format!("{p}::date"),
-        }
+    fn date(&mut self, date: NaiveDate) -> Sql {
+        self.param(Param::Date(date))
     }
 
-    fn epoch(&mut self, epoch: i64) -> String {
+    fn epoch(&mut self, epoch: i64) -> Sql {
         let note = self
             .tz
             .map(|tz| format!("{} {}", format_epoch(epoch, tz), tz.name()));
         self.param_noted(Param::Int(epoch), note)
     }
 
-    fn texts(&mut self, values: &[String]) -> String {
-        let list: Vec<String> = values
-            .iter()
-            .map(|v| self.param(Param::Text(v.clone())))
-            .collect();
-        list.join(", ")
+    fn texts(&mut self, values: &[String]) -> Sql {
+        let mut list = Sql::default();
+        for (at, value) in values.iter().enumerate() {
+            if at > 0 {
+                list.append(", ");
+            }
+            list.append(self.param(Param::Text(value.clone())));
+        }
+        list
     }
 
-    fn line(&mut self, indent: usize, text: &str) {
-        for _ in 0..indent {
-            self.text.push_str("  ");
-        }
-        self.text.push_str(text);
-        self.text.push('\n');
+    fn ident(&self, name: &str) -> String {
+        self.dialect.quote_ident(name)
+    }
+
+    fn line(&mut self, indent: usize, text: impl Into<Sql>) {
+        self.statement.append("  ".repeat(indent));
+        self.statement.append(text);
+        self.statement.0.push(Fragment::LineEnd);
     }
 }
 
@@ -126,115 +136,123 @@ fn cmp_sql<T: Copy>(
     b: &mut Builder,
     column: &str,
     cmp: Cmp<T>,
-    mut bind: impl FnMut(&mut Builder, T) -> String,
-) -> String {
+    mut bind: impl FnMut(&mut Builder, T) -> Sql,
+) -> Sql {
     match cmp {
-        Cmp::Eq(v) => format!("{column} = {}", bind(b, v)),
-        Cmp::Ne(v) => format!("{column} <> {}", bind(b, v)),
-        Cmp::Gt(v) => format!("{column} > {}", bind(b, v)),
-        Cmp::Gte(v) => format!("{column} >= {}", bind(b, v)),
-        Cmp::Lt(v) => format!("{column} < {}", bind(b, v)),
-        Cmp::Lte(v) => format!("{column} <= {}", bind(b, v)),
+        Cmp::Eq(v) => sql![column, " = ", bind(b, v)],
+        Cmp::Ne(v) => sql![column, " <> ", bind(b, v)],
+        Cmp::Gt(v) => sql![column, " > ", bind(b, v)],
+        Cmp::Gte(v) => sql![column, " >= ", bind(b, v)],
+        Cmp::Lt(v) => sql![column, " < ", bind(b, v)],
+        Cmp::Lte(v) => sql![column, " <= ", bind(b, v)],
         Cmp::Between(lo, hi) => {
             let lo = bind(b, lo);
             let hi = bind(b, hi);
-            format!("{column} BETWEEN {lo} AND {hi}")
+            sql![column, " BETWEEN ", lo, " AND ", hi]
         }
     }
 }
 
-fn pred_sql(b: &mut Builder, column: &str, pred: &ValuePred) -> String {
+fn pred_sql(b: &mut Builder, column: &str, pred: &TypedPred) -> Sql {
     match pred {
-        ValuePred::In(values) => format!("{column} IN ({})", b.texts(values)),
-        // NOT IN never matches NULL, as a missing value must not.
-        ValuePred::NotIn(values) => format!("{column} NOT IN ({})", b.texts(values)),
-        ValuePred::Number(cmp) => cmp_sql(b, column, *cmp, |b, v| b.param(Param::Real(v))),
-        ValuePred::Time(cmp) => cmp_sql(b, column, *cmp, |b, v| b.epoch(v)),
+        TypedPred::Enum(set) | TypedPred::Boolean(set) => match set {
+            SetPred::In(values) => sql![column, " IN (", b.texts(values), ")"],
+            // NOT IN never matches NULL, as a missing value must not.
+            SetPred::NotIn(values) => sql![column, " NOT IN (", b.texts(values), ")"],
+        },
+        TypedPred::Number(cmp) => cmp_sql(b, column, *cmp, |b, v| b.param(Param::Real(v))),
+        TypedPred::Datetime(cmp) => cmp_sql(b, column, *cmp, |b, v| b.epoch(v)),
     }
 }
 
 fn profile_sql(b: &mut Builder, p: &ProfilePlan, indent: usize) {
-    let table = quote_ident(&profile_table(&p.tag));
+    let table = b.ident(&profile_table(&p.tag));
+    b.line(indent, "e.idx IN (");
     match &p.test {
         ProfileTest::At { date, pred } => {
-            b.line(indent, "e.idx IN (");
-            b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS t"));
+            b.line(indent + 1, format!("SELECT t.entity_idx FROM {table} AS t"));
             let date = b.date(*date);
             let pred = pred_sql(b, "t.value", pred);
-            b.line(indent + 1, &format!("WHERE t.data_date = {date} AND {pred}"));
-            b.line(indent, ")");
+            b.line(indent + 1, sql!["WHERE t.data_date = ", date, " AND ", pred]);
         }
         ProfileTest::Diff { from, to, cmp } => {
-            b.line(indent, "e.idx IN (");
-            b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));
-            b.line(
-                indent + 1,
-                &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"),
-            );
-            let from = b.date(*from);
-            let to = b.date(*to);
-            b.line(
-                indent + 1,
-                &format!("WHERE f.data_date = {from} AND t.data_date = {to}"),
-            );
+            two_dates_sql(b, &table, *from, *to, indent);
             let test = cmp_sql(b, "t.value - f.value", *cmp, |b, v| b.param(Param::Real(v)));
-            b.line(indent + 2, &format!("AND {test}"));
-            b.line(indent, ")");
+            b.line(indent + 2, sql!["AND ", test]);
         }
         ProfileTest::Changed {
             from,
             to,
             from_values,
             to_values,
+            ..
         } => {
-            b.line(indent, "e.idx IN (");
-            b.line(indent + 1, &format!("SELECT t.entity_idx FROM {table} AS f"));
-            b.line(
-                indent + 1,
-                &format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"),
-            );
-            let from = b.date(*from);
-            let to = b.date(*to);
-            b.line(
-                indent + 1,
-                &format!("WHERE f.data_date = {from} AND t.data_date = {to}"),
-            );
+            two_dates_sql(b, &table, *from, *to, indent);
             let from_values = b.texts(from_values);
             let to_values = b.texts(to_values);
             b.line(
                 indent + 2,
-                &format!("AND f.value IN ({from_values}) AND t.value IN ({to_values})"),
+                sql![
+                    "AND f.value IN (",
+                    from_values,
+                    ") AND t.value IN (",
+                    to_values,
+                    ")"
+                ],
             );
-            b.line(indent, ")");
         }
     }
+    b.line(indent, ")");
+}
+
+/// The rows of an entity's value on `from` (`f`) and on `to` (`t`).
+fn two_dates_sql(b: &mut Builder, table: &str, from: NaiveDate, to: NaiveDate, indent: usize) {
+    b.line(indent + 1, format!("SELECT t.entity_idx FROM {table} AS f"));
+    b.line(
+        indent + 1,
+        format!("JOIN {table} AS t ON t.entity_idx = f.entity_idx"),
+    );
+    let from = b.date(from);
+    let to = b.date(to);
+    b.line(
+        indent + 1,
+        sql!["WHERE f.data_date = ", from, " AND t.data_date = ", to],
+    );
 }
 
 fn behavior_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
-    let table = quote_ident(&behavior_table(&plan.behavior));
+    let table = b.ident(&behavior_table(&plan.behavior));
     // Entities without events count 0: when 0 passes, keep everyone except
     // those whose events make the comparison fail.
-    let (membership, having) = if plan.zero_matches() {
-        ("e.idx NOT IN (", true)
-    } else {
-        ("e.idx IN (", false)
-    };
-    b.line(indent, membership);
-    b.line(indent + 1, &format!("SELECT b.entity_idx FROM {table} AS b"));
+    b.line(
+        indent,
+        match plan.count {
+            CountTest::NotFailing(_) => "e.idx NOT IN (",
+            CountTest::Passing(_) | CountTest::AtLeastOnce => "e.idx IN (",
+        },
+    );
+    b.line(indent + 1, format!("SELECT b.entity_idx FROM {table} AS b"));
     let from = b.date(plan.from);
     let to = b.date(plan.to);
-    b.line(indent + 1, &format!("WHERE b.event_date BETWEEN {from} AND {to}"));
+    b.line(indent + 1, sql!["WHERE b.event_date BETWEEN ", from, " AND ", to]);
     for filter in &plan.filters {
-        let column = format!("b.{}", quote_ident(&filter.attr));
+        let column = format!("b.{}", b.ident(&filter.attr));
         let test = pred_sql(b, &column, &filter.pred);
-        b.line(indent + 2, &format!("AND {test}"));
+        b.line(indent + 2, sql!["AND ", test]);
     }
-    b.line(indent + 1, "GROUP BY b.entity_idx");
-    let test = cmp_sql(b, "SUM(b.count)", plan.count, |b, v| b.param(Param::Int(v)));
-    if having {
-        b.line(indent + 1, &format!("HAVING NOT ({test})"));
-    } else {
-        b.line(indent + 1, &format!("HAVING {test}"));
+    match plan.count {
+        // Any passing row with events will do: nothing to sum.
+        CountTest::AtLeastOnce => b.line(indent + 2, "AND b.count > 0"),
+        CountTest::Passing(cmp) => {
+            b.line(indent + 1, "GROUP BY b.entity_idx");
+            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
+            b.line(indent + 1, sql!["HAVING ", test]);
+        }
+        CountTest::NotFailing(cmp) => {
+            b.line(indent + 1, "GROUP BY b.entity_idx");
+            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
+            b.line(indent + 1, sql!["HAVING NOT (", test, ")"]);
+        }
     }
     b.line(indent, ")");
 }
@@ -248,10 +266,31 @@ pub fn compile(
     output: Output,
     audience_scopes: Option<&[String]>,
 ) -> CompiledSql {
+    let syntax = dialect.syntax();
+    let b = build(plan, syntax, output, audience_scopes);
+    let Sql(fragments) = b.statement;
+    CompiledSql {
+        dialect,
+        text: render(&fragments, &b.params, &b.notes, syntax, Render::Placeholders),
+        params: b.params,
+        notes: b.notes,
+        fragments,
+    }
+}
+
+/// The statement's fragments and parameters in `dialect`.
+fn build(
+    plan: &Plan,
+    dialect: &'static dyn SqlDialect,
+    output: Output,
+    audience_scopes: Option<&[String]>,
+) -> Builder {
+    // The same rewrite passes as the engine runs, so both backends run one plan.
+    let plan = optimize(plan.clone()).plan;
     let mut b = Builder {
         dialect,
         tz: plan.time_zone.parse().ok(),
-        text: String::new(),
+        statement: Sql::default(),
         params: Vec::new(),
         notes: Vec::new(),
     };
@@ -263,7 +302,7 @@ pub fn compile(
     b.line(0, select);
     b.line(0, "FROM entities AS e");
     let target = b.param(Param::Text(plan.target.as_str().to_string()));
-    b.line(0, &format!("WHERE e.target_object = {target}"));
+    b.line(0, sql!["WHERE e.target_object = ", target]);
     if let Some(scopes) = audience_scopes {
         b.line(1, "AND e.idx IN (");
         b.line(2, "SELECT s.entity_idx FROM audience_scopes AS s");
@@ -271,13 +310,13 @@ pub fn compile(
         let target = b.param(Param::Text(plan.target.as_str().to_string()));
         // An empty scope list has no audience: `IN ()` is not valid SQL.
         let scopes = if scopes.is_empty() {
-            "NULL".to_string()
+            Sql::from("NULL")
         } else {
             scopes
         };
         b.line(
             2,
-            &format!("WHERE s.scope IN ({scopes}) AND s.target_object = {target}"),
+            sql!["WHERE s.scope IN (", scopes, ") AND s.target_object = ", target],
         );
         b.line(1, ")");
     }
@@ -286,7 +325,7 @@ pub fn compile(
         if g > 0 {
             b.line(2, "OR");
         }
-        b.line(2, &format!("( -- rule group {}", g + 1));
+        b.line(2, format!("( -- rule group {}", g + 1));
         for (c, condition) in group.iter().enumerate() {
             if c > 0 {
                 b.line(3, "AND");
@@ -309,80 +348,20 @@ pub fn compile(
             },
         );
     }
-    CompiledSql {
-        dialect,
-        text: b.text.trim_end().to_string(),
-        params: b.params,
-        notes: b.notes,
-    }
-}
-
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-impl Param {
-    fn literal(&self) -> String {
-        match self {
-            Param::Text(text) => quote_literal(text),
-            Param::Int(n) => n.to_string(),
-            Param::Real(x) => {
-                let shown = x.to_string();
-                // Keep doubles visibly real so arithmetic matches the bound parameter.
-                if shown.contains(['.', 'e', 'E']) {
-                    shown
-                } else {
-                    format!("{shown}.0")
-                }
-            }
-            // PostgreSQL's text carries a `::date` cast after the placeholder.
-            Param::Date(date) => quote_literal(&date.to_string()),
-        }
-    }
+    b
 }
 
 impl CompiledSql {
     /// The statement with every parameter inlined as a literal, for people
     /// to read; executing it gives the same result as the parameterized form.
     pub fn display(&self) -> String {
-        let mut out = String::with_capacity(self.text.len() + 16 * self.params.len());
-        let mut pending_notes: Vec<&str> = Vec::new();
-        let mut chars = self.text.char_indices().peekable();
-        let bytes = self.text.as_bytes();
-        while let Some((i, ch)) = chars.next() {
-            if ch == '\n' {
-                if !pending_notes.is_empty() {
-                    out.push_str(" -- ");
-                    out.push_str(&pending_notes.join(", "));
-                    pending_notes.clear();
-                }
-                out.push('\n');
-                continue;
-            }
-            if ch == '$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                let mut end = i + 1;
-                while bytes.get(end).is_some_and(u8::is_ascii_digit) {
-                    end += 1;
-                }
-                let n: usize = self.text[i + 1..end]
-                    .parse()
-                    .expect("a run of ASCII digits is a number");
-                out.push_str(&self.params[n - 1].literal());
-                if let Some(note) = &self.notes[n - 1] {
-                    pending_notes.push(note);
-                }
-                while chars.peek().is_some_and(|(j, _)| *j < end) {
-                    chars.next();
-                }
-                continue;
-            }
-            out.push(ch);
-        }
-        if !pending_notes.is_empty() {
-            out.push_str(" -- ");
-            out.push_str(&pending_notes.join(", "));
-        }
-        out
+        render(
+            &self.fragments,
+            &self.params,
+            &self.notes,
+            self.dialect.syntax(),
+            Render::Literals,
+        )
     }
 }
 
@@ -520,6 +499,14 @@ mod tests {
                 ),
             ),
             (
+                // Rewritten by the at_least_once pass: no sums, one pass over the rows.
+                "behavior_at_least_once",
+                plan(
+                    json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -6, "to": 0},
+                "where": [{"attr": "industry_l1", "op": "in", "values": ["Retail"]}], "count": {"op": "gt", "value": 0}}]),
+                ),
+            ),
+            (
                 "behavior_between_not_in",
                 plan(
                     json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "dynamic", "from": -29, "to": 0},
@@ -624,5 +611,67 @@ mod tests {
             sql.display()
         );
         assert!(!sql.display().contains('$'));
+    }
+
+    #[test]
+    fn values_that_look_like_placeholders_are_shown_as_given() {
+        let sql = compile(
+            &plan(
+                json!([{"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"}, "op": "in", "values": ["Shenzhen"]}]),
+            ),
+            Dialect::Postgres,
+            Output::Count,
+            Some(&["$3".to_string(), "merchant:$1".to_string()]),
+        );
+        assert!(
+            sql.display()
+                .contains("WHERE s.scope IN ('$3', 'merchant:$1') AND s.target_object = 'user'"),
+            "{}",
+            sql.display()
+        );
+    }
+
+    /// Spark SQL's spelling: `?` placeholders, backquoted identifiers, `DATE` literals.
+    struct Spark;
+
+    impl SqlDialect for Spark {
+        fn placeholder(&self, _: usize) -> String {
+            "?".into()
+        }
+
+        fn date(&self, value: String) -> String {
+            format!("DATE({value})")
+        }
+
+        fn quote_ident(&self, name: &str) -> String {
+            format!("`{name}`")
+        }
+    }
+
+    #[test]
+    fn a_dialect_is_one_implementation_of_its_spelling() {
+        let plan = plan(
+            json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
+                "where": [{"attr": "industry_l1", "op": "in", "values": ["Food & Beverages"]}], "count": {"op": "gte", "value": 2}}]),
+        );
+        let built = build(&plan, &Spark, Output::Count, None);
+        let Sql(fragments) = &built.statement;
+        let shown = |how| render(fragments, &built.params, &built.notes, &Spark, how);
+        let text = shown(Render::Placeholders);
+        assert!(
+            text.contains("SELECT b.entity_idx FROM `behavior_trade` AS b\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("WHERE b.event_date BETWEEN DATE(?) AND DATE(?)\n"),
+            "{text}"
+        );
+        assert!(text.contains("AND b.`industry_l1` IN (?)\n"), "{text}");
+        assert!(
+            shown(Render::Literals)
+                .contains("WHERE b.event_date BETWEEN DATE('2024-08-01') AND DATE('2024-08-03')"),
+            "{}",
+            shown(Render::Literals)
+        );
     }
 }

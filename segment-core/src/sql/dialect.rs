@@ -1,0 +1,100 @@
+//! Everything that differs between SQL dialects, in one trait: a new
+//! dialect (Spark SQL, say) is one more implementation of [`SqlDialect`].
+
+use chrono::NaiveDate;
+
+use super::{Dialect, Param};
+
+/// How a dialect spells placeholders, literals, identifiers and dates.
+/// The defaults are standard SQL.
+pub trait SqlDialect {
+    /// The placeholder of the `n`th bound parameter, counted from 1.
+    fn placeholder(&self, n: usize) -> String;
+
+    /// A date value (a placeholder or a literal) as the dialect compares it
+    /// with the tables' `data_date` and `event_date` columns.
+    fn date(&self, value: String) -> String;
+
+    /// A quoted identifier.
+    fn quote_ident(&self, name: &str) -> String {
+        super::quote_ident(name)
+    }
+
+    fn text_literal(&self, text: &str) -> String {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+
+    fn int_literal(&self, n: i64) -> String {
+        n.to_string()
+    }
+
+    /// A double that stays visibly real, so that arithmetic on it matches
+    /// the bound parameter's.
+    fn real_literal(&self, x: f64) -> String {
+        let shown = x.to_string();
+        if shown.contains(['.', 'e', 'E']) {
+            shown
+        } else {
+            format!("{shown}.0")
+        }
+    }
+
+    /// A date literal, before [`SqlDialect::date`] makes it a date.
+    fn date_literal(&self, date: NaiveDate) -> String {
+        self.text_literal(&date.to_string())
+    }
+
+    /// `param` as a literal, in the same form as its placeholder.
+    fn literal(&self, param: &Param) -> String {
+        match param {
+            Param::Text(text) => self.text_literal(text),
+            Param::Int(n) => self.int_literal(*n),
+            Param::Real(x) => self.real_literal(*x),
+            Param::Date(date) => self.date(self.date_literal(*date)),
+        }
+    }
+
+    /// `param`'s placeholder, as the dialect reads a value of its type.
+    fn bound(&self, n: usize, param: &Param) -> String {
+        match param {
+            Param::Date(_) => self.date(self.placeholder(n)),
+            Param::Text(_) | Param::Int(_) | Param::Real(_) => self.placeholder(n),
+        }
+    }
+}
+
+/// SQLite: dates are `'YYYY-MM-DD'` text, which compares as dates.
+pub struct Sqlite;
+
+impl SqlDialect for Sqlite {
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn date(&self, value: String) -> String {
+        value
+    }
+}
+
+/// PostgreSQL: dates are `DATE`, and a parameter or literal is cast to one.
+pub struct Postgres;
+
+impl SqlDialect for Postgres {
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+
+    fn date(&self, value: String) -> String {
+        format!("{value}::date")
+    }
+}
+
+impl Dialect {
+    /// The dialect's spelling.
+    pub fn syntax(self) -> &'static dyn SqlDialect {
+        match self {
+            Dialect::Sqlite => &Sqlite,
+            Dialect::Postgres => &Postgres,
+        }
+    }
+}

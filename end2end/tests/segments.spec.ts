@@ -42,6 +42,9 @@ test("a tag-filter segment with two rule groups: live estimate and SQL, confirm,
   const sql = page.getByTestId("estimate-sql");
   await expect(sql).toContainText("city_cross_border_ride");
   await expect(sql).not.toContainText("behavior_trade");
+  // The plan the engine and the SQL share, one line per node.
+  await page.getByTestId("estimate-plan").locator("summary").click();
+  await expect(page.getByTestId("estimate-plan")).toContainText("Profile city_cross_border_ride");
 
   // A second group (OR) with a behavior condition and an attribute filter.
   await page.getByTestId("add-group").click();

@@ -28,6 +28,9 @@ pub struct Estimate {
     pub size: u64,
     /// The SQL of the database in use, with literals inlined, for review.
     pub sql: String,
+    /// The plan both the engine and the SQL run, as an indented tree (an
+    /// EXPLAIN), with the rewrite passes that changed it.
+    pub plan: String,
     /// The newest data the rule reads.
     pub data_date: Option<NaiveDate>,
     /// T, the evaluation date used.

@@ -4,7 +4,8 @@ use std::fmt;
 
 use chrono_tz::Tz;
 
-use super::*;
+use super::rewrite::Optimized;
+use super::types::*;
 use crate::time::format_epoch;
 
 impl fmt::Display for Plan {

@@ -3,7 +3,7 @@
 //! runs them in order; the evaluator and the SQL compiler both call it, so
 //! both backends run the same plan.
 
-use super::*;
+use super::types::*;
 
 /// One named rewrite of a plan. A pass never changes which entities the
 /// plan selects.

@@ -3,7 +3,28 @@
 
 use chrono::NaiveDate;
 
-use super::{Dialect, Param};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound parameter of compiled SQL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    Real(f64),
+    Date(NaiveDate),
+}
+
+/// Quotes an identifier (codes are already restricted to `[a-z0-9_]`).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
 
 /// How a dialect spells placeholders, literals, identifiers and dates.
 /// The defaults are standard SQL.
@@ -17,7 +38,7 @@ pub trait SqlDialect {
 
     /// A quoted identifier.
     fn quote_ident(&self, name: &str) -> String {
-        super::quote_ident(name)
+        quote_ident(name)
     }
 
     fn text_literal(&self, text: &str) -> String {

@@ -23,24 +23,8 @@ use crate::time::format_epoch;
 mod dialect;
 mod statement;
 
-pub use dialect::{Postgres, SqlDialect, Sqlite};
+pub use dialect::{Dialect, Param, Postgres, SqlDialect, Sqlite, quote_ident};
 use statement::{Fragment, Render, Sql, render, sql};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-/// A bound parameter of compiled SQL.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Param {
-    Text(String),
-    Int(i64),
-    Real(f64),
-    Date(NaiveDate),
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompiledSql {
@@ -72,11 +56,6 @@ pub fn profile_table(code: &str) -> String {
 
 pub fn behavior_table(code: &str) -> String {
     format!("behavior_{code}")
-}
-
-/// Quotes an identifier (codes are already restricted to `[a-z0-9_]`).
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 struct Builder {

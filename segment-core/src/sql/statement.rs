@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Param;
-use super::dialect::SqlDialect;
+use super::dialect::{Param, SqlDialect};
 
 /// A piece of a statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub use create::create;
 
 use std::time::Instant;
 
+use segment_core::plan::optimize;
 use segment_core::sql::{Dialect, Output, compile};
 use segment_core::time::{parse_date, parse_tz, today_in};
 use segment_core::validate::{Context, validate};
@@ -56,7 +57,7 @@ pub async fn estimate(
     );
     // Validating and compiling a large rule costs milliseconds too: all of
     // it runs on the engine threads, none on the request threads.
-    let (plan, sql, size, engine_micros) = state
+    let (plan, sql, explained, size, engine_micros) = state
         .engine
         .run(&principal.key(), Some(state.estimate_deadline), move || {
             let plan = validate(
@@ -71,6 +72,7 @@ pub async fn estimate(
             .map_err(AppError::InvalidRule)?;
             let audience = scope.audience_scopes();
             let sql = compile(&plan, dialect, Output::EntityIds, audience.as_deref()).display();
+            let explained = optimize(plan.clone()).to_string();
             let started = Instant::now();
             let members = loaded
                 .index
@@ -80,12 +82,13 @@ pub async fn estimate(
                     AppError::Internal
                 })?;
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            Ok::<_, AppError>((plan, sql, members.len(), micros))
+            Ok::<_, AppError>((plan, sql, explained, members.len(), micros))
         })
         .await??;
     Ok(Estimate {
         size,
         sql,
+        plan: explained,
         data_date: plan.data_date,
         as_of,
         time_zone: time_zone.name().to_string(),

@@ -208,6 +208,10 @@ both_backends! {
         assert_eq!(body["as_of"], "2024-08-05");
         let sql = body["sql"].as_str().unwrap();
         assert!(sql.contains("\"tag_city_cross_border_ride\"") && sql.contains("'Shenzhen'"), "{sql}");
+        // The plan both backends run, shown as an EXPLAIN tree.
+        let plan = body["plan"].as_str().unwrap();
+        assert!(plan.starts_with("Plan users as of 2024-08-05"), "{plan}");
+        assert!(plan.contains("Profile city_cross_border_ride @2024-08-04 in {Shenzhen}"), "{plan}");
 
         // Merchant M1's audience holds U1 but not U4.
         let merchant = app.token("merchant:M1").await;

@@ -321,6 +321,10 @@ fn EstimatePanel(
                     </p>
                     <h3>"SQL"</h3>
                     <pre class="sql" data-testid="estimate-sql">{answer.sql}</pre>
+                    <details class="plan" data-testid="estimate-plan">
+                        <summary>"Plan (EXPLAIN)"</summary>
+                        <pre class="sql">{answer.plan}</pre>
+                    </details>
                 }.into_any(),
                 Some(Err(AppError::InvalidRule(problems))) => view! {
                     <div class="estimate-size muted">"—"</div>

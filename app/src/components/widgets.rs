@@ -40,6 +40,27 @@ pub fn FieldError(
     }
 }
 
+/// A labelled password input of a form, with its field's error under it.
+#[component]
+pub fn PasswordField(
+    label: &'static str,
+    name: &'static str,
+    /// `current-password` or `new-password`.
+    autocomplete: &'static str,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    /// The shortest password the browser lets through, when it checks one.
+    #[prop(optional)]
+    minlength: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <input type="password" name=name autocomplete=autocomplete required minlength=minlength/>
+            <FieldError error field=name/>
+        </label>
+    }
+}
+
 /// A modal confirmation dialog.
 #[component]
 pub fn ConfirmDialog(
@@ -83,4 +104,29 @@ pub fn format_count(n: impl Into<i128>) -> String {
         out.push(c);
     }
     out
+}
+
+/// Bumps `refresh` every `every` while `busy()` holds: a page whose rows
+/// are still being worked on in the background looks again on its own.
+pub fn refresh_while(
+    refresh: RwSignal<u32>,
+    every: std::time::Duration,
+    busy: impl Fn() -> bool + Clone + 'static,
+) {
+    Effect::new(move |_| {
+        let busy = busy.clone();
+        let handle = set_interval_with_handle(
+            move || {
+                if busy() {
+                    refresh.update(|n| *n += 1);
+                }
+            },
+            every,
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
 }

@@ -13,11 +13,5 @@ use crate::context::{console, principal, respond};
 /// category, type or values contain every word of `query`.
 #[server]
 pub async fn search_tags(target: Option<TargetObject>, query: String) -> Result<Vec<TagDef>, AppError> {
-    respond(
-        async {
-            let principal = principal()?;
-            console()?.search_tags(&principal, target, &query).await
-        }
-        .await,
-    )
+    respond(async { console()?.search_tags(&principal()?, target, &query).await }.await)
 }

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::auth::Subject;
 use crate::auth::api::ChangePassword;
 use crate::components::layout::use_session;
-use crate::components::widgets::{ErrorBanner, FieldError};
+use crate::components::widgets::{ErrorBanner, PasswordField};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -27,16 +27,8 @@ pub fn AccountPage() -> impl IntoView {
             <h2>"Change password"</h2>
             <p class="muted">{move || username().map(|name| format!("Signed in as {name}. Your other sessions end when the password changes; this one stays open."))}</p>
             <ActionForm action=change attr:class="form-stack">
-                <label class="field">
-                    <span>"Current password"</span>
-                    <input type="password" name="current_password" autocomplete="current-password" required/>
-                    <FieldError error field="current_password"/>
-                </label>
-                <label class="field">
-                    <span>"New password (at least 8 characters)"</span>
-                    <input type="password" name="new_password" autocomplete="new-password" required minlength="8"/>
-                    <FieldError error field="new_password"/>
-                </label>
+                <PasswordField label="Current password" name="current_password" autocomplete="current-password" error/>
+                <PasswordField label="New password (at least 8 characters)" name="new_password" autocomplete="new-password" minlength="8" error/>
                 <ErrorBanner error=Signal::derive(move || error.get().filter(|e| e.for_field("current_password").is_none() && e.for_field("new_password").is_none()))/>
                 <div class="form-actions">
                     <button type="submit" class="btn btn-primary" disabled=change.pending()>"Change password"</button>

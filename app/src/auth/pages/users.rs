@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::auth::api::{CreateUser, list_users, reset_user_password, set_user_disabled};
 use crate::auth::{Role, UserView};
-use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
+use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, PasswordField, format_utc};
 use crate::error::AppError;
 
 #[component]
@@ -73,11 +73,7 @@ pub fn UsersPage() -> impl IntoView {
                     <input name="username" required/>
                     <FieldError error field="username"/>
                 </label>
-                <label class="field">
-                    <span>"Password"</span>
-                    <input name="password" type="password" autocomplete="new-password" required/>
-                    <FieldError error field="password"/>
-                </label>
+                <PasswordField label="Password" name="password" autocomplete="new-password" error/>
                 <label class="field">
                     <span>"Role"</span>
                     <select name="role" on:change=move |ev| role.set(event_target_value(&ev))>

@@ -8,16 +8,27 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 use segment_core::TargetObject;
 
-use super::basic_form::BasicForm;
+use super::basic_form::{BasicFields, BasicForm};
 use crate::error::{AppError, FieldError};
 use crate::groups::GroupView;
 use crate::groups::api::list_groups;
 use crate::segments::api::{create_segment, list_segments};
 use crate::segments::*;
 
-/// The page title, the breadcrumb back to Create Segment, and the heading.
+/// The page title, the breadcrumb back to Create Segment, the heading, a
+/// notice when given (as children), and the Basic Information panel every
+/// creation page starts with.
 #[component]
-pub fn CreationHeader(method: &'static str) -> impl IntoView {
+pub fn CreationHeader(
+    method: &'static str,
+    form: BasicForm,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    groups: Signal<Vec<GroupView>>,
+    /// Offer only one-time updates (a custom list is uploaded once).
+    #[prop(optional)]
+    one_time_only: bool,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     view! {
         <Title text=format!("Create Segment · {method}")/>
         <nav class="breadcrumb">
@@ -25,6 +36,11 @@ pub fn CreationHeader(method: &'static str) -> impl IntoView {
             <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>{method}</span>
         </nav>
         <div class="page-header"><h1>{format!("Create Segment: {method}")}</h1></div>
+        {children.map(|notice| notice())}
+        <section class="panel">
+            <h2>"Basic Information"</h2>
+            <BasicFields form error groups prefix="" one_time_only/>
+        </section>
     }
 }
 

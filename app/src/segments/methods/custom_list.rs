@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::basic_form::BasicForm;
 use crate::segments::components::creation::{CreationHeader, IdUpload, create_action, group_choices, submit};
 use crate::segments::*;
 
@@ -37,11 +37,7 @@ pub fn CreateCustomListPage() -> impl IntoView {
         submit(form, error, create, definition, Vec::new());
     };
     view! {
-        <CreationHeader method="Custom List"/>
-        <section class="panel">
-            <h2>"Basic Information"</h2>
-            <BasicFields form error groups=group_list prefix="" one_time_only=true/>
-        </section>
+        <CreationHeader method="Custom List" form error groups=group_list one_time_only=true/>
         <section class="panel">
             <h2>"ID list"</h2>
             <p class="muted small">

@@ -7,7 +7,7 @@ use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::api::lookalike_universe;
-use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::basic_form::BasicForm;
 use crate::segments::components::creation::{
     CreationHeader, IdUpload, active_segments, create_action, group_choices, submit,
 };
@@ -108,11 +108,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
         submit(form, error, create, definition, fields);
     };
     view! {
-        <CreationHeader method="Algorithm"/>
-        <section class="panel">
-            <h2>"Basic Information"</h2>
-            <BasicFields form error groups=group_list prefix=""/>
-        </section>
+        <CreationHeader method="Algorithm" form error groups=group_list/>
         <section class="panel">
             <h2>"Algorithm"</h2>
             <div class="form-grid">

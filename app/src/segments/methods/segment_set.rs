@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::basic_form::BasicForm;
 use crate::segments::components::creation::{
     CreationHeader, SetOperationRadios, active_segments, create_action, group_choices, submit,
 };
@@ -59,11 +59,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
         }
     };
     view! {
-        <CreationHeader method="Segment Sets"/>
-        <section class="panel">
-            <h2>"Basic Information"</h2>
-            <BasicFields form error groups=group_list prefix=""/>
-        </section>
+        <CreationHeader method="Segment Sets" form error groups=group_list/>
         <section class="panel">
             <h2>"Segments"</h2>
             <div class="form-grid">

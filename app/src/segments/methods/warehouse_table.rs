@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
-use crate::segments::components::basic_form::{BasicFields, BasicForm};
+use crate::segments::components::basic_form::BasicForm;
 use crate::segments::components::creation::{CreationHeader, create_action, group_choices, submit};
 use crate::segments::*;
 use crate::warehouse::api::{warehouse_columns, warehouse_tables};
@@ -88,12 +88,9 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
         submit(form, error, create, definition, fields);
     };
     view! {
-        <CreationHeader method="Warehouse Table"/>
-        <div class="banner banner-warning" data-testid="disclaimer">{DISCLAIMER}</div>
-        <section class="panel">
-            <h2>"Basic Information"</h2>
-            <BasicFields form error groups=group_list prefix=""/>
-        </section>
+        <CreationHeader method="Warehouse Table" form error groups=group_list>
+            <div class="banner banner-warning" data-testid="disclaimer">{DISCLAIMER}</div>
+        </CreationHeader>
         <section class="panel">
             <h2>"Table"</h2>
             <div class="inline-form">

@@ -8,8 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use segment_core::TargetObject;
 
-use crate::components::widgets::format_count;
-use crate::components::widgets::{ErrorBanner, format_utc};
+use crate::components::widgets::{ErrorBanner, format_count, format_utc, refresh_while};
 use crate::groups::api::list_groups;
 use crate::segments::api::list_segments;
 use crate::segments::components::actions::RowActions;
@@ -29,25 +28,12 @@ pub fn SegmentListPage() -> impl IntoView {
     let segments = Resource::new(move || (query.get(), refresh.get()), |(q, _)| list_segments(q));
     let groups = LocalResource::new(list_groups);
 
-    // While anything is generating, look again every two seconds.
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                let generating = segments
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .is_some_and(|page| page.rows.iter().any(|r| r.status == SegmentStatus::Generating));
-                if generating {
-                    refresh.update(|n| *n += 1);
-                }
-            },
-            Duration::from_millis(1500),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
+    // While anything is generating, look again.
+    refresh_while(refresh, Duration::from_millis(1500), move || {
+        segments
+            .get_untracked()
+            .and_then(Result::ok)
+            .is_some_and(|page| page.rows.iter().any(|r| r.status == SegmentStatus::Generating))
     });
 
     let set = move |change: &dyn Fn(&mut ListQuery)| {

@@ -5,8 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::widgets::format_count;
-use crate::components::widgets::{ErrorBanner, format_utc};
+use crate::components::widgets::{ErrorBanner, format_count, format_utc, refresh_while};
 use crate::segments::ExportStatus;
 use crate::segments::api::{deleted_segments, list_exports};
 
@@ -23,24 +22,11 @@ pub fn ExportRecordsPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let exports = Resource::new(move || refresh.get(), |_| list_exports());
     // Refresh while an export is still counting.
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || {
-                let busy = exports.get_untracked().and_then(Result::ok).is_some_and(|list| {
-                    list.iter()
-                        .any(|e| matches!(e.status, ExportStatus::Queued | ExportStatus::Running))
-                });
-                if busy {
-                    refresh.update(|n| *n += 1);
-                }
-            },
-            Duration::from_millis(1000),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
+    refresh_while(refresh, Duration::from_millis(1000), move || {
+        exports.get_untracked().and_then(Result::ok).is_some_and(|list| {
+            list.iter()
+                .any(|e| matches!(e.status, ExportStatus::Queued | ExportStatus::Running))
+        })
     });
     view! {
         <Title text="Export Records"/>

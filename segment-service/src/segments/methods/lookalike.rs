@@ -124,14 +124,7 @@ impl Method for Lookalike {
             .map_err(|error| RunError::Fail(format!("The lookalike cannot be computed: {error}.")))?;
         let evaluate_ms = stored_count(model.score_ms);
         let inputs = serde_json::json!({"seed": seed_input, "model": model});
-        Ok(Output {
-            members,
-            as_of: None,
-            data_date: None,
-            ready_date: None,
-            inputs: Some(inputs.to_string()),
-            evaluate_ms,
-        })
+        Ok(Output::read(members, &inputs, evaluate_ms))
     }
 }
 

@@ -70,6 +70,21 @@ pub struct Output {
     pub evaluate_ms: i64,
 }
 
+impl Output {
+    /// The output of a run that read inputs other than tag data (an
+    /// upload, a table, a seed): no evaluation date, no data date.
+    fn read(members: RoaringBitmap, inputs: &serde_json::Value, evaluate_ms: i64) -> Output {
+        Output {
+            members,
+            as_of: None,
+            data_date: None,
+            ready_date: None,
+            inputs: Some(inputs.to_string()),
+            evaluate_ms,
+        }
+    }
+}
+
 pub enum RunError {
     /// An input is not ready: try again shortly, without using an attempt.
     Wait(String),
@@ -203,14 +218,7 @@ async fn listed(
     if let Some(scopes) = record.owner_scope.audience_scopes() {
         members &= audience_from_database(&cx.state.db, &scopes, record.target_object).await?;
     }
-    Ok(Output {
-        members,
-        as_of: None,
-        data_date: None,
-        ready_date: None,
-        inputs: Some(inputs.to_string()),
-        evaluate_ms: millis(started.elapsed()),
-    })
+    Ok(Output::read(members, &inputs, millis(started.elapsed())))
 }
 
 /// An input segment's current snapshot, or why the run cannot use it yet.

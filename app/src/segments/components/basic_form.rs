@@ -174,7 +174,7 @@ pub fn BasicFields(
                             on:change=move |_| form.update_frequency.set(UpdateFrequency::Daily)/>
                         "Daily at"
                     </label>
-                    <input type="time" class="time-input" name=field("daily_run_time")
+                    <input type="time" class="time-input" name=field("daily_run_time") aria-label="Daily run time"
                         disabled=move || !daily()
                         prop:value=move || form.daily_run_time.get()
                         on:input=move |ev| form.daily_run_time.set(event_target_value(&ev))/>

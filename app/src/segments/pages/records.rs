@@ -38,7 +38,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
                     <table class="data-table" data-testid="exports-table">
                         <thead><tr>
                             <th class="num">"ID"</th><th>"Segment"</th><th>"Status"</th><th class="num">"Rows"</th>
-                            <th class="num">"File size"</th><th>"Requested by"</th><th>"Requested at"</th><th></th>
+                            <th class="num">"File size"</th><th>"Requested by"</th><th>"Requested at"</th><th><span class="visually-hidden">"Download"</span></th>
                         </tr></thead>
                         <tbody>
                             {if list.is_empty() {

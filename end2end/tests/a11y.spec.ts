@@ -1,0 +1,60 @@
+import { test, expect, type Page } from "@playwright/test";
+import { accounts, createTagSegment, hydrated, login, uniqueName } from "./helpers";
+
+const axeSource = require.resolve("axe-core/axe.min.js");
+
+// axe-core is injected as a script of its own; the console's CSP rightly
+// refuses scripts it did not send.
+test.use({ bypassCSP: true });
+
+/** The serious and critical axe-core violations of the page as it is now, one line each. */
+async function violations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axeSource });
+  const found = await page.evaluate(async () => {
+    // @ts-expect-error axe is the global the script above defines.
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v: { id: string; impact: string; nodes: { target: string[] }[] }) => ({
+      id: v.id,
+      impact: v.impact,
+      targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    }));
+  });
+  return found
+    .filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical")
+    .map((v: { id: string; impact: string; targets: string[] }) => `${v.impact} ${v.id}: ${v.targets.join(", ")}`);
+}
+
+async function check(page: Page, paths: string[]) {
+  const problems: string[] = [];
+  for (const path of paths) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.locator("h1").first()).toBeVisible();
+    problems.push(...(await violations(page)).map((v) => `${path}: ${v}`));
+  }
+  expect(problems, problems.join("\n")).toEqual([]);
+}
+
+const everyone = [
+  "/segments", "/segments/groups", "/segments/new", "/segments/new/tag-filter", "/segments/new/custom-list",
+  "/segments/new/lookalike", "/segments/new/segment-set", "/exports", "/deleted", "/verify", "/account",
+];
+
+test("the sign-in page has no serious accessibility violation", async ({ page }) => {
+  await page.goto("/login");
+  await hydrated(page);
+  expect(await violations(page)).toEqual([]);
+});
+
+test("every page an administrator sees has no serious accessibility violation", async ({ page }) => {
+  await login(page, accounts.admin);
+  const id = await createTagSegment(page, uniqueName("A11y"), "city_cross_border_ride", ["Shenzhen"]);
+  await check(page, [...everyone, "/segments/new/warehouse-table", "/admin/users", "/admin/tokens", `/segments/${id}`]);
+});
+
+for (const role of ["merchant", "store"] as const) {
+  test(`every page a ${role} sees has no serious accessibility violation`, async ({ page }) => {
+    await login(page, accounts[role]);
+    await check(page, everyone);
+  });
+}

@@ -61,6 +61,76 @@ pub fn PasswordField(
     }
 }
 
+/// A modal dialog: focus moves into it when it opens, Tab and Shift+Tab
+/// stay inside it, and Escape or the backdrop close it.
+#[component]
+pub fn Modal(
+    #[prop(into)] label: String,
+    on_close: Callback<()>,
+    #[prop(optional)] wide: bool,
+    #[prop(optional)] testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(first) = dialog
+            .get()
+            .and_then(|dialog| focusable(&dialog).into_iter().next())
+        {
+            let _ = first.focus();
+        }
+    });
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => on_close.run(()),
+        "Tab" => {
+            let Some(dialog) = dialog.get_untracked() else {
+                return;
+            };
+            let inside = focusable(&dialog);
+            let (Some(first), Some(last)) = (inside.first(), inside.last()) else {
+                return;
+            };
+            let active = document().active_element();
+            let at = |element: &web_sys::HtmlElement| active.as_ref() == Some(element.as_ref());
+            if ev.shift_key() && at(first) {
+                ev.prevent_default();
+                let _ = last.focus();
+            } else if !ev.shift_key() && at(last) {
+                ev.prevent_default();
+                let _ = first.focus();
+            }
+        }
+        _ => {}
+    };
+    view! {
+        <div class="modal-backdrop" on:keydown=on_keydown
+            on:click=move |ev| {
+                // A click on the backdrop itself, not one inside the dialog.
+                if ev.target() == ev.current_target() {
+                    on_close.run(());
+                }
+            }>
+            <div class="modal" class:modal-wide=wide role="dialog" aria-modal="true" aria-label=label data-testid=testid node_ref=dialog>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// The enabled controls of `container`, in tab order.
+fn focusable(container: &web_sys::HtmlDivElement) -> Vec<web_sys::HtmlElement> {
+    use leptos::wasm_bindgen::JsCast;
+    let Ok(found) = container.query_selector_all(
+        "a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled])",
+    ) else {
+        return Vec::new();
+    };
+    (0..found.length())
+        .filter_map(|i| found.item(i))
+        .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect()
+}
+
 /// A modal confirmation dialog.
 #[component]
 pub fn ConfirmDialog(
@@ -71,24 +141,21 @@ pub fn ConfirmDialog(
     #[prop(into, optional)] pending: Signal<bool>,
     children: Children,
 ) -> impl IntoView {
-    let label = title.clone();
     view! {
-        <div class="modal-backdrop">
-            <div class="modal" role="dialog" aria-modal="true" aria-label=label>
-                <h2>{title}</h2>
-                <div class="modal-body">{children()}</div>
-                <div class="modal-actions">
-                    <button class="btn" on:click=move |_| on_cancel.run(())>"Cancel"</button>
-                    <button
-                        class="btn btn-danger"
-                        disabled=move || pending.get()
-                        on:click=move |_| on_confirm.run(())
-                    >
-                        {confirm_label}
-                    </button>
-                </div>
+        <Modal label=title.clone() on_close=on_cancel>
+            <h2>{title}</h2>
+            <div class="modal-body">{children()}</div>
+            <div class="modal-actions">
+                <button class="btn" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+                <button
+                    class="btn btn-danger"
+                    disabled=move || pending.get()
+                    on:click=move |_| on_confirm.run(())
+                >
+                    {confirm_label}
+                </button>
             </div>
-        </div>
+        </Modal>
     }
 }
 

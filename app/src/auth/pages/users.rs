@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::auth::api::{CreateUser, list_users, reset_user_password, set_user_disabled};
 use crate::auth::{Role, UserView};
-use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, PasswordField, format_utc};
+use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, Modal, PasswordField, format_utc};
 use crate::error::AppError;
 
 #[component]
@@ -166,8 +166,7 @@ pub fn UsersPage() -> impl IntoView {
         {move || resetting.get().map(|user| {
             let id = user.id;
             view! {
-                <div class="modal-backdrop">
-                    <div class="modal" role="dialog" aria-modal="true" aria-label="Reset password">
+                <Modal label="Reset password" on_close=Callback::new(move |()| { resetting.set(None); new_password.set(String::new()); })>
                         <h2>"Reset password"</h2>
                         <p>"Set a new password for " <strong>{user.username}</strong> ". They are signed out everywhere."</p>
                         <label class="field">
@@ -182,8 +181,7 @@ pub fn UsersPage() -> impl IntoView {
                             <button class="btn btn-primary" disabled=move || reset.pending().get()
                                 on:click=move |_| { row_error.set(None); reset.dispatch((id, new_password.get_untracked())); }>"Set password"</button>
                         </div>
-                    </div>
-                </div>
+                </Modal>
             }
         })}
     }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::widgets::{ErrorBanner, FieldError};
+use crate::components::widgets::{ErrorBanner, FieldError, Modal};
 use crate::error::AppError;
 use crate::segments::SegmentRow;
 use crate::segments::api::{delete_segment, export_segment, extend_segment};
@@ -47,9 +47,15 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
         Some(Err(e)) => error.set(Some(e)),
         None => {}
     });
-    let name = row.name.clone();
-    let zone = row.time_zone.clone();
-    let expires = row.expires_local();
+    // Copied into the dialogs each time one opens.
+    let expiry_text = StoredValue::new(format!(
+        "Segment {id} \"{}\" expires at {} ({}).",
+        row.name,
+        row.expires_local(),
+        row.time_zone
+    ));
+    let expiry_label = StoredValue::new(format!("New expiry ({})", row.time_zone));
+    let quoted_name = StoredValue::new(format!("\"{}\"", row.name));
     view! {
         <span class="row-actions">
             <button class="btn btn-link" disabled=!has_snapshot title="Export the current members as CSV"
@@ -62,12 +68,11 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
             <ErrorBanner error/>
         </Show>
         <Show when=move || extending.get()>
-            <div class="modal-backdrop">
-                <div class="modal" role="dialog" aria-modal="true" aria-label="Extend validity">
+            <Modal label="Extend validity" on_close=Callback::new(move |()| extending.set(false))>
                     <h2>"Extend validity"</h2>
-                    <p>{format!("Segment {id} \"{}\" expires at {} ({}).", name.clone(), expires.clone(), zone.clone())}</p>
+                    <p>{expiry_text.get_value()}</p>
                     <label class="field">
-                        <span>{format!("New expiry ({})", zone.clone())}</span>
+                        <span>{expiry_label.get_value()}</span>
                         <input type="datetime-local" name="expires_at" prop:value=move || new_expiry.get()
                             on:input=move |ev| new_expiry.set(event_target_value(&ev))/>
                         <FieldError error field="expires_at"/>
@@ -78,22 +83,19 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
                         <button class="btn btn-primary" disabled=move || extend.pending().get()
                             on:click=move |_| { error.set(None); extend.dispatch(new_expiry.get_untracked()); }>"Extend"</button>
                     </div>
-                </div>
-            </div>
+            </Modal>
         </Show>
         <Show when=move || deleting.get()>
-            <div class="modal-backdrop">
-                <div class="modal" role="dialog" aria-modal="true" aria-label="Delete segment">
+            <Modal label="Delete segment" on_close=Callback::new(move |()| deleting.set(false))>
                     <h2>"Delete segment"</h2>
-                    <p>"Delete segment " <strong>{id.to_string()}</strong> " " <strong>{format!("\"{}\"", row.name.clone())}</strong> "? It moves to Deleted Records and stops serving lookups."</p>
+                    <p>"Delete segment " <strong>{id.to_string()}</strong> " " <strong>{quoted_name.get_value()}</strong> "? It moves to Deleted Records and stops serving lookups."</p>
                     <ErrorBanner error/>
                     <div class="modal-actions">
                         <button class="btn" on:click=move |_| deleting.set(false)>"Cancel"</button>
                         <button class="btn btn-danger" disabled=move || delete.pending().get()
                             on:click=move |_| { error.set(None); delete.dispatch(()); }>"Delete"</button>
                     </div>
-                </div>
-            </div>
+            </Modal>
         </Show>
     }
 }

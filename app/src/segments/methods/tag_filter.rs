@@ -12,7 +12,7 @@ use segment_core::TargetObject;
 use segment_core::catalog::TagDef;
 use segment_core::validate::Problem;
 
-use crate::components::widgets::{ErrorBanner, FieldError, format_count};
+use crate::components::widgets::{ErrorBanner, FieldError, Modal, format_count};
 use crate::error::AppError;
 use crate::segments::api::{create_segment, estimate_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
@@ -271,8 +271,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         {move || confirming.get().map(|answer| {
             let combined_name = selected.get_untracked().map(|s| (s, combined.name.get_untracked(), operation.get_untracked()));
             view! {
-                <div class="modal-backdrop">
-                    <div class="modal modal-wide" role="dialog" aria-modal="true" aria-label="Confirm segment" data-testid="confirm">
+                <Modal label="Confirm segment" wide=true testid="confirm" on_close=Callback::new(move |()| confirming.set(None))>
                         <h2>"Create this segment?"</h2>
                         <p>
                             "Estimated size: " <strong data-testid="confirm-size">{answer.size.to_string()}</strong>
@@ -293,8 +292,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
                                 "Confirm and create"
                             </button>
                         </div>
-                    </div>
-                </div>
+                </Modal>
             }
         })}
     }
@@ -364,8 +362,7 @@ fn SegmentPicker(
         },
     );
     view! {
-        <div class="modal-backdrop">
-            <div class="modal modal-wide" role="dialog" aria-modal="true" aria-label="Select segment" data-testid="segment-picker">
+        <Modal label="Select segment" wide=true testid="segment-picker" on_close=on_cancel>
                 <h2>{format!("Select an Active segment of {}", target.label().to_lowercase())}</h2>
                 <input type="search" class="search" placeholder="Search by name or ID" aria-label="Search segments"
                     on:input=move |ev| query.set(event_target_value(&ev))/>
@@ -399,8 +396,7 @@ fn SegmentPicker(
                 <div class="modal-actions">
                     <button class="btn" on:click=move |_| on_cancel.run(())>"Cancel"</button>
                 </div>
-            </div>
-        </div>
+        </Modal>
     }
 }
 

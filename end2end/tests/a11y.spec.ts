@@ -58,3 +58,15 @@ for (const role of ["merchant", "store"] as const) {
     await check(page, everyone);
   });
 }
+
+test("the segment list sorts from the keyboard and says how it is sorted", async ({ page }) => {
+  await login(page, accounts.operator);
+  const name = page.getByRole("columnheader", { name: /^Name/ });
+  await expect(name).toHaveAttribute("aria-sort", "none");
+  await name.getByRole("button").focus();
+  await page.keyboard.press("Enter");
+  await expect(name).toHaveAttribute("aria-sort", "ascending");
+  await page.keyboard.press("Enter");
+  await expect(name).toHaveAttribute("aria-sort", "descending");
+  await expect(page.getByRole("columnheader", { name: /^Updated/ })).toHaveAttribute("aria-sort", "none");
+});

@@ -25,10 +25,21 @@ pub fn use_session() -> SessionContext {
 pub fn ConsoleLayout() -> impl IntoView {
     let session = SessionContext(Resource::new(|| (), |_| current_principal()));
     provide_context(session);
+    // On a narrow screen the navigation folds behind a Menu button, and
+    // folds again after each navigation.
+    let nav_open = RwSignal::new(false);
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        nav_open.set(false);
+    });
 
     view! {
-        <div class="console">
+        <div class="console" class:nav-open=move || nav_open.get()>
             <header class="topbar">
+                <button type="button" class="btn nav-toggle" aria-controls="sidenav"
+                    aria-expanded=move || nav_open.get().to_string()
+                    on:click=move |_| nav_open.update(|open| *open = !*open)>"Menu"</button>
                 <a class="brand" href="/segments">"Segment Targeting"</a>
                 <Suspense fallback=|| ()>
                     {move || session.0.get().map(|result| match result {
@@ -38,7 +49,10 @@ pub fn ConsoleLayout() -> impl IntoView {
                 </Suspense>
             </header>
             <div class="console-body">
-                <SideNav/>
+                // A click on a link (even the current page's) folds the menu again.
+                <div class="sidenav-wrap" on:click=move |_| nav_open.set(false)>
+                    <SideNav/>
+                </div>
                 <main class="content">
                     <Outlet/>
                 </main>
@@ -79,7 +93,7 @@ fn SideNav() -> impl IntoView {
         path == prefix || path.starts_with(&format!("{prefix}/"))
     };
     view! {
-        <nav class="sidenav" aria-label="Main">
+        <nav class="sidenav" id="sidenav" aria-label="Main">
             <div class="nav-section">"Segments"</div>
             <div class="nav-subsection">"Segment Management"</div>
             <A href="/segments" attr:class=move || nav_class(current("/segments"))>"Segment Targeting"</A>

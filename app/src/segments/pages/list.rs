@@ -44,17 +44,25 @@ pub fn SegmentListPage() -> impl IntoView {
     };
     let sort_header = move |key: SortKey, label: &'static str, numeric: bool| {
         let class = if numeric { "sortable num" } else { "sortable" };
+        let sorted =
+            move || query.with(|q| (q.sort.unwrap_or_default() == key).then(|| q.asc.unwrap_or(false)));
         view! {
-            <th class=class on:click=move |_| query.update(|q| {
-                if q.sort.unwrap_or_default() == key {
-                    q.asc = Some(!q.asc.unwrap_or(false));
-                } else {
-                    q.sort = Some(key);
-                    q.asc = Some(matches!(key, SortKey::Name));
-                }
-            })>
-                {label}
-                {move || query.with(|q| (q.sort.unwrap_or_default() == key).then(|| if q.asc.unwrap_or(false) { " ▲" } else { " ▼" }))}
+            <th class=class aria-sort=move || match sorted() {
+                Some(true) => "ascending",
+                Some(false) => "descending",
+                None => "none",
+            }>
+                <button type="button" class="sort-button" on:click=move |_| query.update(|q| {
+                    if q.sort.unwrap_or_default() == key {
+                        q.asc = Some(!q.asc.unwrap_or(false));
+                    } else {
+                        q.sort = Some(key);
+                        q.asc = Some(matches!(key, SortKey::Name));
+                    }
+                })>
+                    {label}
+                    {move || sorted().map(|asc| if asc { " ▲" } else { " ▼" })}
+                </button>
             </th>
         }
     };

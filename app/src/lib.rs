@@ -19,7 +19,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 pub use segment_contract::error;
 
-use components::layout::{ConsoleLayout, NotFound};
+use components::layout::{AdminOnly, ConsoleLayout, NotFound};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -96,8 +96,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("deleted") view=segments::pages::DeletedRecordsPage/>
                     <Route path=path!("verify") view=segments::pages::VerifyPage/>
                     <Route path=path!("account") view=auth::pages::AccountPage/>
-                    <Route path=path!("admin/users") view=auth::pages::UsersPage/>
-                    <Route path=path!("admin/tokens") view=auth::pages::TokensPage/>
+                    <Route path=path!("admin/users") view=|| view! { <AdminOnly><auth::pages::UsersPage/></AdminOnly> }/>
+                    <Route path=path!("admin/tokens") view=|| view! { <AdminOnly><auth::pages::TokensPage/></AdminOnly> }/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -70,3 +70,15 @@ test("the segment list sorts from the keyboard and says how it is sorted", async
   await expect(name).toHaveAttribute("aria-sort", "descending");
   await expect(page.getByRole("columnheader", { name: /^Updated/ })).toHaveAttribute("aria-sort", "none");
 });
+
+test("a merchant is offered only what it may use: no Warehouse Table card, no user form", async ({ page }) => {
+  await login(page, accounts.merchant);
+  await page.goto("/segments/new");
+  await hydrated(page);
+  await expect(page.getByTestId("method-custom-list")).toBeVisible();
+  await expect(page.getByTestId("method-warehouse-table")).toHaveCount(0);
+  await page.goto("/admin/users");
+  await hydrated(page);
+  await expect(page.getByTestId("admin-only")).toHaveText("Only administrators manage users and API tokens.");
+  await expect(page.getByRole("button", { name: "Create user" })).toHaveCount(0);
+});

@@ -129,3 +129,25 @@ pub fn NotFound() -> impl IntoView {
         </div>
     }
 }
+
+/// The page for administrators; anyone else is told it is not theirs
+/// instead of being shown a form the server would refuse.
+#[component]
+pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| ()>
+            <Show
+                when=move || session.principal().is_some_and(|p| p.is_admin())
+                fallback=|| view! {
+                    <Title text="Administration"/>
+                    <div class="page-header"><h1>"Administration"</h1></div>
+                    <p class="muted" data-testid="admin-only">"Only administrators manage users and API tokens."</p>
+                }
+            >
+                {children.read_value()()}
+            </Show>
+        </Suspense>
+    }
+}

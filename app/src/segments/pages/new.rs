@@ -33,6 +33,7 @@ const METHODS: [(&str, &str, &str); 5] = [
 /// + Create Segment: the creation methods of the guide.
 #[component]
 pub fn NewSegmentPage() -> impl IntoView {
+    let session = crate::components::layout::use_session();
     view! {
         <Title text="Create Segment"/>
         <nav class="breadcrumb">
@@ -42,12 +43,22 @@ pub fn NewSegmentPage() -> impl IntoView {
         </nav>
         <div class="page-header"><h1>"Create Segment"</h1></div>
         <div class="method-cards">
-            {METHODS.into_iter().map(|(slug, name, text)| view! {
-                <a class="method-card" href=format!("/segments/new/{slug}") data-testid=format!("method-{slug}")>
-                    <h2>{name}</h2>
-                    <p>{text}</p>
-                </a>
-            }).collect_view()}
+            <Suspense fallback=|| ()>
+                {move || {
+                    // Warehouse tables are read by platform staff only (the server refuses others).
+                    let platform = session.principal().is_some_and(|p| p.scope.is_platform());
+                    METHODS
+                        .into_iter()
+                        .filter(|(slug, _, _)| platform || *slug != "warehouse-table")
+                        .map(|(slug, name, text)| view! {
+                            <a class="method-card" href=format!("/segments/new/{slug}") data-testid=format!("method-{slug}")>
+                                <h2>{name}</h2>
+                                <p>{text}</p>
+                            </a>
+                        })
+                        .collect_view()
+                }}
+            </Suspense>
         </div>
     }
 }

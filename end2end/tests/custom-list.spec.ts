@@ -31,3 +31,27 @@ test("upload a CSV with bad rows, read the report, confirm, and the segment is A
   await expect(row.locator("td.size")).toHaveText("3");
   await expect(row).toContainText("Custom List");
 });
+
+test("a merchant's upload report counts IDs outside its audience as unknown, and the segment holds exactly the matched count", async ({ page }) => {
+  const name = uniqueName("Merchant list");
+  await login(page, accounts.merchant);
+  await page.goto("/segments/new/custom-list");
+  await hydrated(page);
+  await page.locator("input[name=name]").fill(name);
+  const ids = Array.from({ length: 200 }, (_, i) => `U${String(i + 1).padStart(7, "0")}`);
+  await page.getByLabel("ID file").setInputFiles({ name: "ids.csv", mimeType: "text/csv", buffer: Buffer.from(["entity_id", ...ids].join("\n")) });
+  const report = page.getByTestId("upload-report");
+  await expect(report.locator("[data-fact='Rows read'] dd")).toHaveText("200");
+  const count = async (fact: string) => Number((await report.locator(`[data-fact='${fact}'] dd`).textContent())!.replace(/,/g, ""));
+  const matched = await count("Matched");
+  const unknown = await count("Unknown IDs");
+  // Users of the platform outside the merchant's audience read like IDs that do not exist.
+  expect(unknown).toBeGreaterThan(0);
+  expect(matched).toBeGreaterThan(0);
+  expect(matched + unknown).toBe(200);
+
+  await page.getByTestId("create").click();
+  const row = page.locator(`tbody tr[data-segment="${name}"]`);
+  await expect(row.locator(".status")).toHaveText("Active");
+  await expect(row.locator("td.size")).toHaveText(matched.toLocaleString("en-US"));
+});

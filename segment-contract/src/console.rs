@@ -13,8 +13,9 @@ use crate::error::AppResult;
 use crate::groups::GroupView;
 use crate::ids::{GroupId, SegmentId};
 use crate::segments::{
-    CreateSegmentRequest, Created, DeletedSegment, Estimate, EstimateRequest, ExportView, ListQuery,
-    SegmentDetail, SegmentPage, SegmentRow, UsedBy, VerifyAnswer,
+    CreateSegmentRequest, Created, DeletedSegment, Estimate, EstimateRequest, ExportView, Insights,
+    InsightsRequest, ListQuery, Overlap, OverlapRequest, SegmentDetail, SegmentPage, SegmentRow, UsedBy,
+    VerifyAnswer,
 };
 use crate::tags::TagDef;
 use crate::warehouse::WarehouseTable;
@@ -77,6 +78,15 @@ pub trait Console: Send + Sync + 'static {
     /// How many entities of `target_object` a lookalike of the caller may reach.
     async fn lookalike_universe(&self, principal: &Principal, target_object: TargetObject) -> AppResult<u64>;
     async fn list_segments(&self, principal: &Principal, query: &ListQuery) -> AppResult<SegmentPage>;
+    /// The exact overlap of two or three Active segments.
+    async fn overlap(&self, principal: &Principal, request: &OverlapRequest) -> AppResult<Overlap>;
+    /// How an Active segment spreads over tag values beside its base.
+    async fn insights(
+        &self,
+        principal: &Principal,
+        id: SegmentId,
+        request: &InsightsRequest,
+    ) -> AppResult<Insights>;
     async fn segment(&self, principal: &Principal, id: SegmentId) -> AppResult<SegmentDetail>;
     async fn segment_used_by(&self, principal: &Principal, id: SegmentId) -> AppResult<UsedBy>;
     async fn export_segment(&self, principal: &Principal, id: SegmentId) -> AppResult<ExportView>;

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod engine;
 pub mod id_list;
 pub mod ids;
+pub mod insights;
 pub mod lookalike;
 pub mod plan;
 pub mod rule;

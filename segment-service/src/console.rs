@@ -13,8 +13,9 @@ use segment_contract::error::{AppError, AppResult};
 use segment_contract::groups::GroupView;
 use segment_contract::ids::{GroupId, SegmentId};
 use segment_contract::segments::{
-    CreateSegmentRequest, Created, DeletedSegment, Estimate, EstimateRequest, ExportView, ListQuery,
-    SegmentDetail, SegmentPage, SegmentRow, UsedBy, VerifyAnswer,
+    CreateSegmentRequest, Created, DeletedSegment, Estimate, EstimateRequest, ExportView, Insights,
+    InsightsRequest, ListQuery, Overlap, OverlapRequest, SegmentDetail, SegmentPage, SegmentRow, UsedBy,
+    VerifyAnswer,
 };
 use segment_contract::tags::TagDef;
 use segment_contract::warehouse::WarehouseTable;
@@ -203,6 +204,19 @@ impl Console for ConsoleService {
 
     async fn list_segments(&self, principal: &Principal, query: &ListQuery) -> AppResult<SegmentPage> {
         segments::list(&self.state.db, principal, query).await
+    }
+
+    async fn overlap(&self, principal: &Principal, request: &OverlapRequest) -> AppResult<Overlap> {
+        segments::insights::overlap(&self.state, principal, request).await
+    }
+
+    async fn insights(
+        &self,
+        principal: &Principal,
+        id: SegmentId,
+        request: &InsightsRequest,
+    ) -> AppResult<Insights> {
+        segments::insights::insights(&self.state, principal, id, request).await
     }
 
     async fn segment(&self, principal: &Principal, id: SegmentId) -> AppResult<SegmentDetail> {

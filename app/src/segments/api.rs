@@ -38,6 +38,25 @@ pub async fn list_segments(query: ListQuery) -> Result<SegmentPage, AppError> {
 }
 
 // Rules are nested, tagged JSON: sent as JSON, not as a form.
+/// The exact overlap of two or three Active segments.
+#[server(input = Json)]
+pub async fn overlap_segments(request: OverlapRequest) -> Result<Overlap, AppError> {
+    respond(async { console()?.overlap(&principal()?, &request).await }.await)
+}
+
+/// How an Active segment spreads over tag values beside its base.
+#[server(input = Json)]
+pub async fn segment_insights(id: SegmentId, tags: Vec<String>) -> Result<Insights, AppError> {
+    respond(
+        async {
+            console()?
+                .insights(&principal()?, id, &InsightsRequest { tags })
+                .await
+        }
+        .await,
+    )
+}
+
 #[server(input = Json)]
 pub async fn get_segment(id: SegmentId) -> Result<SegmentDetail, AppError> {
     respond(async { console()?.segment(&principal()?, id).await }.await)

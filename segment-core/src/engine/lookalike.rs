@@ -14,28 +14,11 @@
 
 use roaring::RoaringBitmap;
 
-use super::eval::{ColumnFilter, EvalError, passing_rows};
-use super::index::*;
+use super::features::{Feature, feature_groups};
+use super::index::TagIndex;
 use crate::TargetObject;
-use crate::catalog::{Catalog, TagKind};
+use crate::catalog::Catalog;
 pub use crate::lookalike::*;
-use crate::plan::{SetPred, TypedPred};
-
-/// Quantile buckets per number or datetime tag.
-const BUCKETS: usize = 5;
-/// Sampled values per ordered tag to place the bucket boundaries.
-const QUANTILE_SAMPLE: u64 = 4_096;
-/// One feature: a label and its members within the universe.
-struct Feature {
-    label: String,
-    members: RoaringBitmap,
-}
-
-/// Mutually exclusive features covering the universe.
-struct FeatureGroup {
-    tag: String,
-    features: Vec<Feature>,
-}
 
 /// Expands `seed` to exactly `target_size` members of `universe`.
 pub fn expand(
@@ -64,7 +47,9 @@ pub fn expand(
             available: universe.len(),
         });
     }
-    let groups = feature_groups(index, catalog, target, universe);
+    // A group of one feature (everyone alike) cannot tell the seed apart.
+    let mut groups = feature_groups(index, catalog.for_target(target), target, universe);
+    groups.retain(|group| group.features.len() > 1);
     let background_size = universe.len() - seed_size;
     let mut scores = vec![0f32; universe.max().map_or(0, |m| m as usize + 1)];
     let mut weights = Vec::new();
@@ -147,209 +132,6 @@ pub fn expand(
     ))
 }
 
-/// The feature groups of `target`'s tags, restricted to `universe`.
-fn feature_groups(
-    index: &TagIndex,
-    catalog: &Catalog,
-    target: TargetObject,
-    universe: &RoaringBitmap,
-) -> Vec<FeatureGroup> {
-    let mut groups = Vec::new();
-    // The universe is the whole population unless an audience narrows it.
-    let population = index.populations.get(&target).map_or(0, RoaringBitmap::len);
-    let restrict = (population != universe.len()).then_some(universe);
-    let within = |bitmap: &RoaringBitmap| match restrict {
-        Some(universe) => bitmap & universe,
-        None => bitmap.clone(),
-    };
-    'tags: for tag in catalog.for_target(target) {
-        let features = match &tag.kind {
-            TagKind::Profile { .. } => {
-                let Some(partition) = index
-                    .profiles
-                    .get(&tag.code)
-                    .and_then(|p| p.partitions.values().next_back())
-                else {
-                    continue;
-                };
-                let mut features: Vec<Feature> = match partition {
-                    ProfilePartition::Categorical(p) => {
-                        // Values that are tenants' IDs: only those the catalog lists (a tenant's own).
-                        let listed =
-                            |value: &String| tag.tenant.is_none() || tag.allowed_values().contains(value);
-                        let mut values: Vec<(&String, &RoaringBitmap)> =
-                            p.by_value.iter().filter(|(value, _)| listed(value)).collect();
-                        values.sort_by_key(|(value, _)| *value);
-                        values
-                            .into_iter()
-                            .map(|(value, members)| Feature {
-                                label: format!("{} = {value}", tag.code),
-                                members: within(members),
-                            })
-                            .collect()
-                    }
-                    ProfilePartition::Number(p) => quantiles(p, restrict, |x| format!("{x}"))
-                        .into_iter()
-                        .map(|(label, members)| Feature {
-                            label: format!("{} {label}", tag.code),
-                            members,
-                        })
-                        .collect(),
-                    ProfilePartition::Time(p) => quantiles(p, restrict, |epoch| {
-                        chrono::DateTime::from_timestamp(epoch, 0)
-                            .map(|t| t.format("%Y-%m-%d").to_string())
-                            .unwrap_or_default()
-                    })
-                    .into_iter()
-                    .map(|(label, members)| Feature {
-                        label: format!("{} {label}", tag.code),
-                        members,
-                    })
-                    .collect(),
-                };
-                features.push(Feature {
-                    label: format!("{} has no value", tag.code),
-                    members: universe - partition.present(),
-                });
-                features
-            }
-            TagKind::Behavior { .. } => {
-                let Some(behavior) = index.behaviors.get(&tag.code) else {
-                    continue;
-                };
-                let Some(newest) = behavior.days.keys().next_back().copied() else {
-                    continue;
-                };
-                // A tenant counts only its own events (see `Catalog::for_tenant`).
-                let own_ids;
-                let own_events = match &tag.tenant_filter {
-                    None => Vec::new(),
-                    Some(own) => {
-                        let Some(column) = behavior.attributes.iter().position(|(code, _)| *code == own.attr)
-                        else {
-                            continue;
-                        };
-                        own_ids = TypedPred::Enum(SetPred::In(own.ids.clone()));
-                        vec![ColumnFilter {
-                            behavior: &tag.code,
-                            column,
-                            attr: &own.attr,
-                            pred: &own_ids,
-                        }]
-                    }
-                };
-                let acted = |block: &DayBlock| -> Result<RoaringBitmap, EvalError> {
-                    Ok(match passing_rows(block, &own_events)? {
-                        None => block.totals.positive.clone(),
-                        Some(rows) => rows
-                            .iter()
-                            .filter(|row| block.counts[*row as usize] > 0)
-                            .map(|row| block.entities[row as usize])
-                            .collect(),
-                    })
-                };
-                let mut week = RoaringBitmap::new();
-                let mut month = RoaringBitmap::new();
-                for (day, block) in behavior.days.range(newest - chrono::Duration::days(29)..=newest) {
-                    // A tenant attribute stored with another type cannot be
-                    // filtered on: the behavior gives no features, as when it has no data.
-                    let Ok(acted) = acted(block) else {
-                        continue 'tags;
-                    };
-                    if *day > newest - chrono::Duration::days(7) {
-                        week |= &acted;
-                    }
-                    month |= &acted;
-                }
-                let week = within(&week);
-                let month = within(&month) - &week;
-                let never = universe - &week - &month;
-                vec![
-                    Feature {
-                        label: format!("{} in the last 7 days", tag.code),
-                        members: week,
-                    },
-                    Feature {
-                        label: format!("{} in days 8–30 only", tag.code),
-                        members: month,
-                    },
-                    Feature {
-                        label: format!("no {} in 30 days", tag.code),
-                        members: never,
-                    },
-                ]
-            }
-        };
-        let features: Vec<Feature> = features.into_iter().filter(|f| !f.members.is_empty()).collect();
-        if features.len() > 1 {
-            groups.push(FeatureGroup {
-                tag: tag.code.clone(),
-                features,
-            });
-        }
-    }
-    groups
-}
-
-/// Up to [`BUCKETS`] buckets of an ordered partition with about equal
-/// numbers of entities, their boundaries placed from a sample of values.
-fn quantiles<K: Key>(
-    partition: &OrderedPartition<K>,
-    restrict: Option<&RoaringBitmap>,
-    show: impl Fn(K) -> String,
-) -> Vec<(String, RoaringBitmap)> {
-    let within = |bitmap: RoaringBitmap| match restrict {
-        Some(universe) => bitmap & universe,
-        None => bitmap,
-    };
-    let present = within(partition.bsi.present.clone());
-    let step = (present.len() / QUANTILE_SAMPLE).max(1) as usize;
-    let mut ranks: Vec<u32> = present
-        .iter()
-        .step_by(step)
-        .filter_map(|entity| partition.bsi.value_of(entity))
-        .collect();
-    if ranks.is_empty() {
-        return Vec::new();
-    }
-    ranks.sort_unstable();
-    let mut cuts: Vec<u32> = (1..BUCKETS)
-        .map(|q| ranks[q * ranks.len() / BUCKETS])
-        .filter(|cut| *cut > 0)
-        .collect();
-    cuts.dedup();
-    let mut bounds = vec![0u32];
-    bounds.extend(cuts);
-    let top = partition.keys.len() as u32;
-    let mut buckets = Vec::new();
-    let mut above: Option<RoaringBitmap> = None;
-    // Walk from the top: bucket = (at least lo) minus (at least the next bound).
-    for (i, lo) in bounds.iter().enumerate().rev() {
-        let at_least = if *lo == 0 {
-            present.clone()
-        } else {
-            within(partition.bsi.at_least(*lo))
-        };
-        let members = match &above {
-            Some(above) => &at_least - above,
-            None => at_least.clone(),
-        };
-        let label = match bounds.get(i + 1) {
-            Some(hi) => format!(
-                "in [{}, {})",
-                show(partition.keys[*lo as usize]),
-                show(partition.keys[*hi as usize])
-            ),
-            None if *lo + 1 == top => format!("= {}", show(partition.keys[*lo as usize])),
-            None => format!("≥ {}", show(partition.keys[*lo as usize])),
-        };
-        buckets.push((label, members));
-        above = Some(at_least);
-    }
-    buckets.reverse();
-    buckets
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -358,6 +140,8 @@ mod tests {
 
     use super::*;
     use crate::catalog::DataType;
+    use crate::engine::features::BUCKETS;
+    use crate::engine::index::*;
     use crate::fixtures::profile;
 
     const N: u32 = 2_000;
@@ -525,7 +309,12 @@ mod tests {
     fn quantile_buckets_cover_the_present_entities_once() {
         let (index, catalog) = fixture();
         let universe = index.population(TargetObject::User);
-        let groups = feature_groups(&index, &catalog, TargetObject::User, &universe);
+        let groups = feature_groups(
+            &index,
+            catalog.for_target(TargetObject::User),
+            TargetObject::User,
+            &universe,
+        );
         for group in &groups {
             let mut union = RoaringBitmap::new();
             let mut total = 0;

@@ -20,7 +20,9 @@
 mod bsi;
 mod eval;
 mod explain;
+mod features;
 mod index;
+pub mod insights;
 pub mod lookalike;
 pub mod snapshot;
 mod tile;

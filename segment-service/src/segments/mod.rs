@@ -3,6 +3,7 @@
 pub mod create;
 pub mod exports;
 pub mod freshness;
+pub mod insights;
 pub mod manage;
 pub mod methods;
 pub mod records;

@@ -67,6 +67,23 @@ impl Visible {
             Visible::Stored(members) => members.contains(idx),
         }
     }
+
+    /// The entities of `members` the principal may know about.
+    pub fn restrict(&self, members: &RoaringBitmap) -> RoaringBitmap {
+        match self {
+            Visible::All => members.clone(),
+            Visible::Indexed { index, keys } => {
+                let mut visible = RoaringBitmap::new();
+                for key in keys {
+                    if let Some(audience) = index.index.scopes.get(key) {
+                        visible |= audience & members;
+                    }
+                }
+                visible
+            }
+            Visible::Stored(audience) => audience & members,
+        }
+    }
 }
 
 /// The union of the scopes' audiences among `target` entities, read from

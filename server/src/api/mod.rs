@@ -25,9 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/tags", get(tags::search))
         .route("/segments", get(segments::list).post(segments::create))
         .route("/segments/estimate", post(segments::estimate))
+        .route("/segments/overlap", post(segments::overlap))
         .route("/segments/{id}", get(segments::detail).delete(manage::delete))
         .route("/segments/{id}/members/{entity_id}", get(segments::member))
         .route("/segments/{id}/members/check", post(manage::check))
+        .route("/segments/{id}/insights", post(segments::insights))
         .route("/segments/{id}/bindings", post(manage::bind))
         .route("/segments/{id}/bindings/{task_id}", delete(manage::unbind))
         .route("/segments/{id}/extend", post(manage::extend))
@@ -90,6 +92,8 @@ pub fn server_functions() -> Vec<(&'static str, Access)> {
         (LookalikeUniverse::PATH, Access::SignedIn),
         (ListSegments::PATH, Access::SignedIn),
         (GetSegment::PATH, Access::SignedIn),
+        (OverlapSegments::PATH, Access::SignedIn),
+        (SegmentInsights::PATH, Access::SignedIn),
         (SegmentUsedBy::PATH, Access::SignedIn),
         (ExportSegment::PATH, Access::SignedIn),
         (ListExports::PATH, Access::SignedIn),

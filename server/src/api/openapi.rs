@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Segment Targeting API", description = "Segments for campaign delivery: groups, segments, membership lookups."),
     paths(super::health::health, super::groups::list, super::groups::create, super::groups::rename, super::groups::delete,
           super::tags::search, super::segments::estimate, super::segments::create, super::segments::list,
-          super::segments::detail, super::segments::member, super::manage::check, super::manage::bind,
+          super::segments::detail, super::segments::member, super::segments::overlap, super::segments::insights, super::manage::check, super::manage::bind,
           super::manage::unbind, super::manage::extend, super::manage::delete, super::manage::deleted,
           super::manage::request_export, super::manage::list_exports, super::manage::get_export,
           super::manage::download, super::manage::verify, super::uploads::upload, super::uploads::report,

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use segment_contract::error::AppError;
 use segment_contract::ids::SegmentId;
 use segment_contract::segments::{
-    CreateSegmentRequest, Created, Estimate, EstimateRequest, ListQuery, MemberAnswer, SegmentDetail,
-    SegmentPage,
+    CreateSegmentRequest, Created, Estimate, EstimateRequest, Insights, InsightsRequest, ListQuery,
+    MemberAnswer, Overlap, OverlapRequest, SegmentDetail, SegmentPage,
 };
 use segment_service::segments;
 use segment_service::state::AppState;
@@ -89,5 +89,46 @@ pub async fn member(
 ) -> Result<Json<MemberAnswer>, ApiError> {
     Ok(Json(
         segments::check_member(&state, &principal, id, &entity_id).await?,
+    ))
+}
+
+/// The exact overlap of two or three Active segments of one target object:
+/// every region's size (in exactly the segments of its mask), from their
+/// current snapshots. Refused with 409 like lookups when one cannot serve.
+#[utoipa::path(post, operation_id = "overlap_segments", path = "/api/v1/segments/overlap", tag = "segments", security(("bearer" = [])),
+    request_body = OverlapRequest,
+    responses((status = 200, body = Overlap),
+              (status = 400, body = ErrorBody, description = "Not two or three different segments, or of different target objects"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "A segment is `stale`, `expired` or `not_ready`")))]
+pub async fn overlap(
+    Auth(principal): Auth,
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<OverlapRequest>,
+) -> Result<Json<Overlap>, ApiError> {
+    Ok(Json(
+        segments::insights::overlap(&state, &principal, &request).await?,
+    ))
+}
+
+/// How an Active segment spreads over tag values beside the population
+/// (merchants and stores: their audience), with the share of each value in
+/// both. Without `tags`, the most distinctive few.
+#[utoipa::path(post, operation_id = "segment_insights", path = "/api/v1/segments/{id}/insights", tag = "segments", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    request_body = InsightsRequest,
+    responses((status = 200, body = Insights),
+              (status = 400, body = ErrorBody, description = "An unknown tag, or too many"),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`stale`, `expired` or `not_ready`"),
+              (status = 503, body = ErrorBody, description = "The tag index is still loading")))]
+pub async fn insights(
+    Auth(principal): Auth,
+    State(state): State<AppState>,
+    Path(id): Path<SegmentId>,
+    ApiJson(request): ApiJson<InsightsRequest>,
+) -> Result<Json<Insights>, ApiError> {
+    Ok(Json(
+        segments::insights::insights(&state, &principal, id, &request).await?,
     ))
 }

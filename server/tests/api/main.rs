@@ -15,6 +15,7 @@ mod differential;
 mod fuzz;
 mod groups;
 mod hardening;
+mod insights;
 mod isolation;
 mod lookalike;
 mod manage;

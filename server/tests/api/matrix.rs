@@ -225,6 +225,8 @@ fn rule() -> Value {
 /// The objects each owner has, shared by the calls that only read them.
 struct Objects {
     segment: i64,
+    /// Another Active segment of the same owner, to overlap with `segment`.
+    other_segment: i64,
     group: i64,
     binding: String,
     export: i64,
@@ -305,6 +307,20 @@ async fn call_route(
         }
         ("post", "/api/v1/uploads") => Some((signed_in(201), Body::Csv("entity_id\nU1\n"))),
         ("get", "/api/v1/warehouse/tables") => Some((expected(who, who.is_platform(), 200, 403), Body::None)),
+        ("post", "/api/v1/segments/overlap") => {
+            for owner in OWNERS {
+                let shared = &objects[&owner];
+                let body = Body::Json(json!({"segment_ids": [shared.segment, shared.other_segment]}));
+                let got = world.send(who, m.clone(), path, body).await;
+                check(
+                    &mut failures,
+                    format!("{method} {path} of {owner:?}'s"),
+                    got,
+                    expected(who, who.sees(owner), 200, 404),
+                );
+            }
+            return failures;
+        }
         ("get", "/api/v1/warehouse/tables/{table}") => {
             let (status, body) = world
                 .send(who, m.clone(), "/api/v1/warehouse/tables/orders", Body::None)
@@ -343,6 +359,7 @@ async fn call_route(
         ("post", "/api/v1/segments/{id}/extend") => (Needs::Segment, 200, || {
             Body::Json(json!({"expires_at": "2030-01-31 23:59"}))
         }),
+        ("post", "/api/v1/segments/{id}/insights") => (Needs::Segment, 200, || Body::Json(json!({}))),
         ("post", "/api/v1/segments/{id}/verify") => {
             (Needs::Segment, 200, || Body::Json(json!({"ids": ["U1"]})))
         }
@@ -570,6 +587,13 @@ async fn call_function(
                     Body::Json(json!({"id": shared.segment, "expires_at": "2030-01-31 23:59"})),
                     200,
                 )
+            } else if path == OverlapSegments::PATH {
+                (
+                    Body::Json(json!({"request": {"segment_ids": [shared.segment, shared.other_segment]}})),
+                    200,
+                )
+            } else if path == SegmentInsights::PATH {
+                (Body::Json(json!({"id": shared.segment, "tags": []})), 200)
             } else if path == VerifySegment::PATH {
                 (Body::Json(json!({"id": shared.segment, "ids": ["U1"]})), 200)
             } else if path == DeleteSegment::PATH {
@@ -655,6 +679,7 @@ both_backends! {
             let segment = world.segment(owner).await;
             objects.insert(owner, Objects {
                 segment,
+                other_segment: world.segment(owner).await,
                 group: world.group(owner).await,
                 binding: world.binding(owner, segment).await,
                 export: world.export(owner, segment).await,

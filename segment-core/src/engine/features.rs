@@ -1,0 +1,259 @@
+//! Features of the tag index: each tag of a target object as a group of
+//! mutually exclusive features that cover a universe — an enum or boolean
+//! value, a quantile of a number or datetime, or "no value" for a profile
+//! tag; "in the last 7 days / in days 8–30 / not in 30 days" for a
+//! behavior. The lookalike model weighs them and segment insights count them.
+
+use chrono::NaiveDate;
+use roaring::RoaringBitmap;
+
+use super::eval::{ColumnFilter, EvalError, passing_rows};
+use super::index::*;
+use crate::TargetObject;
+use crate::catalog::{TagDef, TagKind};
+use crate::plan::{SetPred, TypedPred};
+
+/// Quantile buckets per number or datetime tag.
+pub(crate) const BUCKETS: usize = 5;
+/// Sampled values per ordered tag to place the bucket boundaries.
+const QUANTILE_SAMPLE: u64 = 4_096;
+/// One feature: its labels and its members within the universe.
+pub(crate) struct Feature {
+    /// The tag and the value: `home_city = Chengdu`, `no trade in 30 days`.
+    pub label: String,
+    /// The value alone: `Chengdu`, `[120.5, 890)`, `no value`, `last 7 days`.
+    pub value: String,
+    pub members: RoaringBitmap,
+}
+
+/// Mutually exclusive features covering the universe.
+pub(crate) struct FeatureGroup {
+    pub tag: String,
+    pub tag_name: String,
+    /// The partition, or the newest day of behavior, the features come from.
+    pub data_date: NaiveDate,
+    pub features: Vec<Feature>,
+}
+
+/// The feature groups of `tags` (all of `target`), restricted to `universe`.
+/// A tag without data, or with a single feature, gives no group.
+pub(crate) fn feature_groups<'a>(
+    index: &TagIndex,
+    tags: impl IntoIterator<Item = &'a TagDef>,
+    target: TargetObject,
+    universe: &RoaringBitmap,
+) -> Vec<FeatureGroup> {
+    let mut groups = Vec::new();
+    // The universe is the whole population unless an audience narrows it.
+    let population = index.populations.get(&target).map_or(0, RoaringBitmap::len);
+    let restrict = (population != universe.len()).then_some(universe);
+    let within = |bitmap: &RoaringBitmap| match restrict {
+        Some(universe) => bitmap & universe,
+        None => bitmap.clone(),
+    };
+    'tags: for tag in tags {
+        let (data_date, features) = match &tag.kind {
+            TagKind::Profile { .. } => {
+                let Some((day, partition)) = index
+                    .profiles
+                    .get(&tag.code)
+                    .and_then(|p| p.partitions.iter().next_back())
+                else {
+                    continue;
+                };
+                let mut features: Vec<Feature> = match partition {
+                    ProfilePartition::Categorical(p) => {
+                        // Values that are tenants' IDs: only those the catalog lists (a tenant's own).
+                        let listed =
+                            |value: &String| tag.tenant.is_none() || tag.allowed_values().contains(value);
+                        let mut values: Vec<(&String, &RoaringBitmap)> =
+                            p.by_value.iter().filter(|(value, _)| listed(value)).collect();
+                        values.sort_by_key(|(value, _)| *value);
+                        values
+                            .into_iter()
+                            .map(|(value, members)| Feature {
+                                label: format!("{} = {value}", tag.code),
+                                value: value.clone(),
+                                members: within(members),
+                            })
+                            .collect()
+                    }
+                    ProfilePartition::Number(p) => quantiles(p, restrict, |x| format!("{x}"))
+                        .into_iter()
+                        .map(|(value, members)| Feature {
+                            label: ordered_label(&tag.code, &value),
+                            value,
+                            members,
+                        })
+                        .collect(),
+                    ProfilePartition::Time(p) => quantiles(p, restrict, |epoch| {
+                        chrono::DateTime::from_timestamp(epoch, 0)
+                            .map(|t| t.format("%Y-%m-%d").to_string())
+                            .unwrap_or_default()
+                    })
+                    .into_iter()
+                    .map(|(value, members)| Feature {
+                        label: ordered_label(&tag.code, &value),
+                        value,
+                        members,
+                    })
+                    .collect(),
+                };
+                features.push(Feature {
+                    label: format!("{} has no value", tag.code),
+                    value: "no value".into(),
+                    members: universe - partition.present(),
+                });
+                (*day, features)
+            }
+            TagKind::Behavior { .. } => {
+                let Some(behavior) = index.behaviors.get(&tag.code) else {
+                    continue;
+                };
+                let Some(newest) = behavior.days.keys().next_back().copied() else {
+                    continue;
+                };
+                // A tenant counts only its own events (see `Catalog::for_tenant`).
+                let own_ids;
+                let own_events = match &tag.tenant_filter {
+                    None => Vec::new(),
+                    Some(own) => {
+                        let Some(column) = behavior.attributes.iter().position(|(code, _)| *code == own.attr)
+                        else {
+                            continue;
+                        };
+                        own_ids = TypedPred::Enum(SetPred::In(own.ids.clone()));
+                        vec![ColumnFilter {
+                            behavior: &tag.code,
+                            column,
+                            attr: &own.attr,
+                            pred: &own_ids,
+                        }]
+                    }
+                };
+                let acted = |block: &DayBlock| -> Result<RoaringBitmap, EvalError> {
+                    Ok(match passing_rows(block, &own_events)? {
+                        None => block.totals.positive.clone(),
+                        Some(rows) => rows
+                            .iter()
+                            .filter(|row| block.counts[*row as usize] > 0)
+                            .map(|row| block.entities[row as usize])
+                            .collect(),
+                    })
+                };
+                let mut week = RoaringBitmap::new();
+                let mut month = RoaringBitmap::new();
+                for (day, block) in behavior.days.range(newest - chrono::Duration::days(29)..=newest) {
+                    // A tenant attribute stored with another type cannot be
+                    // filtered on: the behavior gives no features, as when it has no data.
+                    let Ok(acted) = acted(block) else {
+                        continue 'tags;
+                    };
+                    if *day > newest - chrono::Duration::days(7) {
+                        week |= &acted;
+                    }
+                    month |= &acted;
+                }
+                let week = within(&week);
+                let month = within(&month) - &week;
+                let never = universe - &week - &month;
+                let features = vec![
+                    Feature {
+                        label: format!("{} in the last 7 days", tag.code),
+                        value: "in the last 7 days".into(),
+                        members: week,
+                    },
+                    Feature {
+                        label: format!("{} in days 8–30 only", tag.code),
+                        value: "in days 8–30 only".into(),
+                        members: month,
+                    },
+                    Feature {
+                        label: format!("no {} in 30 days", tag.code),
+                        value: "not in 30 days".into(),
+                        members: never,
+                    },
+                ];
+                (newest, features)
+            }
+        };
+        let features: Vec<Feature> = features.into_iter().filter(|f| !f.members.is_empty()).collect();
+        if !features.is_empty() {
+            groups.push(FeatureGroup {
+                tag: tag.code.clone(),
+                tag_name: tag.name.clone(),
+                data_date,
+                features,
+            });
+        }
+    }
+    groups
+}
+
+/// `spend in [80, 120)`, `spend ≥ 120`, `spend = 120`.
+fn ordered_label(code: &str, bucket: &str) -> String {
+    if bucket.starts_with('[') {
+        format!("{code} in {bucket}")
+    } else {
+        format!("{code} {bucket}")
+    }
+}
+
+/// Up to [`BUCKETS`] buckets of an ordered partition with about equal
+/// numbers of entities, their boundaries placed from a sample of values.
+pub(crate) fn quantiles<K: Key>(
+    partition: &OrderedPartition<K>,
+    restrict: Option<&RoaringBitmap>,
+    show: impl Fn(K) -> String,
+) -> Vec<(String, RoaringBitmap)> {
+    let within = |bitmap: RoaringBitmap| match restrict {
+        Some(universe) => bitmap & universe,
+        None => bitmap,
+    };
+    let present = within(partition.bsi.present.clone());
+    let step = (present.len() / QUANTILE_SAMPLE).max(1) as usize;
+    let mut ranks: Vec<u32> = present
+        .iter()
+        .step_by(step)
+        .filter_map(|entity| partition.bsi.value_of(entity))
+        .collect();
+    if ranks.is_empty() {
+        return Vec::new();
+    }
+    ranks.sort_unstable();
+    let mut cuts: Vec<u32> = (1..BUCKETS)
+        .map(|q| ranks[q * ranks.len() / BUCKETS])
+        .filter(|cut| *cut > 0)
+        .collect();
+    cuts.dedup();
+    let mut bounds = vec![0u32];
+    bounds.extend(cuts);
+    let top = partition.keys.len() as u32;
+    let mut buckets = Vec::new();
+    let mut above: Option<RoaringBitmap> = None;
+    // Walk from the top: bucket = (at least lo) minus (at least the next bound).
+    for (i, lo) in bounds.iter().enumerate().rev() {
+        let at_least = if *lo == 0 {
+            present.clone()
+        } else {
+            within(partition.bsi.at_least(*lo))
+        };
+        let members = match &above {
+            Some(above) => &at_least - above,
+            None => at_least.clone(),
+        };
+        let label = match bounds.get(i + 1) {
+            Some(hi) => format!(
+                "[{}, {})",
+                show(partition.keys[*lo as usize]),
+                show(partition.keys[*hi as usize])
+            ),
+            None if *lo + 1 == top => format!("= {}", show(partition.keys[*lo as usize])),
+            None => format!("≥ {}", show(partition.keys[*lo as usize])),
+        };
+        buckets.push((label, members));
+        above = Some(at_least);
+    }
+    buckets.reverse();
+    buckets
+}

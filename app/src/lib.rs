@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <Redirect path="/segments"/> }/>
                     <Route path=path!("segments") view=segments::pages::SegmentListPage/>
                     <Route path=path!("segments/groups") view=groups::pages::ManageGroupsPage/>
+                    <Route path=path!("segments/overlap") view=segments::pages::OverlapPage/>
                     <Route path=path!("segments/new") view=segments::pages::NewSegmentPage/>
                     <Route path=path!("segments/new/tag-filter") view=segments::methods::CreateTagFilterPage/>
                     <Route path=path!("segments/new/segment-set") view=segments::methods::CreateSegmentSetPage/>

@@ -1,4 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
+import { api } from "./api";
 import { accounts, createTagSegment, hydrated, login, uniqueName } from "./helpers";
 
 const axeSource = require.resolve("axe-core/axe.min.js");
@@ -37,7 +38,8 @@ async function check(page: Page, paths: string[]) {
 
 const everyone = [
   "/segments", "/segments/groups", "/segments/new", "/segments/new/tag-filter", "/segments/new/custom-list",
-  "/segments/new/lookalike", "/segments/new/segment-set", "/exports", "/deleted", "/verify", "/account",
+  "/segments/new/lookalike", "/segments/new/segment-set", "/segments/overlap", "/exports", "/deleted", "/verify",
+  "/account",
 ];
 
 test("the sign-in page has no serious accessibility violation", async ({ page }) => {
@@ -49,7 +51,17 @@ test("the sign-in page has no serious accessibility violation", async ({ page })
 test("every page an administrator sees has no serious accessibility violation", async ({ page }) => {
   await login(page, accounts.admin);
   const id = await createTagSegment(page, uniqueName("A11y"), "city_cross_border_ride", ["Shenzhen"]);
-  await check(page, [...everyone, "/segments/new/warehouse-table", "/admin/users", "/admin/tokens", `/segments/${id}`]);
+  const other = await createTagSegment(page, uniqueName("A11y"), "member_level", ["gold"]);
+  // Active, so the details page shows its insights and the overlap its picture.
+  for (const segment of [id, other]) {
+    await expect
+      .poll(async () => (await api(page).GET("/api/v1/segments/{id}", { params: { path: { id: segment } } })).data?.status)
+      .toBe("active");
+  }
+  await check(page, [
+    ...everyone, "/segments/new/warehouse-table", "/admin/users", "/admin/tokens", `/segments/${id}`,
+    `/segments/overlap?ids=${id},${other}`,
+  ]);
 });
 
 for (const role of ["merchant", "store"] as const) {

@@ -33,7 +33,11 @@ test("at 390 px the navigation folds behind Menu and no page scrolls sideways", 
   await expect(page).toHaveURL(/\/deleted$/);
   await expect(nav).toBeHidden();
 
-  for (const path of ["/segments", "/segments/new/tag-filter", `/segments/${id}`, "/segments/groups", "/exports", "/verify", "/admin/users", "/admin/tokens"]) {
+  const other = await createTagSegment(page, uniqueName("Phone"), "member_level", ["gold"]);
+  for (const path of [
+    "/segments", "/segments/new/tag-filter", `/segments/${id}`, "/segments/groups", "/exports", "/verify", "/admin/users",
+    "/admin/tokens", `/segments/overlap?ids=${id},${other}`,
+  ]) {
     await page.goto(path);
     await hydrated(page);
     await expect(page.locator("h1").first()).toBeVisible();

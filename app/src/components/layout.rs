@@ -96,7 +96,8 @@ fn SideNav() -> impl IntoView {
         <nav class="sidenav" id="sidenav" aria-label="Main">
             <div class="nav-section">"Segments"</div>
             <div class="nav-subsection">"Segment Management"</div>
-            <A href="/segments" attr:class=move || nav_class(current("/segments"))>"Segment Targeting"</A>
+            <A href="/segments" attr:class=move || nav_class(current("/segments") && !current("/segments/overlap"))>"Segment Targeting"</A>
+            <A href="/segments/overlap" attr:class=move || nav_class(current("/segments/overlap"))>"Segment Overlap"</A>
             <A href="/verify" attr:class=move || nav_class(current("/verify"))>"Segment Verification"</A>
             <A href="/exports" attr:class=move || nav_class(current("/exports"))>"Export Records"</A>
             <A href="/deleted" attr:class=move || nav_class(current("/deleted"))>"Deleted Records"</A>

@@ -1,4 +1,5 @@
 //! Pieces shared by every page: the console layout and small widgets.
 
+pub mod charts;
 pub mod layout;
 pub mod widgets;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::charts::{ShareBars, ShareRow};
 use crate::components::widgets::format_count;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
@@ -214,7 +215,18 @@ pub fn definition_view(method: &Lookalike, detail: &SegmentDetail) -> AnyView {
 /// The model of the last run: the features that made entities look like the seed.
 #[component]
 fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl IntoView {
-    let percent = |share: f64| format!("{:.1}%", share * 100.0);
+    let rows = model
+        .top_features
+        .iter()
+        .map(|f| ShareRow {
+            label: f.feature.clone(),
+            first: f.seed_share,
+            second: f.background_share,
+            detail: format!("{}: weight {:+.2}", f.feature, f.weight),
+            // The smoothed ratio the model weighs with (never divides by zero).
+            lift: Some(f.weight.exp()),
+        })
+        .collect::<Vec<_>>();
     view! {
         <p class="muted small" data-testid="lookalike-model">
             {format!(
@@ -227,28 +239,7 @@ fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl 
                 model.score_ms
             )}
         </p>
-        <table class="data-table compact" data-testid="top-features">
-            <thead><tr>
-                <th>"Top contributing feature"</th><th class="num">"Share of seed"</th>
-                <th class="num">"Share of others"</th><th class="num">"Lift"</th><th>"Weight"</th>
-            </tr></thead>
-            <tbody>
-                {model.top_features.into_iter().map(|f| {
-                    let bar = (f.weight / 4.0).clamp(0.0, 1.0) * 100.0;
-                    view! {
-                        <tr>
-                            <td><code>{f.feature}</code></td>
-                            <td class="num">{percent(f.seed_share)}</td>
-                            <td class="num">{percent(f.background_share)}</td>
-                            <td class="num">{match f.weight.exp() {
-                                lift if lift >= 100.0 => "> ×100".to_string(),
-                                lift => format!("×{lift:.1}"),
-                            }}</td>
-                            <td><span class="weight-bar" style=format!("width: {bar:.0}px")></span>{format!(" {:+.2}", f.weight)}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <ShareBars rows first="Seed".to_string() second="Everyone else".to_string()
+            value_header="Top contributing feature".to_string() testid="top-features"/>
     }
 }

@@ -6,10 +6,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::widgets::format_count;
-use crate::components::widgets::{ErrorBanner, format_utc};
+use crate::components::widgets::{ErrorBanner, format_utc, refresh_while};
 use crate::segments::api::{get_segment, segment_used_by};
 use crate::segments::components::actions::RowActions;
 use crate::segments::components::status::StatusBadge;
+use crate::segments::pages::insights::InsightsPanel;
 use crate::segments::*;
 
 #[component]
@@ -25,6 +26,13 @@ pub fn SegmentDetailPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let detail = Resource::new(move || (id(), refresh.get()), |(id, _)| get_segment(id));
     let used = Resource::new(move || (id(), refresh.get()), |(id, _)| segment_used_by(id));
+    // While its run is under way, look again: the page turns Active by itself.
+    refresh_while(refresh, std::time::Duration::from_millis(1500), move || {
+        detail
+            .get_untracked()
+            .and_then(Result::ok)
+            .is_some_and(|d| d.row.status == SegmentStatus::Generating)
+    });
     view! {
         <Title text="Segment details"/>
         <nav class="breadcrumb"><a href="/segments">"Segment Targeting"</a><span>" › "</span><span>"Details"</span></nav>
@@ -60,6 +68,7 @@ fn Details(
         <div class="page-header">
             <h1>{format!("#{} {}", row.id, row.name)}</h1>
             <div class="header-actions">
+                <a class="btn" href=format!("/segments/overlap?ids={}", row.id) data-testid="compare-overlap">"Compare overlap"</a>
                 <RowActions row=row.clone() on_change=Callback::new(move |_| refresh.update(|n| *n += 1))/>
             </div>
         </div>
@@ -120,6 +129,15 @@ fn Details(
             <h2>"Definition"</h2>
             {definition}
         </section>
+        {if row.status == SegmentStatus::Active {
+            view! { <InsightsPanel id=row.id/> }.into_any()
+        } else {
+            view! {
+                <section class="panel"><h2>"Insights"</h2>
+                    <p class="muted">"Insights compare the members with everyone else once the segment is Active."</p>
+                </section>
+            }.into_any()
+        }}
         <section class="panel">
             <h2>"Run history"</h2>
             <RunChart runs=detail.runs.clone()/>
@@ -160,8 +178,20 @@ fn RunChart(runs: Vec<RunView>) -> impl IntoView {
         .filter(|r| r.status == RunStatus::Succeeded)
         .collect();
     runs.reverse();
-    if runs.is_empty() {
-        return view! { <p class="muted">"No successful run yet."</p> }.into_any();
+    match runs.as_slice() {
+        [] => return view! { <p class="muted">"No successful run yet."</p> }.into_any(),
+        // A chart of one point says less than a sentence.
+        [only] => {
+            return view! {
+                <p class="muted" data-testid="single-run">{format!(
+                    "One successful run so far: {} members on the data of {}. The chart appears after the next run.",
+                    format_count(only.size.unwrap_or(0)),
+                    only.data_date.clone().unwrap_or_else(|| "—".into()),
+                )}</p>
+            }
+            .into_any();
+        }
+        _ => {}
     }
     let (width, height, pad) = (640.0_f64, 150.0_f64, 28.0_f64);
     let largest = runs.iter().filter_map(|r| r.size).max().unwrap_or(1).max(1);
@@ -172,19 +202,8 @@ fn RunChart(runs: Vec<RunView>) -> impl IntoView {
         .max()
         .unwrap_or(1)
         .max(1) as f64;
-    let step = if runs.len() > 1 {
-        (width - 2.0 * pad) / (runs.len() - 1) as f64
-    } else {
-        0.0
-    };
-    let x = |i: usize| {
-        pad + step * i as f64
-            + if runs.len() == 1 {
-                (width - 2.0 * pad) / 2.0
-            } else {
-                0.0
-            }
-    };
+    let step = (width - 2.0 * pad) / (runs.len() - 1) as f64;
+    let x = |i: usize| pad + step * i as f64;
     let y = |size: i64| pad + (height - 2.0 * pad) * (1.0 - size as f64 / max_size);
     let points = runs
         .iter()

@@ -52,14 +52,25 @@ impl BitSlicedIndex {
 
     /// Entities whose value is at least `c` (O'Neil's algorithm).
     pub fn at_least(&self, c: u32) -> RoaringBitmap {
+        self.at_least_from(c, self.present.clone())
+    }
+
+    /// The entities of `within` whose value is at least `c`: every bitmap
+    /// operation is on a subset of `within`, so a small set costs little.
+    pub fn at_least_within(&self, c: u32, within: &RoaringBitmap) -> RoaringBitmap {
+        self.at_least_from(c, &self.present & within)
+    }
+
+    /// `at_least` over `candidates`, a subset of `present`.
+    fn at_least_from(&self, c: u32, candidates: RoaringBitmap) -> RoaringBitmap {
         if c == 0 {
-            return self.present.clone();
+            return candidates;
         }
         if self.bits() < 32 && c >> self.bits() != 0 {
             return RoaringBitmap::new();
         }
         let mut greater = RoaringBitmap::new();
-        let mut equal = self.present.clone();
+        let mut equal = candidates;
         for bit in (0..self.bits()).rev() {
             // Once no entity equals the constant's high bits, lower bits change nothing.
             if equal.is_empty() {

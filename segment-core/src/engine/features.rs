@@ -29,7 +29,6 @@ pub(crate) struct Feature {
 /// Mutually exclusive features covering the universe.
 pub(crate) struct FeatureGroup {
     pub tag: String,
-    pub tag_name: String,
     /// The partition, or the newest day of behavior, the features come from.
     pub data_date: NaiveDate,
     pub features: Vec<Feature>,
@@ -78,7 +77,7 @@ pub(crate) fn feature_groups<'a>(
                             })
                             .collect()
                     }
-                    ProfilePartition::Number(p) => quantiles(p, restrict, |x| format!("{x}"))
+                    ProfilePartition::Number(p) => quantiles(p, restrict, show_number)
                         .into_iter()
                         .map(|(value, members)| Feature {
                             label: ordered_label(&tag.code, &value),
@@ -86,18 +85,14 @@ pub(crate) fn feature_groups<'a>(
                             members,
                         })
                         .collect(),
-                    ProfilePartition::Time(p) => quantiles(p, restrict, |epoch| {
-                        chrono::DateTime::from_timestamp(epoch, 0)
-                            .map(|t| t.format("%Y-%m-%d").to_string())
-                            .unwrap_or_default()
-                    })
-                    .into_iter()
-                    .map(|(value, members)| Feature {
-                        label: ordered_label(&tag.code, &value),
-                        value,
-                        members,
-                    })
-                    .collect(),
+                    ProfilePartition::Time(p) => quantiles(p, restrict, show_day)
+                        .into_iter()
+                        .map(|(value, members)| Feature {
+                            label: ordered_label(&tag.code, &value),
+                            value,
+                            members,
+                        })
+                        .collect(),
                 };
                 features.push(Feature {
                     label: format!("{} has no value", tag.code),
@@ -181,13 +176,39 @@ pub(crate) fn feature_groups<'a>(
         if !features.is_empty() {
             groups.push(FeatureGroup {
                 tag: tag.code.clone(),
-                tag_name: tag.name.clone(),
                 data_date,
                 features,
             });
         }
     }
     groups
+}
+
+/// The label of the bucket of ranks `lo..next` (`lo..` when last):
+/// `[80, 120)`, or `= 120` / `≥ 120` for the last.
+pub(crate) fn bucket_label<K: Key>(
+    keys: &[K],
+    lo: u32,
+    next: Option<u32>,
+    show: impl Fn(K) -> String,
+) -> String {
+    match next {
+        Some(hi) => format!("[{}, {})", show(keys[lo as usize]), show(keys[hi as usize])),
+        None if lo as usize + 1 == keys.len() => format!("= {}", show(keys[lo as usize])),
+        None => format!("≥ {}", show(keys[lo as usize])),
+    }
+}
+
+/// A number as the buckets show it.
+pub(crate) fn show_number(x: f64) -> String {
+    format!("{x}")
+}
+
+/// A datetime (Unix seconds) as the buckets show it: its day.
+pub(crate) fn show_day(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 /// `spend in [80, 120)`, `spend ≥ 120`, `spend = 120`.
@@ -197,6 +218,35 @@ fn ordered_label(code: &str, bucket: &str) -> String {
     } else {
         format!("{code} {bucket}")
     }
+}
+
+/// The first rank of each of up to [`BUCKETS`] buckets (the first is 0)
+/// holding about equal numbers of `present`, from a sample of their values.
+pub(crate) fn sampled_bounds<K: Key>(partition: &OrderedPartition<K>, present: &RoaringBitmap) -> Vec<u32> {
+    let step = (present.len() / QUANTILE_SAMPLE).max(1) as usize;
+    let mut ranks: Vec<u32> = present
+        .iter()
+        .step_by(step)
+        .filter_map(|entity| partition.bsi.value_of(entity))
+        .collect();
+    ranks.sort_unstable();
+    bounds_at(ranks.len(), |position| ranks[position])
+}
+
+/// The bucket bounds of `n` sorted ranks, `rank_at(i)` being the `i`-th:
+/// 0, then the rank at each `q / BUCKETS` of the way.
+pub(crate) fn bounds_at(n: usize, rank_at: impl Fn(usize) -> u32) -> Vec<u32> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut bounds = vec![0u32];
+    bounds.extend(
+        (1..BUCKETS)
+            .map(|q| rank_at(q * n / BUCKETS))
+            .filter(|cut| *cut > 0),
+    );
+    bounds.dedup();
+    bounds
 }
 
 /// Up to [`BUCKETS`] buckets of an ordered partition with about equal
@@ -211,24 +261,7 @@ pub(crate) fn quantiles<K: Key>(
         None => bitmap,
     };
     let present = within(partition.bsi.present.clone());
-    let step = (present.len() / QUANTILE_SAMPLE).max(1) as usize;
-    let mut ranks: Vec<u32> = present
-        .iter()
-        .step_by(step)
-        .filter_map(|entity| partition.bsi.value_of(entity))
-        .collect();
-    if ranks.is_empty() {
-        return Vec::new();
-    }
-    ranks.sort_unstable();
-    let mut cuts: Vec<u32> = (1..BUCKETS)
-        .map(|q| ranks[q * ranks.len() / BUCKETS])
-        .filter(|cut| *cut > 0)
-        .collect();
-    cuts.dedup();
-    let mut bounds = vec![0u32];
-    bounds.extend(cuts);
-    let top = partition.keys.len() as u32;
+    let bounds = sampled_bounds(partition, &present);
     let mut buckets = Vec::new();
     let mut above: Option<RoaringBitmap> = None;
     // Walk from the top: bucket = (at least lo) minus (at least the next bound).
@@ -242,15 +275,7 @@ pub(crate) fn quantiles<K: Key>(
             Some(above) => &at_least - above,
             None => at_least.clone(),
         };
-        let label = match bounds.get(i + 1) {
-            Some(hi) => format!(
-                "[{}, {})",
-                show(partition.keys[*lo as usize]),
-                show(partition.keys[*hi as usize])
-            ),
-            None if *lo + 1 == top => format!("= {}", show(partition.keys[*lo as usize])),
-            None => format!("≥ {}", show(partition.keys[*lo as usize])),
-        };
+        let label = bucket_label(&partition.keys, *lo, bounds.get(i + 1).copied(), &show);
         buckets.push((label, members));
         above = Some(at_least);
     }

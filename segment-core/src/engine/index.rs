@@ -76,6 +76,9 @@ impl Key for i64 {
 pub struct OrderedPartition<K> {
     pub keys: Vec<K>,
     pub bsi: BitSlicedIndex,
+    /// Entities per rank: exact quantiles and range sizes over the whole
+    /// partition without a pass over the slices (segment insights).
+    pub rank_counts: Vec<u32>,
     /// Where per-entity values are needed (number changes): the value of
     /// each entity of `bsi.present` at its index (others hold a default), so
     /// a change compares two arrays at the same index instead of merging.
@@ -95,12 +98,17 @@ impl<K: Key> OrderedPartition<K> {
                 .expect("key present") as u32
         };
         let ranks: Vec<u32> = pairs.iter().map(|(_, k)| rank_of(k)).collect();
+        let mut rank_counts = vec![0u32; keys.len()];
+        for rank in &ranks {
+            rank_counts[*rank as usize] += 1;
+        }
         let max = keys.len().saturating_sub(1) as u32;
         let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
         OrderedPartition {
             by_entity: keep_values.then(|| dense(pairs.iter().copied())),
             keys,
             bsi,
+            rank_counts,
         }
     }
 
@@ -133,7 +141,7 @@ impl<K: Key> OrderedPartition<K> {
     }
 
     fn bytes(&self) -> usize {
-        self.keys.len() * std::mem::size_of::<K>()
+        self.keys.len() * (std::mem::size_of::<K>() + std::mem::size_of::<u32>())
             + self.bsi.serialized_size()
             + self
                 .by_entity

@@ -11,7 +11,7 @@ use super::bsi::BitSlicedIndex;
 use super::index::*;
 
 /// Bumped whenever the layout changes; older snapshots are rebuilt.
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 
 struct Out(Vec<u8>);
 
@@ -149,6 +149,7 @@ fn put_ordered<K: KeyBytes>(out: &mut Out, p: &OrderedPartition<K>) {
     for k in &p.keys {
         out.u64(k.to_bits());
     }
+    out.u32s(&p.rank_counts);
     out.bitmap(&p.bsi.present);
     out.len(p.bsi.slices.len());
     for slice in &p.bsi.slices {
@@ -172,7 +173,13 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
     let keys = (0..n)
         .map(|_| input.u64().map(K::from_bits))
         .collect::<io::Result<Vec<K>>>()?;
+    let rank_counts = input.u32s()?;
     let present = input.bitmap()?;
+    if rank_counts.len() != keys.len()
+        || rank_counts.iter().map(|c| u64::from(*c)).sum::<u64>() != present.len()
+    {
+        return Err(corrupt("rank counts"));
+    }
     let slices = (0..input.len()?)
         .map(|_| input.bitmap())
         .collect::<io::Result<Vec<_>>>()?;
@@ -196,6 +203,7 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
         keys,
         bsi: BitSlicedIndex { present, slices },
         by_entity,
+        rank_counts,
     })
 }
 
@@ -324,6 +332,7 @@ mod tests {
                     .eq(b.keys.iter().map(|k| k.to_bits()))
                     && a.bsi.present == b.bsi.present
                     && a.bsi.slices == b.bsi.slices
+                    && a.rank_counts == b.rank_counts
                     && a.by_entity.is_some() == b.by_entity.is_some()
                     && (a.by_entity.is_none()
                         || a.values()
@@ -331,7 +340,10 @@ mod tests {
                             .eq(b.values().map(|(e, v)| (e, v.to_bits()))))
             }
             (ProfilePartition::Time(a), ProfilePartition::Time(b)) => {
-                a.keys == b.keys && a.bsi.present == b.bsi.present && a.bsi.slices == b.bsi.slices
+                a.keys == b.keys
+                    && a.bsi.present == b.bsi.present
+                    && a.bsi.slices == b.bsi.slices
+                    && a.rank_counts == b.rank_counts
             }
             _ => false,
         }

@@ -37,6 +37,7 @@ fn tile_categorical(p: &CategoricalPartition, copies: u32, stride: u32) -> Categ
 fn tile_ordered<K: Key>(p: &OrderedPartition<K>, copies: u32, stride: u32) -> OrderedPartition<K> {
     OrderedPartition {
         keys: p.keys.clone(),
+        rank_counts: p.rank_counts.iter().map(|c| c * copies).collect(),
         bsi: BitSlicedIndex {
             present: tile_bitmap(&p.bsi.present, copies, stride),
             slices: p

@@ -69,7 +69,7 @@ test("a tag-filter segment with two rule groups: live estimate and SQL, confirm,
 
   await page.getByTestId("create").click();
   const confirm = page.getByTestId("confirm");
-  await expect(confirm.getByTestId("confirm-size")).toHaveText(both.replace(/,/g, ""));
+  await expect(confirm.getByTestId("confirm-size")).toHaveText(both);
   await expect(confirm.getByTestId("confirm-sql")).toContainText("behavior_trade");
   await confirm.getByTestId("confirm-create").click();
 
@@ -128,7 +128,7 @@ test("Segment Combination with Copy from Above Fields creates both segments, eac
 
   await page.getByTestId("create").click();
   const confirm = page.getByTestId("confirm");
-  await expect(confirm).toContainText(`Also creates "${combinedName}"`);
+  await expect(confirm).toContainText(`Also creates “${combinedName}”: the members of this segment, of #`);
   await confirm.getByTestId("confirm-create").click();
   await expect(page).toHaveURL(/\/segments\?created=\d+$/);
 
@@ -207,4 +207,35 @@ test("a segment set of two Active segments becomes Active with the size of the o
   await expect(row(page, name).locator(".status")).toHaveText("Active");
   await expect(row(page, name).locator("td.size")).toHaveText(total.toLocaleString("en-US"));
   await expect(row(page, name)).toContainText("Segment Sets");
+});
+
+test("the rule is checked in the browser: a new condition is not an error, a wrong one is marked at once, nothing incomplete is sent", async ({ page }) => {
+  await login(page, accounts.operator);
+  const sent: string[] = [];
+  page.on("request", (request) => {
+    if (/estimate_segment/.test(request.url())) sent.push(request.postData() ?? "");
+  });
+  await openTagFiltering(page);
+  await expect(page.getByTestId("estimate")).toContainText("Add conditions to see the size.");
+
+  // A number condition just added waits for its number: no error, no request.
+  const balance = await addTag(page, 0, "wallet_balance");
+  await expect(page.getByTestId("estimate-waiting")).toHaveText("Finish the new condition to see the size.");
+  await expect(balance.getByTestId("condition-error")).toHaveCount(0);
+
+  // A range upside down is marked at its condition without asking the server.
+  await balance.getByTestId("filter method").selectOption("between");
+  await balance.getByTestId("value").fill("500");
+  await balance.getByTestId("upper value").fill("100");
+  await expect(balance.getByTestId("condition-error")).toBeVisible();
+  await expect(page.getByTestId("estimate-waiting")).toHaveClass(/field-error/);
+  await page.waitForTimeout(700);
+  expect(sent, "no estimate is asked for an incomplete or wrong rule").toEqual([]);
+
+  // Fixed: one settled request, and the size.
+  await balance.getByTestId("upper value").fill("900");
+  await expect(balance.getByTestId("condition-error")).toHaveCount(0);
+  await expect(page.getByTestId("estimate-size")).toHaveText(/^[\d,]+$/);
+  expect(sent.length).toBeGreaterThan(0);
+  expect(sent.every((body) => body.includes("wallet_balance"))).toBe(true);
 });

@@ -35,10 +35,11 @@ decoded_from_text! {
 }
 
 /// An enum sent and stored as its snake_case text (`as_str`), decoded
-/// strictly (`parse`, and `TryFrom<String>` for sqlx).
+/// strictly (`parse`, and `TryFrom<String>` for sqlx), and shown to people
+/// as its `label`.
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident ($kind:literal) {
-        $($(#[$variant_doc:meta])* $variant:ident => $text:literal),* $(,)?
+        $($(#[$variant_doc:meta])* $variant:ident => $text:literal / $label:literal),* $(,)?
     }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,6 +61,12 @@ macro_rules! text_enum {
             pub fn parse(text: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|value| value.as_str() == text)
             }
+
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $label),*
+                }
+            }
         }
 
         decoded_from_text! { $name => $kind }
@@ -69,10 +76,10 @@ macro_rules! text_enum {
 text_enum! {
     /// Where a materialization run is in its queue.
     RunStatus ("run status") {
-        Queued => "queued",
-        Running => "running",
-        Succeeded => "succeeded",
-        Failed => "failed",
+        Queued => "queued" / "Queued",
+        Running => "running" / "Running",
+        Succeeded => "succeeded" / "Succeeded",
+        Failed => "failed" / "Failed",
     }
 }
 
@@ -81,23 +88,23 @@ text_enum! {
     /// after a transient failure, `evaluating` the definition, `storing` the
     /// snapshot; `done` or `failed` at the end.
     RunPhase ("run phase") {
-        Queued => "queued",
-        Waiting => "waiting",
-        Retrying => "retrying",
-        Evaluating => "evaluating",
-        Storing => "storing",
-        Done => "done",
-        Failed => "failed",
+        Queued => "queued" / "Queued",
+        Waiting => "waiting" / "Waiting for inputs",
+        Retrying => "retrying" / "Retrying",
+        Evaluating => "evaluating" / "Evaluating",
+        Storing => "storing" / "Storing",
+        Done => "done" / "Done",
+        Failed => "failed" / "Failed",
     }
 }
 
 text_enum! {
     /// Where an export is: written by the exporter in the background.
     ExportStatus ("export status") {
-        Queued => "queued",
-        Running => "running",
-        Done => "done",
-        Failed => "failed",
+        Queued => "queued" / "Queued",
+        Running => "running" / "Writing",
+        Done => "done" / "Ready",
+        Failed => "failed" / "Failed",
     }
 }
 

@@ -14,6 +14,16 @@ use super::draft::{ConditionDraft, FilterDraft, NUMBER_OPS, is_range, to_rule, v
 pub struct CondState {
     pub key: u64,
     pub draft: RwSignal<ConditionDraft>,
+    /// The condition as added, to tell whether it was touched since.
+    pub added: StoredValue<ConditionDraft>,
+}
+
+impl CondState {
+    /// Whether the condition is still as added (tracked).
+    pub fn untouched(&self) -> bool {
+        self.draft
+            .with(|draft| self.added.with_value(|added| draft == added))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -60,9 +70,11 @@ impl RuleState {
     }
 
     pub fn add_condition(&self, group_key: u64, tag: &TagDef) {
+        let draft = ConditionDraft::for_tag(tag);
         let condition = CondState {
             key: self.key(),
-            draft: RwSignal::new(ConditionDraft::for_tag(tag)),
+            added: StoredValue::new(draft.clone()),
+            draft: RwSignal::new(draft),
         };
         if let Some(group) = self
             .groups
@@ -77,6 +89,22 @@ impl RuleState {
     pub fn clear(&self) {
         self.groups.set(Vec::new());
         self.add_group();
+    }
+
+    /// Whether condition `condition` of group `group` is still as added (tracked).
+    pub fn untouched(&self, group: usize, condition: usize) -> bool {
+        self.groups.with(|groups| {
+            groups
+                .get(group)
+                .and_then(|g| g.conditions.with(|list| list.get(condition).copied()))
+                .is_some_and(|c| c.untouched())
+        })
+    }
+
+    /// Whether any condition was added.
+    pub fn has_conditions(&self) -> bool {
+        self.groups
+            .with(|groups| groups.iter().any(|g| g.conditions.with(|list| !list.is_empty())))
     }
 
     /// The rule as JSON (tracked: re-evaluates on every edit).

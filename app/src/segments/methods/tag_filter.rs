@@ -2,8 +2,6 @@
 //! the rule-group editor with the tag list, the live estimate and SQL, the
 //! optional segment combination, and the confirmation before creating.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -17,6 +15,7 @@ use crate::error::AppError;
 use crate::segments::api::{create_segment, estimate_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
 use crate::segments::components::creation::{SetOperationRadios, group_choices};
+use crate::segments::components::live_estimate::{LiveEstimate, LocalCheck, live_estimate};
 use crate::segments::components::rule_editor::{RuleEditor, RuleState, TagList};
 use crate::segments::*;
 use crate::tags::api::search_tags;
@@ -55,45 +54,35 @@ pub fn CreateTagFilterPage() -> impl IntoView {
     });
     form.suggest_expiry();
 
-    // The live estimate: debounced, and an answer is shown only if no newer
-    // edit happened meanwhile.
-    let estimate = RwSignal::new(None::<Result<Estimate, AppError>>);
-    let estimating = RwSignal::new(false);
-    let sequence = StoredValue::new(0u64);
-    Effect::new(move |_| {
-        let current = rule.rule();
-        form.time_zone.track();
-        form.target_object.track();
-        let n = sequence.get_value() + 1;
-        sequence.set_value(n);
-        estimating.set(true);
-        let request = estimate_request(&form, current);
-        set_timeout(
-            move || {
-                if sequence.get_value() != n {
-                    return;
-                }
-                spawn_local(async move {
-                    let answer = estimate_segment(request).await;
-                    if sequence.get_value() == n {
-                        estimate.set(Some(answer));
-                        estimating.set(false);
-                    }
-                });
-            },
-            Duration::from_millis(300),
-        );
-    });
+    // The live estimate: checked here first, asked of the engine once complete and still.
+    let catalog_ready: Signal<Option<Vec<TagDef>>> = Signal::derive(move || tags.get().and_then(Result::ok));
+    let current_rule = Memo::new(move |_| rule.rule());
+    let live = live_estimate(
+        current_rule,
+        catalog_ready,
+        Signal::derive(move || form.target_object.get()),
+        Signal::derive(move || form.time_zone.get()),
+    );
 
     let create_error = RwSignal::new(None::<AppError>);
-    let problems = Signal::derive(move || {
-        let from = |error: Option<AppError>| match error {
-            Some(AppError::InvalidRule(problems)) => Some(problems),
-            _ => None,
-        };
-        from(estimate.get().and_then(Result::err))
-            .or_else(|| from(create_error.get()))
-            .unwrap_or_default()
+    // A condition just added is not marked before it is touched or Create is pressed.
+    let reveal_all = RwSignal::new(false);
+    let problems = Signal::derive(move || match create_error.get() {
+        Some(AppError::InvalidRule(problems)) => problems,
+        _ => live
+            .problems()
+            .into_iter()
+            .filter(|p| {
+                reveal_all.get()
+                    || match (p.group, p.condition) {
+                        (Some(group), Some(condition)) => !rule.untouched(group, condition),
+                        _ => true,
+                    }
+            })
+            .collect(),
+    });
+    let waiting_for_new = Signal::derive(move || {
+        matches!(live.check.get(), LocalCheck::Problems(_)) && problems.with(Vec::is_empty)
     });
 
     // Segment combination.
@@ -120,6 +109,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
     let confirming = RwSignal::new(None::<Estimate>);
     let preparing = RwSignal::new(false);
     let on_create = move |_| {
+        reveal_all.set(true);
         let request = build_request();
         let now = chrono::Utc::now().timestamp_millis();
         let mut fields = validate_basic(&request.name, &request.basic, now, "")
@@ -141,6 +131,20 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         if !fields.is_empty() {
             create_error.set(Some(AppError::InvalidFields(fields)));
             return;
+        }
+        match live.check.get_untracked() {
+            LocalCheck::Problems(problems) => {
+                create_error.set(Some(AppError::InvalidRule(problems)));
+                return;
+            }
+            LocalCheck::Empty => {
+                create_error.set(Some(AppError::Validation {
+                    field: None,
+                    message: "Add at least one condition to the rule.".into(),
+                }));
+                return;
+            }
+            LocalCheck::Loading | LocalCheck::Complete(_) => {}
         }
         create_error.set(None);
         preparing.set(true);
@@ -228,7 +232,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
                                     Some(segment) => view! {
                                         <span data-testid="selected-segment">
                                             <strong>{format!("#{} {}", segment.id, segment.name)}</strong>
-                                            <span class="muted">{format!(" · {} members", segment.size.unwrap_or(0))}</span>
+                                            <span class="muted">{format!(" · {} members", format_count(segment.size.unwrap_or(0)))}</span>
                                         </span>
                                         <button type="button" class="btn btn-link" on:click=move |_| selected.set(None)>"Clear"</button>
                                     }.into_any(),
@@ -258,7 +262,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
                 </div>
             </div>
             <aside class="create-side">
-                <EstimatePanel estimate estimating/>
+                <EstimatePanel live waiting_for_new/>
             </aside>
         </div>
         {move || picking.get().then(|| view! {
@@ -274,14 +278,14 @@ pub fn CreateTagFilterPage() -> impl IntoView {
                 <Modal label="Confirm segment" wide=true testid="confirm" on_close=Callback::new(move |()| confirming.set(None))>
                         <h2>"Create this segment?"</h2>
                         <p>
-                            "Estimated size: " <strong data-testid="confirm-size">{answer.size.to_string()}</strong>
+                            "Estimated size: " <strong data-testid="confirm-size">{format_count(answer.size)}</strong>
                             {format!(" {} · data date {} · T = {} ({})",
                                 form.target_object.get_untracked().label().to_lowercase(),
                                 answer.data_date.map(|d| d.to_string()).unwrap_or_else(|| "n/a".into()),
                                 answer.as_of, answer.time_zone)}
                         </p>
                         {combined_name.map(|(segment, name, op)| view! {
-                            <p>{format!("Also creates \"{name}\": this segment {} #{} {}.", op.label(), segment.id, segment.name)}</p>
+                            <p>{format!("Also creates “{name}”: {}.", combination_sentence(op, segment.id, &segment.name))}</p>
                         })}
                         <p class="muted small">"Review the SQL generated from your rules:"</p>
                         <pre class="sql" data-testid="confirm-sql">{answer.sql.clone()}</pre>
@@ -299,38 +303,63 @@ pub fn CreateTagFilterPage() -> impl IntoView {
 }
 
 #[component]
-fn EstimatePanel(
-    estimate: RwSignal<Option<Result<Estimate, AppError>>>,
-    estimating: RwSignal<bool>,
-) -> impl IntoView {
+fn EstimatePanel(live: LiveEstimate, waiting_for_new: Signal<bool>) -> impl IntoView {
     view! {
         <section class="panel estimate" data-testid="estimate">
             <h2>"Estimated size"
-                <Show when=move || estimating.get()><span class="muted small">" updating…"</span></Show>
+                <Show when=move || live.updating.get()><span class="muted small">" updating…"</span></Show>
             </h2>
-            {move || match estimate.get() {
-                None => view! { <p class="muted">"Add conditions to see the size."</p> }.into_any(),
-                Some(Ok(answer)) => view! {
-                    <div class="estimate-size" data-testid="estimate-size">{format_count(answer.size)}</div>
-                    <p class="muted small">
-                        {format!("data date {} · T = {} ({}) · engine {} µs",
-                            answer.data_date.map(|d| d.to_string()).unwrap_or_else(|| "n/a".into()),
-                            answer.as_of, answer.time_zone, answer.engine_micros)}
-                    </p>
-                    <h3>"SQL"</h3>
-                    <pre class="sql" data-testid="estimate-sql">{answer.sql}</pre>
-                    <details class="plan" data-testid="estimate-plan">
-                        <summary>"Plan (EXPLAIN)"</summary>
-                        <pre class="sql">{answer.plan}</pre>
-                    </details>
-                }.into_any(),
-                Some(Err(AppError::InvalidRule(problems))) => view! {
+            {move || match live.check.get() {
+                LocalCheck::Loading => view! { <p class="muted">"Loading the tag catalog…"</p> }.into_any(),
+                LocalCheck::Empty => view! { <p class="muted">"Add conditions to see the size."</p> }.into_any(),
+                LocalCheck::Problems(problems) => view! {
                     <div class="estimate-size muted">"—"</div>
-                    <p class="field-error">{problem_summary(&problems)}</p>
+                    <p class=if waiting_for_new.get() { "muted" } else { "field-error" } data-testid="estimate-waiting">
+                        {if waiting_for_new.get() {
+                            "Finish the new condition to see the size.".to_string()
+                        } else {
+                            problem_summary(&problems)
+                        }}
+                    </p>
                 }.into_any(),
-                Some(Err(error)) => view! { <p class="field-error">{error.to_string()}</p> }.into_any(),
+                LocalCheck::Complete(_) => match live.latest() {
+                    None => view! { <p class="muted">"Estimating…"</p> }.into_any(),
+                    Some(Ok(answer)) => view! {
+                        <div class="estimate-size" data-testid="estimate-size">{format_count(answer.size)}</div>
+                        <p class="muted small">
+                            {format!("data date {} · T = {} ({}) · engine {} µs",
+                                answer.data_date.map(|d| d.to_string()).unwrap_or_else(|| "n/a".into()),
+                                answer.as_of, answer.time_zone, format_count(answer.engine_micros))}
+                        </p>
+                        <h3>"SQL"</h3>
+                        <pre class="sql" data-testid="estimate-sql">{answer.sql}</pre>
+                        <details class="plan" data-testid="estimate-plan">
+                            <summary>"Plan (EXPLAIN)"</summary>
+                            <pre class="sql">{answer.plan}</pre>
+                        </details>
+                    }.into_any(),
+                    Some(Err(AppError::InvalidRule(problems))) => view! {
+                        <div class="estimate-size muted">"—"</div>
+                        <p class="field-error">{problem_summary(&problems)}</p>
+                    }.into_any(),
+                    Some(Err(AppError::Unavailable(_))) => view! {
+                        <p class="muted" data-testid="estimate-retrying">
+                            "The tag index is still loading; the estimate follows as soon as it is ready."
+                        </p>
+                    }.into_any(),
+                    Some(Err(error)) => view! { <p class="field-error">{error.to_string()}</p> }.into_any(),
+                },
             }}
         </section>
+    }
+}
+
+/// What the combined segment holds, as a sentence.
+fn combination_sentence(operation: SetOperation, id: SegmentId, name: &str) -> String {
+    match operation {
+        SetOperation::Intersection => format!("the members of both this segment and #{id} {name}"),
+        SetOperation::Union => format!("the members of this segment, of #{id} {name}, or of both"),
+        SetOperation::Difference => format!("the members of this segment who are not in #{id} {name}"),
     }
 }
 

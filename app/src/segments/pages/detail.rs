@@ -221,9 +221,9 @@ fn RunChart(runs: Vec<RunView>) -> impl IntoView {
             let label = format!(
                 "{}: {} members, +{} / −{}",
                 r.data_date.clone().unwrap_or_default(),
-                r.size.unwrap_or(0),
-                r.entered.unwrap_or(0),
-                r.exited.unwrap_or(0)
+                format_count(r.size.unwrap_or(0)),
+                format_count(r.entered.unwrap_or(0)),
+                format_count(r.exited.unwrap_or(0))
             );
             view! {
                 <g>
@@ -264,15 +264,15 @@ fn RunTable(runs: Vec<RunView>) -> impl IntoView {
                     <tr>
                         <td class="num">{r.id.to_string()}</td>
                         <td>{r.run_key.clone()}</td>
-                        <td>{r.status.as_str()}</td>
+                        <td>{r.status.label()}</td>
                         <td>{r.data_date.clone().unwrap_or_default()}</td>
                         <td>{r.as_of.clone().unwrap_or_default()}</td>
                         <td class="num">{r.size.map(format_count).unwrap_or_default()}</td>
-                        <td class="num">{r.entered.map(|n| format!("+{n}")).unwrap_or_default()}</td>
-                        <td class="num">{r.exited.map(|n| format!("−{n}")).unwrap_or_default()}</td>
+                        <td class="num">{r.entered.map(|n| format!("+{}", format_count(n))).unwrap_or_default()}</td>
+                        <td class="num">{r.exited.map(|n| format!("−{}", format_count(n))).unwrap_or_default()}</td>
                         <td class="num">{r.attempts}</td>
                         <td>{format_utc(r.queued_at)}</td>
-                        <td class="num">{r.total_ms.map(|ms| format!("{ms} ms")).unwrap_or_default()}</td>
+                        <td class="num">{r.total_ms.map(|ms| format!("{} ms", format_count(ms))).unwrap_or_default()}</td>
                         <td class="field-error small">{r.error.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}

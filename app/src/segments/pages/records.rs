@@ -52,7 +52,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
                                             <td class="num">{e.id.to_string()}</td>
                                             <td><a href=format!("/segments/{}", e.segment_id)>{format!("#{} {}", e.segment_id, e.segment_name)}</a></td>
                                             <td class="status-cell">
-                                                <span class=format!("status status-export-{}", e.status.as_str()) data-status=e.status.as_str()>{e.status.as_str()}</span>
+                                                <span class=format!("status status-export-{}", e.status.as_str()) data-status=e.status.as_str()>{e.status.label()}</span>
                                                 {(!done && e.status != ExportStatus::Failed).then(|| view! {
                                                     <span class="progress"><span class="progress-bar" style=format!("width: {percent}%")></span></span>
                                                 })}

@@ -239,3 +239,49 @@ test("the rule is checked in the browser: a new condition is not an error, a wro
   expect(sent.length).toBeGreaterThan(0);
   expect(sent.every((body) => body.includes("wallet_balance"))).toBe(true);
 });
+
+test("unsaved work is not lost: a link, Cancel or Back asks first, and Stay keeps everything", async ({ page }) => {
+  await login(page, accounts.operator);
+  await openTagFiltering(page);
+  const name = uniqueName("Half done");
+  await page.locator("input[name=name]").fill(name);
+  const ride = await addTag(page, 0, "city_cross_border_ride");
+  await ride.getByTestId("values").getByLabel("Macau").check();
+
+  const dialog = page.getByTestId("unsaved-dialog");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Segment Verification" }).click();
+  await expect(dialog).toContainText("Leave without saving?");
+  await dialog.getByRole("button", { name: "Stay" }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page).toHaveURL(/\/segments\/new\/tag-filter$/);
+  await expect(page.locator("input[name=name]")).toHaveValue(name);
+  await expect(ride.getByTestId("values").getByLabel("Macau")).toBeChecked();
+
+  await page.goBack();
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole("button", { name: "Stay" }).click();
+  await expect(page).toHaveURL(/\/segments\/new\/tag-filter$/);
+  await expect(page.locator("input[name=name]")).toHaveValue(name);
+
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await expect(dialog).toBeVisible();
+  await page.getByTestId("unsaved-leave").click();
+  await expect(page).toHaveURL(/\/segments$/);
+});
+
+test("after a refused Create the first problem is in view, clear of the action bar, with the cursor in its field", async ({ page }) => {
+  await login(page, accounts.operator);
+  await openTagFiltering(page);
+  const ride = await addTag(page, 0, "city_cross_border_ride");
+  await ride.getByTestId("values").getByLabel("Macau").check();
+  await page.getByTestId("create").scrollIntoViewIfNeeded();
+  await page.getByTestId("create").click();
+  await expect(page.getByTestId("form-errors")).toContainText("marked in red");
+  const nameField = page.locator("input[name=name]");
+  await expect(nameField).toBeFocused();
+  await expect(nameField).toBeInViewport();
+  // Not under the sticky Create / Cancel bar.
+  const bar = (await page.locator(".sticky-actions").boundingBox())!;
+  const field = (await nameField.boundingBox())!;
+  expect(field.y + field.height).toBeLessThan(bar.y);
+});

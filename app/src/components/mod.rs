@@ -2,4 +2,5 @@
 
 pub mod charts;
 pub mod layout;
+pub mod unsaved;
 pub mod widgets;

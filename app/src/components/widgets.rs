@@ -197,3 +197,40 @@ pub fn refresh_while(
         });
     });
 }
+
+/// After a refused Create, brings the first marked problem into view (in
+/// the middle of the screen, clear of the sticky action bar) and puts the
+/// cursor in its field, so nobody hunts for what to fix.
+pub fn reveal_first_error(error: Signal<Option<AppError>>) {
+    Effect::new(move |_| {
+        if !matches!(
+            error.get(),
+            Some(AppError::InvalidFields(_) | AppError::InvalidRule(_))
+        ) {
+            return;
+        }
+        // After the messages are drawn.
+        request_animation_frame(|| {
+            use leptos::wasm_bindgen::JsCast;
+            let Some(marked) = document()
+                .query_selector(".field-error, [data-testid=condition-error]")
+                .ok()
+                .flatten()
+            else {
+                return;
+            };
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            marked.scroll_into_view_with_scroll_into_view_options(&options);
+            let input = marked
+                .closest(".field, .condition, .panel")
+                .ok()
+                .flatten()
+                .and_then(|place| place.query_selector("input, select, textarea").ok().flatten())
+                .and_then(|input| input.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(input) = input {
+                let _ = input.focus();
+            }
+        });
+    });
+}

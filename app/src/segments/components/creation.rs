@@ -9,6 +9,8 @@ use leptos_router::hooks::use_navigate;
 use segment_core::TargetObject;
 
 use super::basic_form::{BasicFields, BasicForm};
+use crate::components::unsaved::UnsavedGuard;
+use crate::components::widgets::reveal_first_error;
 use crate::error::{AppError, FieldError};
 use crate::groups::GroupView;
 use crate::groups::api::list_groups;
@@ -36,6 +38,8 @@ pub fn CreationHeader(
             <a href="/segments/new">"Create Segment"</a><span>" › "</span><span>{method}</span>
         </nav>
         <div class="page-header"><h1>{format!("Create Segment: {method}")}</h1></div>
+        // A name is the first thing typed: from then on, leaving asks first.
+        <UnsavedGuard dirty=Signal::derive(move || !form.name.get().trim().is_empty())/>
         {children.map(|notice| notice())}
         <section class="panel">
             <h2>"Basic Information"</h2>
@@ -91,6 +95,7 @@ pub fn create_action(
 ) -> Action<CreateSegmentRequest, Result<Created, AppError>> {
     let navigate = use_navigate();
     let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
+    reveal_first_error(error.into());
     Effect::new(move |_| match create.value().get() {
         Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
         Some(Err(e)) => error.set(Some(e)),

@@ -10,7 +10,8 @@ use segment_core::TargetObject;
 use segment_core::catalog::TagDef;
 use segment_core::validate::Problem;
 
-use crate::components::widgets::{ErrorBanner, FieldError, Modal, format_count};
+use crate::components::unsaved::UnsavedGuard;
+use crate::components::widgets::{ErrorBanner, FieldError, Modal, format_count, reveal_first_error};
 use crate::error::AppError;
 use crate::segments::api::{create_segment, estimate_segment, list_segments};
 use crate::segments::components::basic_form::{BasicFields, BasicForm};
@@ -161,6 +162,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         });
     };
     let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
+    reveal_first_error(create_error.into());
     Effect::new(move |_| match create.value().get() {
         Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
         Some(Err(error)) => {
@@ -177,12 +179,12 @@ pub fn CreateTagFilterPage() -> impl IntoView {
     let field_summary = move || match create_error.get() {
         Some(AppError::InvalidFields(fields)) => Some(view! {
             <div class="banner banner-error" role="alert" data-testid="form-errors">
-                {format!("Please correct {} field{} below.", fields.len(), if fields.len() == 1 { "" } else { "s" })}
+                {format!("Please correct the {} field{} marked in red.", fields.len(), if fields.len() == 1 { "" } else { "s" })}
             </div>
         }),
         Some(AppError::InvalidRule(problems)) => Some(view! {
             <div class="banner banner-error" role="alert" data-testid="form-errors">
-                {format!("The rule has {} problem{}; see the conditions marked below.", problems.len(), if problems.len() == 1 { "" } else { "s" })}
+                {format!("The rule has {} problem{}, marked at {}.", problems.len(), if problems.len() == 1 { "" } else { "s" }, if problems.len() == 1 { "its condition" } else { "their conditions" })}
             </div>
         }),
         _ => None,
@@ -200,6 +202,7 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         <div class="page-header">
             <h1>"Create Segment: Tag Filtering"</h1>
         </div>
+        <UnsavedGuard dirty=Signal::derive(move || !form.name.get().trim().is_empty() || rule.has_conditions())/>
         <div class="create-layout">
             <div class="create-main">
                 <section class="panel">

@@ -24,7 +24,7 @@ test("export a segment and download a CSV whose IDs are exactly its members", as
   // Its details: the rule as a sentence, the SQL, the run history and what uses it.
   await segment.getByRole("link", { name }).click();
   await expect(page).toHaveURL(new RegExp(`/segments/${id}$`));
-  await expect(page.getByTestId("rule-sentences")).toContainText("city_cross_border_ride (latest) is any of Macau");
+  await expect(page.getByTestId("rule-sentences")).toContainText("Cities enabled for cross-border ride codes (latest) is any of Macau");
   await expect(page.locator("pre.sql")).toContainText("tag_city_cross_border_ride");
   await expect(page.getByTestId("detail-size")).toHaveText(size.toLocaleString("en-US"));
   const runs = page.getByTestId("runs").locator("tbody tr");

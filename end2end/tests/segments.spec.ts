@@ -1,5 +1,6 @@
 import { test, expect, Page, Locator } from "@playwright/test";
 import { accounts, createTagSegment, hydrated, login, row, uniqueName } from "./helpers";
+import { api } from "./api";
 
 /** Opens + Create Segment › Tag Filtering from the list. */
 async function openTagFiltering(page: Page) {
@@ -284,4 +285,21 @@ test("after a refused Create the first problem is in view, clear of the action b
   const bar = (await page.locator(".sticky-actions").boundingBox())!;
   const field = (await nameField.boundingBox())!;
   expect(field.y + field.height).toBeLessThan(bar.y);
+});
+
+test("a specific date is picked among the tag's dates with data, newest first", async ({ page }) => {
+  await login(page, accounts.operator);
+  const { data } = await api(page).GET("/api/v1/tags", { params: { query: { target: "user", q: "wallet_balance" } } });
+  const tag = data!.tags.find((t) => t.code === "wallet_balance")!;
+  const ready = [...tag.ready_dates].reverse();
+  expect(ready.length).toBeGreaterThan(1);
+  await openTagFiltering(page);
+  const balance = await addTag(page, 0, "wallet_balance");
+  await balance.getByTestId("date option").selectOption("on");
+  const dates = balance.getByTestId("date");
+  await expect(dates.locator("option")).toHaveText(ready);
+  await dates.selectOption(ready[1]);
+  await balance.getByTestId("value").fill("100");
+  await expect(page.getByTestId("estimate-size")).toHaveText(/^[\d,]+$/);
+  await expect(page.getByTestId("estimate-sql")).toContainText(`'${ready[1]}'`);
 });

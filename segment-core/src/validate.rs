@@ -317,14 +317,15 @@ fn ready_date(tag: &TagDef, text: &str, field: &str, at: &mut Place) -> Option<N
         }
     };
     if !tag.is_ready(date) {
-        let ready = match (tag.ready_dates.first(), tag.ready_dates.last()) {
-            (Some(first), Some(last)) => format!(
-                " Data is ready for {} dates from {first} to {last}.",
-                tag.ready_dates.len()
-            ),
-            _ => " No data is ready for it yet.".into(),
+        // The ready dates on either side of the one asked for.
+        let before = tag.ready_dates.iter().rev().find(|d| **d < date);
+        let after = tag.ready_dates.iter().find(|d| **d > date);
+        let ready = match (before, after) {
+            (Some(before), Some(after)) => format!(" The nearest dates with data are {before} and {after}."),
+            (Some(only), None) | (None, Some(only)) => format!(" The nearest date with data is {only}."),
+            (None, None) => " No data is ready for it yet.".into(),
         };
-        at.report(field, format!("{} has no data for {date}.{ready}", tag.code));
+        at.report(field, format!("{} has no data for {date}.{ready}", tag.name));
         return None;
     }
     Some(date)
@@ -1035,7 +1036,7 @@ mod tests {
                 json!({"type": "profile", "tag": "v2_trade_cnt_7d", "date": {"mode": "on", "date": "2024-08-01"}, "op": "gt", "value": "x"})
             ),
             [
-                "groups[0].conditions[0].date.date: v2_trade_cnt_7d has no data for 2024-08-01. Data is ready for 2 dates from 2024-07-30 to 2024-08-04.",
+                "groups[0].conditions[0].date.date: v2_trade_cnt_7d has no data for 2024-08-01. The nearest dates with data are 2024-07-30 and 2024-08-04.",
                 "groups[0].conditions[0].value: Enter a number."
             ]
         );

@@ -124,7 +124,7 @@ pub async fn delete_group(db: &Db, principal: &Principal, id: GroupId) -> AppRes
     }
     let held = get_group(db, principal, id).await?.segment_count;
     Err(AppError::Conflict(format!(
-        "The group still holds {held} segment{}; move or delete {} first.",
+        "The group still holds {held} segment{}; delete {} first.",
         if held == 1 { "" } else { "s" },
         if held == 1 { "it" } else { "them" }
     )))

@@ -1,7 +1,41 @@
-//! Rules as sentences, for the details page and verification.
+//! Rules as sentences, for the details page and verification, in the
+//! catalog's words: tag and attribute names, not codes.
 
+use std::collections::HashMap;
+
+use segment_core::catalog::{TagDef, TagKind};
 use segment_core::rule::{AttributeFilter, Condition, CountComparison, DateOption, Rule, Window};
 use serde_json::Value;
+
+/// Tag and attribute names by code; a code the catalog does not know
+/// (a tag removed since) reads as itself.
+#[derive(Debug, Clone, Default)]
+pub struct Names(HashMap<String, String>);
+
+impl Names {
+    pub fn of<'a>(tags: impl IntoIterator<Item = &'a TagDef>) -> Names {
+        let mut names = HashMap::new();
+        for tag in tags {
+            names.insert(tag.code.clone(), tag.name.clone());
+            if let TagKind::Behavior { attributes } = &tag.kind {
+                for attribute in attributes {
+                    names.insert(format!("{}.{}", tag.code, attribute.code), attribute.name.clone());
+                }
+            }
+        }
+        Names(names)
+    }
+
+    fn tag<'a>(&'a self, code: &'a str) -> &'a str {
+        self.0.get(code).map_or(code, String::as_str)
+    }
+
+    fn attribute<'a>(&'a self, behavior: &str, code: &'a str) -> &'a str {
+        self.0
+            .get(&format!("{behavior}.{code}"))
+            .map_or(code, String::as_str)
+    }
+}
 
 fn text(value: &Value) -> String {
     match value {
@@ -51,8 +85,12 @@ fn comparison(op: &str, value: &Option<Value>, values: &Option<Vec<Value>>) -> S
     }
 }
 
-fn filter(f: &AttributeFilter) -> String {
-    format!("{} {}", f.attr, comparison(&f.op, &f.value, &f.values))
+fn filter(f: &AttributeFilter, behavior: &str, names: &Names) -> String {
+    format!(
+        "{} {}",
+        names.attribute(behavior, &f.attr),
+        comparison(&f.op, &f.value, &f.values)
+    )
 }
 
 fn count(c: &CountComparison) -> String {
@@ -68,24 +106,32 @@ fn window(w: &Window) -> String {
 }
 
 /// One condition as a sentence.
-pub fn condition(condition: &Condition) -> String {
+pub fn condition(condition: &Condition, names: &Names) -> String {
     match condition {
         Condition::Profile(p) => match &p.date {
             DateOption::Change { from, to } if p.op == "changed" => format!(
                 "{} changed from {} on {from} to {} on {to}",
-                p.tag,
+                names.tag(&p.tag),
                 list(&p.from_values),
                 list(&p.to_values)
             ),
             DateOption::Change { from, to } => format!(
                 "{}: the change from {from} to {to} {}",
-                p.tag,
+                names.tag(&p.tag),
                 comparison(&p.op, &p.value, &p.values)
             ),
             DateOption::On { date } => {
-                format!("{} on {date} {}", p.tag, comparison(&p.op, &p.value, &p.values))
+                format!(
+                    "{} on {date} {}",
+                    names.tag(&p.tag),
+                    comparison(&p.op, &p.value, &p.values)
+                )
             }
-            DateOption::Latest => format!("{} (latest) {}", p.tag, comparison(&p.op, &p.value, &p.values)),
+            DateOption::Latest => format!(
+                "{} (latest) {}",
+                names.tag(&p.tag),
+                comparison(&p.op, &p.value, &p.values)
+            ),
         },
         Condition::Behavior(b) => {
             let filters = if b.filters.is_empty() {
@@ -93,12 +139,16 @@ pub fn condition(condition: &Condition) -> String {
             } else {
                 format!(
                     " where {}",
-                    b.filters.iter().map(filter).collect::<Vec<_>>().join(" and ")
+                    b.filters
+                        .iter()
+                        .map(|f| filter(f, &b.behavior, names))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 )
             };
             format!(
                 "{} events {}{filters}: the count {}",
-                b.behavior,
+                names.tag(&b.behavior),
                 window(&b.window),
                 count(&b.count)
             )
@@ -107,13 +157,13 @@ pub fn condition(condition: &Condition) -> String {
 }
 
 /// Every group as "A and B", the groups joined by "or".
-pub fn rule(rule: &Rule) -> Vec<String> {
+pub fn rule(rule: &Rule, names: &Names) -> Vec<String> {
     rule.groups
         .iter()
         .map(|g| {
             g.conditions
                 .iter()
-                .map(condition)
+                .map(|c| condition(c, names))
                 .collect::<Vec<_>>()
                 .join(" AND ")
         })
@@ -135,12 +185,18 @@ mod tests {
            "count": {"op": "gte", "value": 4}}
         ]}]}))
         .unwrap();
+        let trade: TagDef = serde_json::from_value(serde_json::json!({
+            "code": "trade", "name": "Trade", "category": "Trading", "target_object": "user", "kind": "behavior",
+            "attributes": [{"code": "industry_l1", "name": "Industry", "data_type": "enum", "values": ["Food & Beverages"]}]
+        }))
+        .unwrap();
+        // Named where the catalog knows the code; `v2_trade_cnt_7d` and `city` it does not.
         assert_eq!(
-            super::rule(&rule),
+            super::rule(&rule, &Names::of([&trade])),
             [
                 "v2_trade_cnt_7d: the change from 2024-07-30 to 2024-08-04 is greater than 100 AND \
               city (latest) is any of Shenzhen, Guangzhou AND \
-              trade events from T-6 to T+0 where industry_l1 is any of Food & Beverages: the count is at least 4"
+              Trade events from T-6 to T+0 where Industry is any of Food & Beverages: the count is at least 4"
             ]
         );
     }

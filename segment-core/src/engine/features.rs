@@ -10,7 +10,7 @@ use roaring::RoaringBitmap;
 use super::eval::{ColumnFilter, EvalError, passing_rows};
 use super::index::*;
 use crate::TargetObject;
-use crate::catalog::{TagDef, TagKind};
+use crate::catalog::{DataType, TagDef, TagKind};
 use crate::plan::{SetPred, TypedPred};
 
 /// Quantile buckets per number or datetime tag.
@@ -71,8 +71,8 @@ pub(crate) fn feature_groups<'a>(
                         values
                             .into_iter()
                             .map(|(value, members)| Feature {
-                                label: format!("{} = {value}", tag.code),
-                                value: value.clone(),
+                                label: format!("{} = {}", tag.code, shown_value(tag, value)),
+                                value: shown_value(tag, value),
                                 members: within(members),
                             })
                             .collect()
@@ -196,6 +196,27 @@ pub(crate) fn bucket_label<K: Key>(
         Some(hi) => format!("[{}, {})", show(keys[lo as usize]), show(keys[hi as usize])),
         None if lo as usize + 1 == keys.len() => format!("= {}", show(keys[lo as usize])),
         None => format!("≥ {}", show(keys[lo as usize])),
+    }
+}
+
+/// An enum value as stored; a boolean as Yes or No, as everywhere else.
+pub(crate) fn shown_value(tag: &TagDef, value: &str) -> String {
+    match (&tag.kind, value) {
+        (
+            TagKind::Profile {
+                data_type: DataType::Boolean,
+                ..
+            },
+            "true",
+        ) => "Yes".into(),
+        (
+            TagKind::Profile {
+                data_type: DataType::Boolean,
+                ..
+            },
+            "false",
+        ) => "No".into(),
+        _ => value.to_string(),
     }
 }
 

@@ -2,7 +2,9 @@
 
 use roaring::RoaringBitmap;
 
-use super::features::{bounds_at, bucket_label, feature_groups, sampled_bounds, show_day, show_number};
+use super::features::{
+    bounds_at, bucket_label, feature_groups, sampled_bounds, show_day, show_number, shown_value,
+};
 use super::index::{Key, OrderedPartition, ProfilePartition, TagIndex};
 use crate::TargetObject;
 use crate::catalog::{TagDef, TagKind};
@@ -102,7 +104,7 @@ fn profile_buckets(
             values
                 .into_iter()
                 .map(|(value, bitmap)| BucketCount {
-                    value: value.clone(),
+                    value: shown_value(tag, value),
                     in_segment: bitmap.intersection_len(members),
                     in_base: in_base(bitmap),
                 })

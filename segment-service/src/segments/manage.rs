@@ -548,10 +548,17 @@ async fn explain(
         .and_then(|d| parse_date(d).ok())
         .unwrap_or_else(|| segment_core::time::today_in(tz, chrono::Utc::now()));
     let (owner, target, rule) = (record.owner_scope.clone(), record.target_object, rule.clone());
+    let names = describe::Names::of(&catalog_for(&loaded.catalog, &owner).tags);
     let described: Vec<Vec<String>> = rule
         .groups
         .iter()
-        .map(|group| group.conditions.iter().map(describe::condition).collect())
+        .map(|group| {
+            group
+                .conditions
+                .iter()
+                .map(|condition| describe::condition(condition, &names))
+                .collect()
+        })
         .collect();
     let explained = state
         .engine

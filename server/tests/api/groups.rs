@@ -134,7 +134,7 @@ both_backends! {
         assert_eq!(status, 409);
         assert_eq!(
             error_message(&body, "conflict"),
-            "The group still holds 2 segments; move or delete them first."
+            "The group still holds 2 segments; delete them first."
         );
         let (_, list) = send(app.get("/api/v1/groups", &token)).await;
         assert_eq!(list["groups"][0]["segment_count"], 2);

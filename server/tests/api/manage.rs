@@ -175,7 +175,8 @@ both_backends! {
         let u1 = &rows[0]["groups"];
         assert_eq!(u1[0]["matched"], true);
         assert_eq!(u1[0]["conditions"][0]["actual"], "2024-08-04: Shenzhen");
-        assert_eq!(u1[0]["conditions"][0]["condition"], "city_cross_border_ride (latest) is any of Shenzhen");
+        // In the catalog's words: the tag's name, not its code.
+        assert_eq!(u1[0]["conditions"][0]["condition"], "Cities enabled for cross-border ride codes (latest) is any of Shenzhen");
         assert_eq!(u1[1]["matched"], false);
         assert_eq!(u1[1]["conditions"][0]["actual"], "5 events from 2024-08-01 to 2024-08-04");
         let u3 = &rows[1]["groups"];

@@ -334,6 +334,29 @@ fn select_ops(
     }
 }
 
+/// A choice among the tag's dates with data.
+fn date_select(
+    draft: RwSignal<ConditionDraft>,
+    read: fn(&ConditionDraft) -> String,
+    write: fn(&mut ConditionDraft, String),
+    dates: Vec<String>,
+    label: &'static str,
+) -> impl IntoView {
+    let chosen = draft.with_untracked(read);
+    view! {
+        <select class="date-select" aria-label=label data-testid=label
+            on:change=move |ev| {
+                let value = event_target_value(&ev);
+                draft.update(|d| write(d, value));
+            }>
+            {dates.into_iter().map(|date| {
+                let selected = date == chosen;
+                view! { <option value=date.clone() selected=selected>{date.clone()}</option> }
+            }).collect_view()}
+        </select>
+    }
+}
+
 fn text_input(
     draft: RwSignal<ConditionDraft>,
     read: fn(&ConditionDraft) -> String,
@@ -434,13 +457,16 @@ fn profile_inputs(draft: RwSignal<ConditionDraft>, tag: &TagDef) -> impl IntoVie
         .latest_date()
         .map(|d| format!("latest: {d}"))
         .unwrap_or_default();
+    // Only dates with data are offered, newest first.
+    let ready: Vec<String> = tag.ready_dates.iter().rev().map(|d| d.to_string()).collect();
     let dates = match current.date_mode.as_str() {
-        "on" => text_input(draft, |d| d.date_on.clone(), |d, v| d.date_on = v, "YYYY-MM-DD", "date", "date").into_any(),
+        "on" => date_select(draft, |d| d.date_on.clone(), |d, v| d.date_on = v, ready, "date").into_any(),
         "change" => view! {
-            {text_input(draft, |d| d.date_from.clone(), |d, v| d.date_from = v, "YYYY-MM-DD", "from date", "date")}
+            {date_select(draft, |d| d.date_from.clone(), |d, v| d.date_from = v, ready.clone(), "from date")}
             <span class="muted">"versus"</span>
-            {text_input(draft, |d| d.date_to.clone(), |d, v| d.date_to = v, "YYYY-MM-DD", "to date", "date")}
-        }.into_any(),
+            {date_select(draft, |d| d.date_to.clone(), |d, v| d.date_to = v, ready, "to date")}
+        }
+        .into_any(),
         _ => view! { <span class="muted small">{latest}</span> }.into_any(),
     };
     let allowed = tag.allowed_values();

@@ -167,7 +167,8 @@ pub fn CreateLookalikePage() -> impl IntoView {
                         on:input=move |ev| target_size.set(event_target_value(&ev))/>
                     <span class="muted small">
                         {move || match (seed_size.get(), universe_size.get()) {
-                            (Some(seed), Some(max)) => format!("Between {} and {}.", format_count(seed + 1), format_count(max)),
+                            (Some(seed), Some(max)) if seed < max => format!("From {} to {}.", format_count(seed + 1), format_count(max)),
+                            (Some(_), Some(_)) => "The seed already holds every entity you can reach: there is nothing to add.".to_string(),
                             (None, Some(max)) => format!("At most {}.", format_count(max)),
                             _ => String::new(),
                         }}

@@ -435,7 +435,18 @@ fn SegmentPicker(
 /// The rule as sentences, and the SQL it runs as today.
 pub fn definition_view(method: &TagFilter, detail: &SegmentDetail) -> AnyView {
     let rule = &method.rule;
-    let sentences = crate::segments::describe::rule(rule);
+    // The sentences use the catalog's names; until it arrives, the codes.
+    let target = detail.row.target_object;
+    let catalog = Resource::new(move || target, |target| search_tags(Some(target), String::new()));
+    let sentence_rule = rule.clone();
+    let sentences = move || {
+        let names = catalog
+            .get()
+            .and_then(Result::ok)
+            .map(|tags| crate::segments::describe::Names::of(&tags))
+            .unwrap_or_default();
+        crate::segments::describe::rule(&sentence_rule, &names)
+    };
     let request = EstimateRequest {
         target_object: detail.row.target_object,
         rule: rule.clone(),
@@ -444,11 +455,13 @@ pub fn definition_view(method: &TagFilter, detail: &SegmentDetail) -> AnyView {
     };
     let sql = Resource::new(move || request.clone(), estimate_segment);
     view! {
-            <ol class="rule-sentences" data-testid="rule-sentences">
-                {sentences.into_iter().enumerate().map(|(i, s)| view! {
-                    <li>{(i > 0).then(|| view! { <span class="rule-or">"OR"</span>" " })}{s}</li>
-                }).collect_view()}
-            </ol>
+            <Transition fallback=|| ()>
+                <ol class="rule-sentences" data-testid="rule-sentences">
+                    {move || sentences().into_iter().enumerate().map(|(i, s)| view! {
+                        <li>{(i > 0).then(|| view! { <span class="rule-or">"OR"</span>" " })}{s}</li>
+                    }).collect_view()}
+                </ol>
+            </Transition>
             <Transition fallback=|| ()>
                 {move || sql.get().map(|answer| match answer {
                     Ok(answer) => view! {

@@ -303,3 +303,31 @@ test("a specific date is picked among the tag's dates with data, newest first", 
   await expect(page.getByTestId("estimate-size")).toHaveText(/^[\d,]+$/);
   await expect(page.getByTestId("estimate-sql")).toContainText(`'${ready[1]}'`);
 });
+
+test("the list's filters, sort and page live in the address: a reload keeps them and Back returns to the previous view", async ({ page }) => {
+  await login(page, accounts.operator);
+  const name = uniqueName("Addressable");
+  await createTagSegment(page, name, "city_cross_border_ride", ["Macau"]);
+  await page.reload();
+  await hydrated(page);
+  await page.getByLabel("Status").selectOption("active");
+  await expect(page).toHaveURL(/\/segments\?status=active$/);
+  await page.getByRole("columnheader", { name: /^Name/ }).getByRole("button").click();
+  await expect(page).toHaveURL(/\/segments\?status=active&sort=name&asc=1$/);
+  await page.getByLabel("Search segments").fill(name);
+  await expect(page).toHaveURL(new RegExp(`q=${encodeURIComponent(name).replace(/%20/g, "(%20|\\+)")}`));
+  await expect(page.getByTestId("segments-table").locator("tbody tr")).toHaveCount(1);
+
+  // A reload (or a shared link) shows the same view.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel("Status")).toHaveValue("active");
+  await expect(page.getByLabel("Search segments")).toHaveValue(name);
+  await expect(page.getByRole("columnheader", { name: /^Name/ })).toHaveAttribute("aria-sort", "ascending");
+  await expect(page.getByTestId("segments-table").locator("tbody tr")).toHaveCount(1);
+
+  // Back: the search was typed into one entry, so Back returns to the sorted view without it.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/segments\?status=active&sort=name&asc=1$/);
+  await expect(page.getByLabel("Search segments")).toHaveValue("");
+});

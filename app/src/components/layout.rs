@@ -152,3 +152,23 @@ pub fn AdminOnly(children: ChildrenFn) -> impl IntoView {
         </Suspense>
     }
 }
+
+/// Where a page sits in the console, above its heading: the section, then
+/// the page; a section that is a page of its own is a link.
+#[component]
+pub fn Breadcrumb(
+    section: &'static str,
+    #[prop(optional)] section_href: Option<&'static str>,
+    page: &'static str,
+) -> impl IntoView {
+    view! {
+        <nav class="breadcrumb" aria-label="Breadcrumb">
+            {match section_href {
+                Some(href) => view! { <a href=href>{section}</a> }.into_any(),
+                None => view! { <span>{section}</span> }.into_any(),
+            }}
+            <span>" › "</span>
+            <span aria-current="page">{page}</span>
+        </nav>
+    }
+}

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::auth::Subject;
 use crate::auth::api::ChangePassword;
+use crate::components::layout::Breadcrumb;
 use crate::components::layout::use_session;
 use crate::components::widgets::{ErrorBanner, PasswordField};
 
@@ -22,6 +23,7 @@ pub fn AccountPage() -> impl IntoView {
     };
     view! {
         <Title text="Your account"/>
+        <Breadcrumb section="Account" page="Your account"/>
         <div class="page-header"><h1>"Your account"</h1></div>
         <section class="panel narrow">
             <h2>"Change password"</h2>

@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::auth::TokenView;
 use crate::auth::api::{CreateToken, list_tokens, revoke_token};
+use crate::components::layout::Breadcrumb;
 use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
 
 #[component]
@@ -24,6 +25,7 @@ pub fn TokensPage() -> impl IntoView {
 
     view! {
         <Title text="API Tokens"/>
+        <Breadcrumb section="Administration" page="API Tokens"/>
         <div class="page-header">
             <h1>"API Tokens"</h1>
         </div>

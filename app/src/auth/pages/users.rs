@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::auth::api::{CreateUser, list_users, reset_user_password, set_user_disabled};
 use crate::auth::{Role, UserView};
+use crate::components::layout::Breadcrumb;
 use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, Modal, PasswordField, format_utc};
 use crate::error::AppError;
 
@@ -62,6 +63,7 @@ pub fn UsersPage() -> impl IntoView {
 
     view! {
         <Title text="Users"/>
+        <Breadcrumb section="Administration" page="Users"/>
         <div class="page-header">
             <h1>"Users"</h1>
         </div>

@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use segment_core::TargetObject;
 
+use crate::components::layout::Breadcrumb;
 use crate::components::widgets::{ErrorBanner, format_count, format_utc, refresh_while};
 use crate::groups::api::list_groups;
 use crate::segments::api::list_segments;
@@ -128,7 +129,7 @@ pub fn SegmentListPage() -> impl IntoView {
 
     view! {
         <Title text="Segment Targeting"/>
-        <nav class="breadcrumb">"Segments › Segment Management › Segment Targeting"</nav>
+        <Breadcrumb section="Segment Management" page="Segment Targeting"/>
         <div class="page-header">
             <h1>"Segment Targeting"</h1>
             <div class="header-actions">

@@ -5,6 +5,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::layout::Breadcrumb;
 use crate::components::widgets::{ErrorBanner, format_count, format_utc, refresh_while};
 use crate::segments::ExportStatus;
 use crate::segments::api::{deleted_segments, list_exports};
@@ -30,6 +31,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
     });
     view! {
         <Title text="Export Records"/>
+        <Breadcrumb section="Segment Management" page="Export Records"/>
         <div class="page-header"><h1>"Export Records"</h1></div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || exports.get().map(|result| match result {
@@ -82,6 +84,7 @@ pub fn DeletedRecordsPage() -> impl IntoView {
     let deleted = Resource::new(|| (), |_| deleted_segments());
     view! {
         <Title text="Deleted Records"/>
+        <Breadcrumb section="Segment Management" page="Deleted Records"/>
         <div class="page-header"><h1>"Deleted Records"</h1></div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || deleted.get().map(|result| match result {

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::layout::Breadcrumb;
 use crate::components::widgets::{ErrorBanner, FieldError};
 use crate::error::AppError;
 use crate::segments::api::{list_segments, verify_segment};
@@ -52,6 +53,7 @@ pub fn VerifyPage() -> impl IntoView {
     });
     view! {
         <Title text="Segment Verification"/>
+        <Breadcrumb section="Segment Management" page="Segment Verification"/>
         <div class="page-header"><h1>"Segment Verification"</h1></div>
         <section class="panel">
             <div class="form-grid verify-form">

@@ -55,3 +55,13 @@ test("a merchant's upload report counts IDs outside its audience as unknown, and
   await expect(row.locator(".status")).toHaveText("Active");
   await expect(row.locator("td.size")).toHaveText(matched.toLocaleString("en-US"));
 });
+
+test("a refused upload says why beside the file input", async ({ page }) => {
+  await login(page, accounts.operator);
+  await page.goto("/segments/new/custom-list");
+  await hydrated(page);
+  await page.getByLabel("ID file").setInputFiles({ name: "empty.csv", mimeType: "text/csv", buffer: Buffer.from("") });
+  await expect(page.locator('.field-error[data-field="file"]')).toHaveText(
+    "The file is empty: it needs the header entity_id and one ID per line.",
+  );
+});

@@ -172,3 +172,119 @@ impl From<anyhow::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The HTTP API's error body: `{"error": {"code", "message", "field"?, …}}`.
+/// The server writes it from an [`AppError`]; a client reads it back into one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// `validation`, `unauthenticated`, `forbidden`, `not_found`, `conflict`, `rate_limited`, `internal`, …
+    pub code: String,
+    pub message: String,
+    /// The request field at fault, for validation errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `validation` of several fields: each field with its message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+    /// For `invalid_rule`: every problem with its place in the rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<RuleProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleProblem {
+    /// Where, e.g. `groups[0].conditions[1].values`
+    pub path: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn of(error: &AppError) -> ErrorBody {
+        let field = match error {
+            AppError::Validation { field, .. } => field.clone(),
+            AppError::InvalidFields(fields) => fields.first().map(|f| f.field.clone()),
+            _ => None,
+        };
+        ErrorBody {
+            error: ErrorDetail {
+                code: error.code().to_string(),
+                message: error.to_string(),
+                field,
+                fields: match error {
+                    AppError::InvalidFields(fields) => fields.clone(),
+                    _ => Vec::new(),
+                },
+                problems: match error {
+                    AppError::InvalidRule(problems) => problems
+                        .iter()
+                        .map(|p| RuleProblem {
+                            path: p.path(),
+                            message: p.message.clone(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            },
+        }
+    }
+
+    /// The error a client of the HTTP API shows: typed where the code
+    /// says what happened, otherwise its message as a conflict.
+    pub fn into_error(self) -> AppError {
+        let ErrorDetail {
+            code,
+            message,
+            field,
+            fields,
+            ..
+        } = self.error;
+        match code.as_str() {
+            "validation" if !fields.is_empty() => AppError::InvalidFields(fields),
+            "validation" => AppError::Validation { field, message },
+            "unauthenticated" => AppError::Unauthenticated,
+            "forbidden" => AppError::Forbidden,
+            "not_found" => AppError::NotFound(message.trim_end_matches(" was not found.").to_string()),
+            "rate_limited" => AppError::RateLimited(message),
+            "too_large" => AppError::TooLarge(message),
+            "unavailable" => AppError::Unavailable(message),
+            "timeout" => AppError::Timeout(message),
+            "internal" => AppError::Internal,
+            _ => AppError::Conflict(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+
+    #[test]
+    fn an_error_body_reads_back_as_the_error_it_was_written_from() {
+        for error in [
+            AppError::validation("file", "The file is empty."),
+            AppError::InvalidFields(vec![FieldError {
+                field: "name".into(),
+                message: "Enter a segment name.".into(),
+            }]),
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::NotFound("The upload".into()),
+            AppError::TooLarge("The file is over 200 MB.".into()),
+            AppError::RateLimited("Too many uploads.".into()),
+            AppError::Unavailable("The tag index is loading.".into()),
+            AppError::Internal,
+        ] {
+            let json = serde_json::to_string(&ErrorBody::of(&error)).unwrap();
+            let read: ErrorBody = serde_json::from_str(&json).unwrap();
+            assert_eq!(read.into_error(), error);
+        }
+    }
+}

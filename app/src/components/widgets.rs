@@ -26,6 +26,30 @@ pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoVi
     }
 }
 
+/// What a resource answered, once it has: "Loading…" the first time (a
+/// newer answer replaces the shown one without a flash), an error as a
+/// banner, otherwise the children given the value.
+#[component]
+pub fn Loaded<T, V, F>(
+    resource: Resource<Result<T, AppError>>,
+    /// The view of the loaded value (`let:value`).
+    children: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || resource.get().map(|result| match result {
+                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
+                Ok(value) => children(value).into_any(),
+            })}
+        </Transition>
+    }
+}
+
 /// The message shown beside a form field, if the error concerns it.
 #[component]
 pub fn FieldError(

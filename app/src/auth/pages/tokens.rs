@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::auth::TokenView;
 use crate::auth::api::{CreateToken, list_tokens, revoke_token};
 use crate::components::layout::Breadcrumb;
-use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
+use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, Loaded, format_utc};
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
@@ -64,11 +64,11 @@ pub fn TokensPage() -> impl IntoView {
             })}
         </section>
         <ErrorBanner error=revoke_error/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || tokens.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(tokens) if tokens.is_empty() => view! { <p class="empty">"No API tokens yet."</p> }.into_any(),
-                Ok(tokens) => view! {
+        <Loaded resource=tokens let:tokens>
+            {if tokens.is_empty() {
+                view! { <p class="empty">"No API tokens yet."</p> }.into_any()
+            } else {
+                view! {
                     <table class="data-table">
                         <thead><tr>
                             <th>"ID"</th><th>"Name"</th><th>"Scope"</th><th>"Token"</th><th>"Created by"</th>
@@ -103,9 +103,9 @@ pub fn TokensPage() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                }.into_any(),
-            })}
-        </Transition>
+                }.into_any()
+            }}
+        </Loaded>
         {move || confirming.get().map(|token| {
             let id = token.id;
             view! {

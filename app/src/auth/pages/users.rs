@@ -4,7 +4,9 @@ use leptos_meta::Title;
 use crate::auth::api::{CreateUser, list_users, reset_user_password, set_user_disabled};
 use crate::auth::{Role, UserView};
 use crate::components::layout::Breadcrumb;
-use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, Modal, PasswordField, format_utc};
+use crate::components::widgets::{
+    ConfirmDialog, ErrorBanner, FieldError, Loaded, Modal, PasswordField, format_utc,
+};
 use crate::error::AppError;
 
 #[component]
@@ -102,10 +104,7 @@ pub fn UsersPage() -> impl IntoView {
             </ActionForm>
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e| !matches!(e, crate::error::AppError::Validation { field: Some(_), .. })))/>
         </section>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || users.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(users) => view! {
+        <Loaded resource=users let:users>
                     <table class="data-table" data-testid="users">
                         <thead><tr><th>"ID"</th><th>"Username"</th><th>"Role"</th><th>"Scope"</th><th>"Created"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                         <tbody>
@@ -143,9 +142,7 @@ pub fn UsersPage() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                }.into_any(),
-            })}
-        </Transition>
+        </Loaded>
         {move || notice.get().map(|text| view! { <div class="banner banner-success" role="status">{text}</div> })}
         <Show when=move || disabling.get().is_none() && resetting.get().is_none()>
             <ErrorBanner error=row_error/>

@@ -180,42 +180,28 @@ impl Default for IdUpload {
     }
 }
 
-/// Sends the chosen file as the body of `POST /api/v1/uploads`, streamed by the browser.
+/// Sends the chosen file as the body of `POST /api/v1/uploads`, streamed by
+/// the browser; a refusal comes back as the API's typed error.
 #[cfg(feature = "hydrate")]
 async fn send_file(file: web_sys::File, target: TargetObject) -> Result<UploadAnswer, AppError> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    let failed = |what: &str| AppError::Transport(what.to_string());
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&file);
-    let headers = web_sys::Headers::new().map_err(|_| failed("headers"))?;
-    headers
-        .set("Content-Type", "text/csv")
-        .map_err(|_| failed("headers"))?;
-    init.set_headers(&headers);
-    let url = format!("/api/v1/uploads?target_object={}", target.as_str());
-    let response = JsFuture::from(window().fetch_with_str_and_init(&url, &init))
-        .await
-        .map_err(|_| failed("the upload did not reach the server"))?
-        .dyn_into::<web_sys::Response>()
-        .map_err(|_| failed("no response"))?;
-    let text = JsFuture::from(response.text().map_err(|_| failed("unreadable answer"))?)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
+    use segment_contract::error::ErrorBody;
+    let unreachable = |error: gloo_net::Error| AppError::Transport(error.to_string());
+    let response =
+        gloo_net::http::Request::post(&format!("/api/v1/uploads?target_object={}", target.as_str()))
+            .header("Content-Type", "text/csv")
+            .body(file)
+            .map_err(unreachable)?
+            .send()
+            .await
+            .map_err(unreachable)?;
     if response.ok() {
-        return serde_json::from_str(&text).map_err(|e| failed(&e.to_string()));
+        return response.json::<UploadAnswer>().await.map_err(unreachable);
     }
-    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    Err(AppError::Validation {
-        field: Some("file".into()),
-        message: body["error"]["message"]
-            .as_str()
-            .unwrap_or("The upload failed.")
-            .to_string(),
-    })
+    Err(response
+        .json::<ErrorBody>()
+        .await
+        .map_err(unreachable)?
+        .into_error())
 }
 
 /// Intersection / Union / Difference as radio buttons.

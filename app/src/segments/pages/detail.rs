@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::widgets::format_count;
-use crate::components::widgets::{ErrorBanner, format_utc, refresh_while};
+use crate::components::widgets::{ErrorBanner, Loaded, format_utc, refresh_while};
 use crate::segments::api::{get_segment, segment_used_by};
 use crate::segments::components::actions::RowActions;
 use crate::segments::components::status::StatusBadge;
@@ -36,12 +36,9 @@ pub fn SegmentDetailPage() -> impl IntoView {
     view! {
         <Title text="Segment details"/>
         <nav class="breadcrumb"><a href="/segments">"Segment Targeting"</a><span>" › "</span><span>"Details"</span></nav>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || detail.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(detail) => view! { <Details detail used refresh/> }.into_any(),
-            })}
-        </Transition>
+        <Loaded resource=detail let:detail>
+            <Details detail used refresh/>
+        </Loaded>
     }
 }
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::layout::Breadcrumb;
-use crate::components::widgets::{ErrorBanner, format_count, format_utc, refresh_while};
+use crate::components::widgets::{Loaded, format_count, format_utc, refresh_while};
 use crate::segments::ExportStatus;
 use crate::segments::api::{deleted_segments, list_exports};
 
@@ -33,10 +33,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
         <Title text="Export Records"/>
         <Breadcrumb section="Segment Management" page="Export Records"/>
         <div class="page-header"><h1>"Export Records"</h1></div>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || exports.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(list) => view! {
+        <Loaded resource=exports let:list>
                     <table class="data-table" data-testid="exports-table">
                         <thead><tr>
                             <th class="num">"ID"</th><th>"Segment"</th><th>"Status"</th><th class="num">"Rows"</th>
@@ -73,9 +70,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
                             }}
                         </tbody>
                     </table>
-                }.into_any(),
-            })}
-        </Transition>
+        </Loaded>
     }
 }
 
@@ -86,10 +81,7 @@ pub fn DeletedRecordsPage() -> impl IntoView {
         <Title text="Deleted Records"/>
         <Breadcrumb section="Segment Management" page="Deleted Records"/>
         <div class="page-header"><h1>"Deleted Records"</h1></div>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || deleted.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(list) => view! {
+        <Loaded resource=deleted let:list>
                     <table class="data-table" data-testid="deleted-table">
                         <thead><tr>
                             <th class="num">"ID"</th><th>"Name"</th><th>"Creation method"</th><th>"Target object"</th>
@@ -113,8 +105,6 @@ pub fn DeletedRecordsPage() -> impl IntoView {
                             }}
                         </tbody>
                     </table>
-                }.into_any(),
-            })}
-        </Transition>
+        </Loaded>
     }
 }

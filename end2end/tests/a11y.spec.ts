@@ -71,6 +71,19 @@ for (const role of ["merchant", "store"] as const) {
   });
 }
 
+test("at phone width (390 px) the pages have no serious accessibility violation either", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await login(page, accounts.admin);
+  const id = await createTagSegment(page, uniqueName("Phone a11y"), "member_level", ["gold"]);
+  await expect
+    .poll(async () => (await api(page).GET("/api/v1/segments/{id}", { params: { path: { id } } })).data?.status)
+    .toBe("active");
+  await check(page, [
+    "/segments", "/segments/new", "/segments/new/tag-filter", "/segments/new/custom-list", `/segments/${id}`,
+    "/segments/overlap", "/exports", "/verify", "/admin/users", "/account",
+  ]);
+});
+
 test("the segment list sorts from the keyboard and says how it is sorted", async ({ page }) => {
   await login(page, accounts.operator);
   const name = page.getByRole("columnheader", { name: /^Name/ });

@@ -69,7 +69,7 @@ pub fn TokensPage() -> impl IntoView {
                 view! { <p class="empty">"No API tokens yet."</p> }.into_any()
             } else {
                 view! {
-                    <table class="data-table">
+                    <table class="data-table" tabindex="0">
                         <thead><tr>
                             <th>"ID"</th><th>"Name"</th><th>"Scope"</th><th>"Token"</th><th>"Created by"</th>
                             <th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th>"Status"</th><th>"Actions"</th>

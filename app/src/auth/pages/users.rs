@@ -105,7 +105,7 @@ pub fn UsersPage() -> impl IntoView {
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e| !matches!(e, crate::error::AppError::Validation { field: Some(_), .. })))/>
         </section>
         <Loaded resource=users let:users>
-                    <table class="data-table" data-testid="users">
+                    <table class="data-table" tabindex="0" data-testid="users">
                         <thead><tr><th>"ID"</th><th>"Username"</th><th>"Role"</th><th>"Scope"</th><th>"Created"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                         <tbody>
                             {users.into_iter().map(|user| {

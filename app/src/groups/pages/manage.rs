@@ -126,7 +126,7 @@ pub fn ManageGroupsPage() -> impl IntoView {
                     <p class="empty">"No groups yet. Create one to organise your segments."</p>
                 }.into_any(),
                 Ok(groups) => view! {
-                    <table class="data-table" data-testid="groups-table">
+                    <table class="data-table" tabindex="0" data-testid="groups-table">
                         <thead>
                             <tr>
                                 <th>"ID"</th>

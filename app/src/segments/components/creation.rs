@@ -88,28 +88,35 @@ pub fn active_segments(target: RwSignal<TargetObject>) -> Signal<Vec<SegmentRow>
     })
 }
 
-/// Creates the segment; on success goes back to the list, which shows it,
-/// otherwise keeps the form and sets `error`.
-pub fn create_action(
-    error: RwSignal<Option<AppError>>,
-) -> Action<CreateSegmentRequest, Result<Created, AppError>> {
+/// The Create of a creation page.
+pub type CreateAction = Action<CreateSegmentRequest, Result<Created, AppError>>;
+
+/// Creates the segment; on success goes back to the list, which shows it.
+/// The form's error is derived: what the browser found (`checked`, set by
+/// [`submit`] and uploads), else what the server answered the last Create.
+pub fn create_action(checked: RwSignal<Option<AppError>>) -> (CreateAction, Signal<Option<AppError>>) {
     let navigate = use_navigate();
     let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
-    reveal_first_error(error.into());
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
+    let error = Signal::derive(move || {
+        checked
+            .get()
+            .or_else(|| create.value().get().and_then(Result::err))
     });
-    create
+    reveal_first_error(error);
+    Effect::new(move |_| {
+        if let Some(Ok(created)) = create.value().get() {
+            navigate(&format!("/segments?created={}", created.id), Default::default());
+        }
+    });
+    (create, error)
 }
 
 /// Create: the basic fields checked together with the definition's own
 /// `problems`, every one shown at once; the request is sent only when there are none.
 pub fn submit(
     form: BasicForm,
-    error: RwSignal<Option<AppError>>,
-    create: Action<CreateSegmentRequest, Result<Created, AppError>>,
+    checked: RwSignal<Option<AppError>>,
+    create: CreateAction,
     definition: Definition,
     problems: Vec<FieldError>,
 ) {
@@ -120,10 +127,12 @@ pub fn submit(
         .unwrap_or_default();
     fields.extend(problems);
     if !fields.is_empty() {
-        error.set(Some(AppError::InvalidFields(fields)));
+        checked.set(Some(AppError::InvalidFields(fields)));
         return;
     }
-    error.set(None);
+    checked.set(None);
+    // The last answer's error goes with it: the new request gets its own.
+    create.value().set(None);
     create.dispatch(CreateSegmentRequest {
         name,
         basic,

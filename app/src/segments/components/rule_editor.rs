@@ -687,7 +687,7 @@ pub fn TagList(state: RuleState, catalog: Signal<Vec<TagDef>>) -> impl IntoView 
                 </label>
             </div>
             <div class="table-scroll">
-                <table class="data-table compact">
+                <table class="data-table compact" tabindex="0">
                     <thead>
                         <tr><th>"Name"</th><th>"Code"</th><th>"Description"</th><th>"Category"</th><th>"Type"</th><th>"Ready dates"</th><th></th></tr>
                     </thead>

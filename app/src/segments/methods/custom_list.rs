@@ -18,23 +18,23 @@ pub fn CreateCustomListPage() -> impl IntoView {
     let upload = IdUpload::new();
     let uploaded = upload.answer;
     let uploading = upload.uploading;
-    let error = RwSignal::new(None::<AppError>);
+    let checked = RwSignal::new(None::<AppError>);
     // Another target object needs another file.
     Effect::new(move |_| {
         form.target_object.track();
         uploaded.set(None);
     });
-    let on_file = upload.on_change(form.target_object, error);
-    let create = create_action(error);
+    let on_file = upload.on_change(form.target_object, checked);
+    let (create, error) = create_action(checked);
     let on_create = move |_| {
         let Some(upload) = uploaded.get_untracked() else {
-            error.set(Some(AppError::validation("file", "Upload a file of IDs first.")));
+            checked.set(Some(AppError::validation("file", "Upload a file of IDs first.")));
             return;
         };
         let definition = Definition::CustomList(CustomList {
             upload_id: upload.upload_id,
         });
-        submit(form, error, create, definition, Vec::new());
+        submit(form, checked, create, definition, Vec::new());
     };
     view! {
         <CreationHeader method="Custom List" form error groups=group_list one_time_only=true/>
@@ -96,7 +96,7 @@ fn Report(answer: UploadAnswer) -> impl IntoView {
                 }).collect_view()}
             </dl>
             {(!rejected.is_empty()).then(|| view! {
-                <table class="data-table compact" data-testid="rejected-lines">
+                <table class="data-table compact" tabindex="0" data-testid="rejected-lines">
                     <thead><tr><th class="num">"Line"</th><th>"ID"</th><th>"Problem"</th></tr></thead>
                     <tbody>
                         {rejected.into_iter().map(|r| view! {

@@ -34,7 +34,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
     let uploaded = upload.answer;
     let uploading = upload.uploading;
     let target_size = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
+    let checked = RwSignal::new(None::<AppError>);
     Effect::new(move |_| {
         form.target_object.track();
         seed_segment.set(None);
@@ -51,8 +51,8 @@ pub fn CreateLookalikePage() -> impl IntoView {
         }),
         SeedKind::Upload => uploaded.get().map(|u| u.report.matched),
     });
-    let on_file = upload.on_change(form.target_object, error);
-    let create = create_action(error);
+    let on_file = upload.on_change(form.target_object, checked);
+    let (create, error) = create_action(checked);
     let on_create = move |_| {
         let mut fields = Vec::new();
         let problem = |field: &str, message: String| crate::error::FieldError {
@@ -106,7 +106,7 @@ pub fn CreateLookalikePage() -> impl IntoView {
             seed: chosen_seed,
             target_size: target.unwrap_or_default(),
         });
-        submit(form, error, create, definition, fields);
+        submit(form, checked, create, definition, fields);
     };
     view! {
         <CreationHeader method="Algorithm" form error groups=group_list/>

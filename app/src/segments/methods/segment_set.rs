@@ -21,8 +21,8 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
     let right = RwSignal::new(None::<SegmentId>);
     let operation = RwSignal::new(SetOperation::Intersection);
     form.suggest_expiry();
-    let error = RwSignal::new(None::<AppError>);
-    let create = create_action(error);
+    let checked = RwSignal::new(None::<AppError>);
+    let (create, error) = create_action(checked);
     let on_create = move |_| {
         let mut fields = Vec::new();
         let missing = |field: &str| crate::error::FieldError {
@@ -40,7 +40,7 @@ pub fn CreateSegmentSetPage() -> impl IntoView {
             right: right.get_untracked().unwrap_or_default(),
             operation: operation.get_untracked(),
         });
-        submit(form, error, create, definition, fields);
+        submit(form, checked, create, definition, fields);
     };
     let picker = move |label: &'static str, field: &'static str, chosen: RwSignal<Option<SegmentId>>| {
         view! {

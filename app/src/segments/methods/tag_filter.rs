@@ -404,7 +404,7 @@ fn SegmentPicker(
                         Ok(page) if page.rows.is_empty() => view! { <p class="empty">"No Active segments match."</p> }.into_any(),
                         Ok(page) => view! {
                             <div class="table-scroll">
-                                <table class="data-table compact">
+                                <table class="data-table compact" tabindex="0">
                                     <thead><tr><th>"ID"</th><th>"Name"</th><th>"Method"</th><th class="num">"Size"</th><th></th></tr></thead>
                                     <tbody>
                                         {page.rows.into_iter().map(|row| {

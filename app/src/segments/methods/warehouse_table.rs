@@ -21,7 +21,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
     let table_name = RwSignal::new(String::new());
     let loaded = RwSignal::new(None::<WarehouseTable>);
     let id_column = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<AppError>);
+    let checked = RwSignal::new(None::<AppError>);
     let get_data = Action::new(|table: &String| warehouse_columns(table.clone()));
     Effect::new(move |_| match get_data.value().get() {
         Some(Ok(table)) => {
@@ -36,11 +36,11 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
             );
             table_name.set(table.table.clone());
             loaded.set(Some(table));
-            error.set(None);
+            checked.set(None);
         }
         Some(Err(e)) => {
             loaded.set(None);
-            error.set(Some(match e {
+            checked.set(Some(match e {
                 AppError::NotFound(_) => AppError::validation(
                     "definition.table",
                     format!(
@@ -56,7 +56,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
     let fetch = move || {
         let name = table_name.get_untracked();
         if name.trim().is_empty() {
-            error.set(Some(AppError::validation(
+            checked.set(Some(AppError::validation(
                 "definition.table",
                 "Enter a table name.",
             )));
@@ -64,7 +64,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
         }
         get_data.dispatch(name);
     };
-    let create = create_action(error);
+    let (create, error) = create_action(checked);
     let on_create = move |_| {
         let mut fields = Vec::new();
         let table = loaded.get_untracked();
@@ -85,7 +85,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
             table: table.map(|t| t.table).unwrap_or_default(),
             id_column: column.unwrap_or_default(),
         });
-        submit(form, error, create, definition, fields);
+        submit(form, checked, create, definition, fields);
     };
     view! {
         <CreationHeader method="Warehouse Table" form error groups=group_list>
@@ -122,7 +122,7 @@ pub fn CreateWarehouseTablePage() -> impl IntoView {
                     {table.rows.map(|n| format!(", {} rows", format_count(n)))}
                     ". Field Name: the column that identifies the " {form.target_object.get().label().to_lowercase()} "."
                 </p>
-                <table class="data-table compact" data-testid="columns">
+                <table class="data-table compact" tabindex="0" data-testid="columns">
                     <thead><tr><th></th><th>"Column"</th><th>"Type"</th></tr></thead>
                     <tbody>
                         {table.columns.into_iter().map(|column| {

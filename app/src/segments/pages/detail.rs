@@ -103,7 +103,7 @@ fn Details(
                             let named = !used.bindings.is_empty() || !used.dependents.is_empty();
                             view! {
                                 {named.then(move || view! {
-                                <table class="data-table compact" data-testid="used-by">
+                                <table class="data-table compact" tabindex="0" data-testid="used-by">
                                     <thead><tr><th>"Kind"</th><th>"ID"</th><th>"Name"</th><th>"Until"</th></tr></thead>
                                     <tbody>
                                         {used.bindings.into_iter().map(|b| view! {
@@ -248,7 +248,7 @@ fn RunChart(runs: Vec<RunView>) -> impl IntoView {
 #[component]
 fn RunTable(runs: Vec<RunView>) -> impl IntoView {
     view! {
-        <table class="data-table compact" data-testid="runs">
+        <table class="data-table compact" tabindex="0" data-testid="runs">
             <thead>
                 <tr>
                     <th>"Run"</th><th>"Kind"</th><th>"Status"</th><th>"Data date"</th><th>"T"</th>

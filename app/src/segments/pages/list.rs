@@ -177,7 +177,7 @@ pub fn SegmentListPage() -> impl IntoView {
                     let pages = ((page.total + i64::from(page.page_size) - 1) / i64::from(page.page_size)).max(1);
                     let current = i64::from(page.page);
                     view! {
-                        <table class="data-table" data-testid="segments-table">
+                        <table class="data-table" tabindex="0" data-testid="segments-table">
                             <thead>
                                 <tr>
                                     {sort_header(SortKey::Id, "ID", true)}

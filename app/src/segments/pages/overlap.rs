@@ -174,7 +174,7 @@ fn OverlapView(overlap: Overlap) -> impl IntoView {
             <p class="muted">{facts}</p>
             <div class="overlap-layout">
                 <Venn overlap=overlap.clone()/>
-                <table class="data-table compact" data-testid="overlap-regions">
+                <table class="data-table compact" tabindex="0" data-testid="overlap-regions">
                     <thead><tr><th>"Region"</th><th class="num">"Members"</th><th class="num">"Share of all"</th></tr></thead>
                     <tbody>
                         {overlap.regions.iter().map(|region| view! {
@@ -188,7 +188,7 @@ fn OverlapView(overlap: Overlap) -> impl IntoView {
                 </table>
             </div>
             <h3>"Segments"</h3>
-            <table class="data-table compact">
+            <table class="data-table compact" tabindex="0">
                 <thead><tr><th><span class="visually-hidden">"Colour"</span></th><th>"Segment"</th><th class="num">"Members"</th><th>"Data date"</th></tr></thead>
                 <tbody>
                     {overlap.segments.iter().enumerate().map(|(i, s)| view! {
@@ -205,7 +205,7 @@ fn OverlapView(overlap: Overlap) -> impl IntoView {
         <section class="panel">
             <h2>"Create a segment from the overlap"</h2>
             <p class="muted">"Each button creates a segment set of the two segments; the count is its size now."</p>
-            <table class="data-table compact" data-testid="overlap-create">
+            <table class="data-table compact" tabindex="0" data-testid="overlap-create">
                 <thead><tr><th>"Segments"</th><th>"Both"</th><th>"Either"</th><th>"First without second"</th><th>"Second without first"</th></tr></thead>
                 <tbody>
                     {pairs.into_iter().map(|(a, b)| {

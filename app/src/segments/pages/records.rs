@@ -34,7 +34,7 @@ pub fn ExportRecordsPage() -> impl IntoView {
         <Breadcrumb section="Segment Management" page="Export Records"/>
         <div class="page-header"><h1>"Export Records"</h1></div>
         <Loaded resource=exports let:list>
-                    <table class="data-table" data-testid="exports-table">
+                    <table class="data-table" tabindex="0" data-testid="exports-table">
                         <thead><tr>
                             <th class="num">"ID"</th><th>"Segment"</th><th>"Status"</th><th class="num">"Rows"</th>
                             <th class="num">"File size"</th><th>"Requested by"</th><th>"Requested at"</th><th><span class="visually-hidden">"Download"</span></th>
@@ -82,7 +82,7 @@ pub fn DeletedRecordsPage() -> impl IntoView {
         <Breadcrumb section="Segment Management" page="Deleted Records"/>
         <div class="page-header"><h1>"Deleted Records"</h1></div>
         <Loaded resource=deleted let:list>
-                    <table class="data-table" data-testid="deleted-table">
+                    <table class="data-table" tabindex="0" data-testid="deleted-table">
                         <thead><tr>
                             <th class="num">"ID"</th><th>"Name"</th><th>"Creation method"</th><th>"Target object"</th>
                             <th class="num">"Size"</th><th>"Deleted by"</th><th>"Deleted at"</th>

@@ -96,7 +96,7 @@ fn Results(answer: VerifyAnswer) -> impl IntoView {
     view! {
         <section class="panel">
             <p class="muted">{summary}</p>
-            <table class="data-table" data-testid="verify-results">
+            <table class="data-table" tabindex="0" data-testid="verify-results">
                 <thead><tr><th>"ID"</th><th>"Result"</th><th>"Why"</th></tr></thead>
                 <tbody>
                     {answer.rows.into_iter().map(|row| {

@@ -49,4 +49,9 @@ test("at 390 px the navigation folds behind Menu and no page scrolls sideways", 
   await hydrated(page);
   const editor = (await page.getByTestId("rule-group").first().boundingBox())!;
   expect(editor.width).toBeGreaterThan(300);
+  // Basic Information is one column: every field as wide as the form.
+  for (const field of ["input[name=name]", "input[name=time_zone]", "input[name=notification_email]"]) {
+    const box = (await page.locator(field).boundingBox())!;
+    expect(box.width, field).toBeGreaterThan(300);
+  }
 });

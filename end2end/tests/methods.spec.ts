@@ -81,5 +81,5 @@ test("a lookalike of an Active segment has exactly its target size and shows wha
   await row(page, name).getByRole("link", { name }).click();
   await expect(page.getByTestId("lookalike-definition")).toContainText(`expanded to ${target.toLocaleString("en-US")} members`);
   // The seed is everyone in Macau: living in Macau is what the model weighs most.
-  await expect(page.getByTestId("top-features").locator("tbody tr").first()).toContainText("home_city = Macau");
+  await expect(page.getByTestId("top-features").locator("tbody tr").first()).toContainText("Home city = Macau");
 });

@@ -13,6 +13,7 @@ use crate::segments::components::creation::{
     CreationHeader, IdUpload, active_segments, create_action, group_choices, submit,
 };
 use crate::segments::*;
+use crate::tags::api::search_tags;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SeedKind {
@@ -208,30 +209,41 @@ pub fn definition_view(method: &Lookalike, detail: &SegmentDetail) -> AnyView {
             <p data-testid="lookalike-definition">
                 "Lookalike of " {seed} {format!(", expanded to {} members with the most similar entities.", format_count(method.target_size))}
             </p>
-            {model.map(|model| view! { <LookalikeExplanation model/> })}
+            {model.map(|model| view! { <LookalikeExplanation model target=detail.row.target_object/> })}
         }
         .into_any()
 }
 
 /// The model of the last run: the features that made entities look like the seed.
 #[component]
-fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl IntoView {
-    let rows = model
-        .top_features
-        .iter()
-        .map(|f| ShareRow {
-            label: f.feature.clone(),
-            first: f.seed_share,
-            second: f.background_share,
-            detail: format!("{}: weight {:+.2}", f.feature, f.weight),
-            // The smoothed ratio the model weighs with (never divides by zero).
-            lift: Some(f.weight.exp()),
-        })
-        .collect::<Vec<_>>();
+fn LookalikeExplanation(
+    model: segment_core::lookalike::LookalikeModel,
+    target: segment_core::TargetObject,
+) -> impl IntoView {
+    // Features are stored with tag codes; they are shown with the tags' names.
+    let catalog = Resource::new(move || target, |target| search_tags(Some(target), String::new()));
+    let features = model.top_features.clone();
+    let rows = move || {
+        let tags = catalog.get().and_then(Result::ok).unwrap_or_default();
+        features
+            .iter()
+            .map(|f| ShareRow {
+                label: match tags.iter().find(|t| t.code == f.tag) {
+                    Some(tag) => f.feature.replacen(&f.tag, &tag.name, 1),
+                    None => f.feature.clone(),
+                },
+                first: f.seed_share,
+                second: f.background_share,
+                detail: format!("{}: weight {:+.2}", f.feature, f.weight),
+                // The smoothed ratio the model weighs with (never divides by zero).
+                lift: Some(f.weight.exp()),
+            })
+            .collect::<Vec<_>>()
+    };
     view! {
         <p class="muted small" data-testid="lookalike-model">
             {format!(
-                "Seed {} of {} {}; {} features in {} tags, scored in {} ms. An entity's score adds the weight of each feature it has;                  the weight is the log-ratio of the feature's share in the seed and in everyone else.",
+                "Seed {} of {} {}; {} features in {} tags, scored in {} ms. An entity's score adds the weight of each feature it has; the weight is the log-ratio of the feature's share in the seed and in everyone else.",
                 format_count(model.seed_size),
                 format_count(model.universe_size),
                 "entities",
@@ -240,7 +252,11 @@ fn LookalikeExplanation(model: segment_core::lookalike::LookalikeModel) -> impl 
                 model.score_ms
             )}
         </p>
-        <ShareBars rows first="Seed".to_string() second="Everyone else".to_string()
-            value_header="Top contributing feature".to_string() testid="top-features"/>
+        <Transition fallback=|| ()>
+            {move || view! {
+                <ShareBars rows=rows() first="Seed".to_string() second="Everyone else".to_string()
+                    value_header="Top contributing feature".to_string() testid="top-features"/>
+            }}
+        </Transition>
     }
 }

@@ -60,6 +60,11 @@ pub(crate) fn feature_groups<'a>(
                 else {
                     continue;
                 };
+                let ordered_feature = |(value, members): (String, RoaringBitmap)| Feature {
+                    label: ordered_label(&tag.code, &value),
+                    value,
+                    members,
+                };
                 let mut features: Vec<Feature> = match partition {
                     ProfilePartition::Categorical(p) => {
                         // Values that are tenants' IDs: only those the catalog lists (a tenant's own).
@@ -79,19 +84,11 @@ pub(crate) fn feature_groups<'a>(
                     }
                     ProfilePartition::Number(p) => quantiles(p, restrict, show_number)
                         .into_iter()
-                        .map(|(value, members)| Feature {
-                            label: ordered_label(&tag.code, &value),
-                            value,
-                            members,
-                        })
+                        .map(ordered_feature)
                         .collect(),
                     ProfilePartition::Time(p) => quantiles(p, restrict, show_day)
                         .into_iter()
-                        .map(|(value, members)| Feature {
-                            label: ordered_label(&tag.code, &value),
-                            value,
-                            members,
-                        })
+                        .map(ordered_feature)
                         .collect(),
                 };
                 features.push(Feature {

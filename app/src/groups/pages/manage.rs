@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::layout::use_session;
-use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, format_utc};
+use crate::components::widgets::{ConfirmDialog, ErrorBanner, FieldError, Loaded, format_utc};
 use crate::error::AppError;
 use crate::groups::api::{create_group, delete_group, list_groups, rename_group};
 use crate::groups::{GroupId, GroupView};
@@ -119,13 +119,11 @@ pub fn ManageGroupsPage() -> impl IntoView {
             </section>
         </Show>
         <ErrorBanner error=Signal::derive(move || rename_error.get().filter(|e| e.for_field("name").is_none()))/>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || groups.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(groups) if groups.is_empty() => view! {
-                    <p class="empty">"No groups yet. Create one to organise your segments."</p>
-                }.into_any(),
-                Ok(groups) => view! {
+        <Loaded resource=groups let:groups>
+            {if groups.is_empty() {
+                view! { <p class="empty">"No groups yet. Create one to organise your segments."</p> }.into_any()
+            } else {
+                view! {
                     <table class="data-table" tabindex="0" data-testid="groups-table">
                         <thead>
                             <tr>
@@ -192,9 +190,9 @@ pub fn ManageGroupsPage() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
-                }.into_any(),
-            })}
-        </Transition>
+                }.into_any()
+            }}
+        </Loaded>
         {move || deleting.get().map(|group| {
             let id = group.id;
             view! {

@@ -65,7 +65,14 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         Signal::derive(move || form.time_zone.get()),
     );
 
-    let create_error = RwSignal::new(None::<AppError>);
+    // The form's error: what the browser found, else the server's answer to the last Create.
+    let checked = RwSignal::new(None::<AppError>);
+    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
+    let create_error = Signal::derive(move || {
+        checked
+            .get()
+            .or_else(|| create.value().get().and_then(Result::err))
+    });
     // A condition just added is not marked before it is touched or Create is pressed.
     let reveal_all = RwSignal::new(false);
     let problems = Signal::derive(move || match create_error.get() {
@@ -130,16 +137,16 @@ pub fn CreateTagFilterPage() -> impl IntoView {
             fields.extend(more);
         }
         if !fields.is_empty() {
-            create_error.set(Some(AppError::InvalidFields(fields)));
+            checked.set(Some(AppError::InvalidFields(fields)));
             return;
         }
         match live.check.get_untracked() {
             LocalCheck::Problems(problems) => {
-                create_error.set(Some(AppError::InvalidRule(problems)));
+                checked.set(Some(AppError::InvalidRule(problems)));
                 return;
             }
             LocalCheck::Empty => {
-                create_error.set(Some(AppError::Validation {
+                checked.set(Some(AppError::Validation {
                     field: None,
                     message: "Add at least one condition to the rule.".into(),
                 }));
@@ -147,7 +154,8 @@ pub fn CreateTagFilterPage() -> impl IntoView {
             }
             LocalCheck::Loading | LocalCheck::Complete(_) => {}
         }
-        create_error.set(None);
+        checked.set(None);
+        create.value().set(None);
         preparing.set(true);
         let Definition::TagFilter(TagFilter { rule: current, .. }) = request.definition else {
             return;
@@ -156,19 +164,16 @@ pub fn CreateTagFilterPage() -> impl IntoView {
         spawn_local(async move {
             match estimate_segment(estimate_req).await {
                 Ok(answer) => confirming.set(Some(answer)),
-                Err(error) => create_error.set(Some(error)),
+                Err(error) => checked.set(Some(error)),
             }
             preparing.set(false);
         });
     };
-    let create = Action::new(|request: &CreateSegmentRequest| create_segment(request.clone()));
-    reveal_first_error(create_error.into());
+    reveal_first_error(create_error);
+    // A refused Create closes the confirmation; its error is shown by the form.
     Effect::new(move |_| match create.value().get() {
         Some(Ok(created)) => navigate(&format!("/segments?created={}", created.id), Default::default()),
-        Some(Err(error)) => {
-            confirming.set(None);
-            create_error.set(Some(error));
-        }
+        Some(Err(_)) => confirming.set(None),
         None => {}
     });
     let banner = Signal::derive(move || {

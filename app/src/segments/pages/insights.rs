@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::charts::{ShareBars, ShareRow};
-use crate::components::widgets::{ErrorBanner, format_count};
+use crate::components::widgets::{Loaded, format_count};
 use crate::segments::api::segment_insights;
 use crate::segments::*;
 
@@ -50,12 +50,9 @@ pub fn InsightsPanel(id: SegmentId) -> impl IntoView {
                     })}
                 </Transition>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Counting…"</p> }>
-                {move || insights.get().map(|result| match result {
-                    Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                    Ok(found) => view! { <Described found picked/> }.into_any(),
-                })}
-            </Transition>
+            <Loaded resource=insights let:found>
+                <Described found picked/>
+            </Loaded>
         </section>
     }
 }

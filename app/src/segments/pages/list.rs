@@ -13,7 +13,7 @@ use leptos_router::params::ParamsMap;
 use segment_core::TargetObject;
 
 use crate::components::layout::Breadcrumb;
-use crate::components::widgets::{ErrorBanner, format_count, format_utc, refresh_while};
+use crate::components::widgets::{Loaded, format_count, format_utc, refresh_while};
 use crate::groups::api::list_groups;
 use crate::segments::api::list_segments;
 use crate::segments::components::actions::RowActions;
@@ -170,10 +170,8 @@ pub fn SegmentListPage() -> impl IntoView {
                 }).collect_view()}
             </select>
         </div>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || segments.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                Ok(page) => {
+        <Loaded resource=segments let:page>
+            {
                     let pages = ((page.total + i64::from(page.page_size) - 1) / i64::from(page.page_size)).max(1);
                     let current = i64::from(page.page);
                     view! {
@@ -231,10 +229,9 @@ pub fn SegmentListPage() -> impl IntoView {
                             <button class="btn btn-small" disabled={current >= pages} data-testid="page-next"
                                 on:click=move |_| go.with_value(|go| go(&|q| q.page = Some(q.page.unwrap_or(1) + 1), false))>"Next ›"</button>
                         </div>
-                    }.into_any()
-                }
-            })}
-        </Transition>
+                    }
+            }
+        </Loaded>
     }
 }
 

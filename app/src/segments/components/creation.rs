@@ -51,20 +51,19 @@ pub fn CreationHeader(
 /// The groups of the caller's own scope, for Associated Group (a segment is
 /// filed only in a group of its owner's scope).
 pub fn group_choices() -> Signal<Vec<GroupView>> {
-    let groups = LocalResource::new(list_groups);
     let session = crate::components::layout::use_session();
-    Signal::derive(move || {
-        let Some(scope) = session.principal().map(|p| p.scope) else {
-            return Vec::new();
-        };
-        groups
-            .get()
-            .and_then(Result::ok)
+    // The session is awaited, not read: the page's own fields are not
+    // inside a Suspense, and the groups load in the browser anyway.
+    let groups = LocalResource::new(move || async move {
+        let scope = session.0.await.ok().flatten().map(|principal| principal.scope);
+        list_groups()
+            .await
             .unwrap_or_default()
             .into_iter()
-            .filter(|group| group.owner_scope == scope)
-            .collect()
-    })
+            .filter(|group| Some(&group.owner_scope) == scope.as_ref())
+            .collect::<Vec<_>>()
+    });
+    Signal::derive(move || groups.get().unwrap_or_default())
 }
 
 /// The Active segments of `target`, by name: the only ones a set or a lookalike may read.

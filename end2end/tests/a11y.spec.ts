@@ -107,3 +107,11 @@ test("a merchant is offered only what it may use: no Warehouse Table card, no us
   await expect(page.getByTestId("admin-only")).toHaveText("Only administrators manage users and API tokens.");
   await expect(page.getByRole("button", { name: "Create user" })).toHaveCount(0);
 });
+
+test("a segment that does not exist (or is another scope's) says so under the page's heading", async ({ page }) => {
+  await login(page, accounts.merchant);
+  await page.goto("/segments/999999");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Segment details");
+  await expect(page.getByRole("alert")).toHaveText("The segment was not found.");
+});

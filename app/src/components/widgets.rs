@@ -32,6 +32,9 @@ pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoVi
 #[component]
 pub fn Loaded<T, V, F>(
     resource: Resource<Result<T, AppError>>,
+    /// The page's heading when the error replaces the view that has it.
+    #[prop(optional)]
+    error_heading: Option<&'static str>,
     /// The view of the loaded value (`let:value`).
     children: F,
 ) -> impl IntoView
@@ -43,7 +46,11 @@ where
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || resource.get().map(|result| match result {
-                Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
+                Err(error) => view! {
+                    {error_heading.map(|heading| view! { <div class="page-header"><h1>{heading}</h1></div> })}
+                    <ErrorBanner error=Signal::stored(Some(error))/>
+                }
+                .into_any(),
                 Ok(value) => children(value).into_any(),
             })}
         </Transition>

@@ -4,7 +4,6 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::components::widgets::{ErrorBanner, FieldError, Modal};
-use crate::error::AppError;
 use crate::segments::SegmentRow;
 use crate::segments::api::{delete_segment, export_segment, extend_segment};
 
@@ -20,32 +19,44 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
     let extending = RwSignal::new(false);
     let deleting = RwSignal::new(false);
     let new_expiry = RwSignal::new(local_input(row.expires_at, &row.time_zone));
-    let error = RwSignal::new(None::<AppError>);
     let export = Action::new(move |_: &()| export_segment(id));
     let extend = Action::new(move |value: &String| extend_segment(id, value.clone()));
     let delete = Action::new(move |_: &()| delete_segment(id));
+    // The error of the last action tried; starting another clears them all.
+    let error = Signal::derive(move || {
+        [
+            export.value().get().and_then(Result::err),
+            extend.value().get().and_then(Result::err),
+            delete.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+    });
+    let clear = move || {
+        export.value().set(None);
+        extend.value().set(None);
+        delete.value().set(None);
+    };
     let has_snapshot = row.size.is_some();
     let to_exports = navigate.clone();
-    Effect::new(move |_| match export.value().get() {
-        Some(Ok(_)) => to_exports("/exports", Default::default()),
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
+    // What success does: open the exports, or close the dialog and look again.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = export.value().get() {
+            to_exports("/exports", Default::default());
+        }
     });
-    Effect::new(move |_| match extend.value().get() {
-        Some(Ok(_)) => {
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = extend.value().get() {
             extending.set(false);
             on_change.run(());
         }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
     });
-    Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => {
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
             deleting.set(false);
             on_change.run(());
         }
-        Some(Err(e)) => error.set(Some(e)),
-        None => {}
     });
     // Copied into the dialogs each time one opens.
     let expiry_text = StoredValue::new(format!(
@@ -59,10 +70,10 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
     view! {
         <span class="row-actions">
             <button class="btn btn-link" disabled=!has_snapshot title="Export the current members as CSV"
-                on:click=move |_| { error.set(None); export.dispatch(()); }>"Export"</button>
-            <button class="btn btn-link" on:click=move |_| { error.set(None); extending.set(true); }>"Extend Validity"</button>
+                on:click=move |_| { clear(); export.dispatch(()); }>"Export"</button>
+            <button class="btn btn-link" on:click=move |_| { clear(); extending.set(true); }>"Extend Validity"</button>
             <a class="btn btn-link" href=format!("/verify?segment={id}")>"Verify"</a>
-            <button class="btn btn-link danger" on:click=move |_| { error.set(None); deleting.set(true); }>"Delete"</button>
+            <button class="btn btn-link danger" on:click=move |_| { clear(); deleting.set(true); }>"Delete"</button>
         </span>
         <Show when=move || error.get().is_some() && !extending.get() && !deleting.get()>
             <ErrorBanner error/>
@@ -81,7 +92,7 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
                     <div class="modal-actions">
                         <button class="btn" on:click=move |_| extending.set(false)>"Cancel"</button>
                         <button class="btn btn-primary" disabled=move || extend.pending().get()
-                            on:click=move |_| { error.set(None); extend.dispatch(new_expiry.get_untracked()); }>"Extend"</button>
+                            on:click=move |_| { clear(); extend.dispatch(new_expiry.get_untracked()); }>"Extend"</button>
                     </div>
             </Modal>
         </Show>
@@ -93,7 +104,7 @@ pub fn RowActions(row: SegmentRow, on_change: Callback<()>) -> impl IntoView {
                     <div class="modal-actions">
                         <button class="btn" on:click=move |_| deleting.set(false)>"Cancel"</button>
                         <button class="btn btn-danger" disabled=move || delete.pending().get()
-                            on:click=move |_| { error.set(None); delete.dispatch(()); }>"Delete"</button>
+                            on:click=move |_| { clear(); delete.dispatch(()); }>"Delete"</button>
                     </div>
             </Modal>
         </Show>

@@ -36,7 +36,7 @@ pub fn SegmentDetailPage() -> impl IntoView {
     view! {
         <Title text="Segment details"/>
         <nav class="breadcrumb"><a href="/segments">"Segment Targeting"</a><span>" › "</span><span>"Details"</span></nav>
-        <Loaded resource=detail let:detail>
+        <Loaded resource=detail error_heading="Segment details" let:detail>
             <Details detail used refresh/>
         </Loaded>
     }

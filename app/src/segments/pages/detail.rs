@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::widgets::format_count;
-use crate::components::widgets::{ErrorBanner, Loaded, format_utc, refresh_while};
+use crate::components::widgets::{Loaded, format_utc, refresh_while};
 use crate::segments::api::{get_segment, segment_used_by};
 use crate::segments::components::actions::RowActions;
 use crate::segments::components::status::StatusBadge;
@@ -91,14 +91,11 @@ fn Details(
             </section>
             <section class="panel">
                 <h2>"Used by"</h2>
-                <Transition fallback=|| ()>
-                    {move || used.get().map(|result| match result {
-                        Err(error) => view! { <ErrorBanner error=Signal::stored(Some(error))/> }.into_any(),
-                        Ok(used) if used.bindings.is_empty() && used.dependents.is_empty()
-                            && used.other_tasks == 0 && used.other_segments == 0 => {
-                            view! { <p class="muted">"Nothing uses this segment: it can be deleted."</p> }.into_any()
-                        }
-                        Ok(used) => {
+                <Loaded resource=used let:used>
+                    {if used.bindings.is_empty() && used.dependents.is_empty()
+                        && used.other_tasks == 0 && used.other_segments == 0 {
+                        view! { <p class="muted">"Nothing uses this segment: it can be deleted."</p> }.into_any()
+                    } else {
                             let elsewhere = outside_scope(&used, &used_zone);
                             let named = !used.bindings.is_empty() || !used.dependents.is_empty();
                             view! {
@@ -117,9 +114,8 @@ fn Details(
                                 })}
                                 {elsewhere.map(|text| view! { <p class="muted" data-testid="used-elsewhere">{text}</p> })}
                             }.into_any()
-                        }
-                    })}
-                </Transition>
+                    }}
+                </Loaded>
             </section>
         </div>
         <section class="panel">

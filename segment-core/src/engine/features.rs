@@ -66,22 +66,14 @@ pub(crate) fn feature_groups<'a>(
                     members,
                 };
                 let mut features: Vec<Feature> = match partition {
-                    ProfilePartition::Categorical(p) => {
-                        // Values that are tenants' IDs: only those the catalog lists (a tenant's own).
-                        let listed =
-                            |value: &String| tag.tenant.is_none() || tag.allowed_values().contains(value);
-                        let mut values: Vec<(&String, &RoaringBitmap)> =
-                            p.by_value.iter().filter(|(value, _)| listed(value)).collect();
-                        values.sort_by_key(|(value, _)| *value);
-                        values
-                            .into_iter()
-                            .map(|(value, members)| Feature {
-                                label: format!("{} = {}", tag.code, shown_value(tag, value)),
-                                value: shown_value(tag, value),
-                                members: within(members),
-                            })
-                            .collect()
-                    }
+                    ProfilePartition::Categorical(p) => listed_values(tag, p)
+                        .into_iter()
+                        .map(|(value, members)| Feature {
+                            label: format!("{} = {}", tag.code, shown_value(tag, value)),
+                            value: shown_value(tag, value),
+                            members: within(members),
+                        })
+                        .collect(),
                     ProfilePartition::Number(p) => quantiles(p, restrict, show_number)
                         .into_iter()
                         .map(ordered_feature)
@@ -194,6 +186,22 @@ pub(crate) fn bucket_label<K: Key>(
         None if lo as usize + 1 == keys.len() => format!("= {}", show(keys[lo as usize])),
         None => format!("≥ {}", show(keys[lo as usize])),
     }
+}
+
+/// A categorical partition's values in order, with their members. Values
+/// that are tenants' IDs: only those the catalog lists (a tenant's own).
+pub(crate) fn listed_values<'p>(
+    tag: &TagDef,
+    partition: &'p CategoricalPartition,
+) -> Vec<(&'p String, &'p RoaringBitmap)> {
+    let allowed = tag.tenant.is_some().then(|| tag.allowed_values());
+    let mut values: Vec<(&String, &RoaringBitmap)> = partition
+        .by_value
+        .iter()
+        .filter(|(value, _)| allowed.as_ref().is_none_or(|allowed| allowed.contains(value)))
+        .collect();
+    values.sort_by_key(|(value, _)| *value);
+    values
 }
 
 /// An enum value as stored; a boolean as Yes or No, as everywhere else.

@@ -3,7 +3,8 @@
 use roaring::RoaringBitmap;
 
 use super::features::{
-    bounds_at, bucket_label, feature_groups, sampled_bounds, show_day, show_number, shown_value,
+    bounds_at, bucket_label, feature_groups, listed_values, sampled_bounds, show_day, show_number,
+    shown_value,
 };
 use super::index::{Key, OrderedPartition, ProfilePartition, TagIndex};
 use crate::TargetObject;
@@ -92,24 +93,14 @@ fn profile_buckets(
         }
     };
     let mut buckets = match partition {
-        ProfilePartition::Categorical(p) => {
-            // Values that are tenants' IDs: only those the catalog lists (a tenant's own).
-            let allowed = tag.allowed_values();
-            let mut values: Vec<(&String, &RoaringBitmap)> = p
-                .by_value
-                .iter()
-                .filter(|(value, _)| tag.tenant.is_none() || allowed.contains(value))
-                .collect();
-            values.sort_by_key(|(value, _)| *value);
-            values
-                .into_iter()
-                .map(|(value, bitmap)| BucketCount {
-                    value: shown_value(tag, value),
-                    in_segment: bitmap.intersection_len(members),
-                    in_base: in_base(bitmap),
-                })
-                .collect()
-        }
+        ProfilePartition::Categorical(p) => listed_values(tag, p)
+            .into_iter()
+            .map(|(value, bitmap)| BucketCount {
+                value: shown_value(tag, value),
+                in_segment: bitmap.intersection_len(members),
+                in_base: in_base(bitmap),
+            })
+            .collect(),
         ProfilePartition::Number(p) => ordered_buckets(p, base, members, sizes, show_number),
         ProfilePartition::Time(p) => ordered_buckets(p, base, members, sizes, show_day),
     };

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// Tag and attribute names by code; a code the catalog does not know
 /// (a tag removed since) reads as itself.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names(HashMap<String, String>);
 
 impl Names {
@@ -26,7 +26,8 @@ impl Names {
         Names(names)
     }
 
-    fn tag<'a>(&'a self, code: &'a str) -> &'a str {
+    /// The tag's name, or its code when the catalog does not know it.
+    pub fn tag<'a>(&'a self, code: &'a str) -> &'a str {
         self.0.get(code).map_or(code, String::as_str)
     }
 

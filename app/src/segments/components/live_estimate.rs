@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use segment_core::TargetObject;
-use segment_core::catalog::{Catalog, TagDef};
+use segment_core::catalog::Catalog;
 use segment_core::rule::Rule;
 use segment_core::time::{parse_tz, today_in};
 use segment_core::validate::{Context, Problem, validate};
@@ -39,20 +39,19 @@ pub enum LocalCheck {
 /// again: it is the authority).
 pub fn check_locally(
     rule: Rule,
-    catalog: Option<&[TagDef]>,
+    catalog: Option<&Catalog>,
     target: TargetObject,
     time_zone: &str,
 ) -> LocalCheck {
-    let Some(tags) = catalog else {
+    let Some(catalog) = catalog else {
         return LocalCheck::Loading;
     };
     if rule.groups.iter().all(|group| group.conditions.is_empty()) {
         return LocalCheck::Empty;
     }
     let zone = parse_tz(time_zone).unwrap_or(chrono_tz::UTC);
-    let catalog = Catalog { tags: tags.to_vec() };
     let context = Context {
-        catalog: &catalog,
+        catalog,
         target,
         time_zone: zone,
         as_of: today_in(zone, chrono::Utc::now()),
@@ -94,12 +93,13 @@ impl LiveEstimate {
 
 pub fn live_estimate(
     rule: Memo<Rule>,
-    catalog: Signal<Option<Vec<TagDef>>>,
+    // Built once per catalog, not once per edit.
+    catalog: Memo<Option<Catalog>>,
     target: Signal<TargetObject>,
     time_zone: Signal<String>,
 ) -> LiveEstimate {
     let check = Memo::new(move |_| {
-        catalog.with(|tags| check_locally(rule.get(), tags.as_deref(), target.get(), &time_zone.get()))
+        catalog.with(|catalog| check_locally(rule.get(), catalog.as_ref(), target.get(), &time_zone.get()))
     });
     // The request of the complete rule once it has been still for SETTLE.
     let settled = RwSignal::new(None::<EstimateRequest>);

@@ -13,7 +13,6 @@ use crate::segments::components::creation::{
     CreationHeader, IdUpload, active_segments, create_action, group_choices, submit,
 };
 use crate::segments::*;
-use crate::tags::api::search_tags;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SeedKind {
@@ -221,17 +220,13 @@ fn LookalikeExplanation(
     target: segment_core::TargetObject,
 ) -> impl IntoView {
     // Features are stored with tag codes; they are shown with the tags' names.
-    let catalog = Resource::new(move || target, |target| search_tags(Some(target), String::new()));
+    let names = crate::tags::tag_names(target);
     let features = model.top_features.clone();
     let rows = move || {
-        let tags = catalog.get().and_then(Result::ok).unwrap_or_default();
         features
             .iter()
             .map(|f| ShareRow {
-                label: match tags.iter().find(|t| t.code == f.tag) {
-                    Some(tag) => f.feature.replacen(&f.tag, &tag.name, 1),
-                    None => f.feature.clone(),
-                },
+                label: names.with(|names| f.feature.replacen(&f.tag, names.tag(&f.tag), 1)),
                 first: f.seed_share,
                 second: f.background_share,
                 detail: format!("{}: weight {:+.2}", f.feature, f.weight),

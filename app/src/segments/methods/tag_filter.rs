@@ -56,7 +56,11 @@ pub fn CreateTagFilterPage() -> impl IntoView {
     form.suggest_expiry();
 
     // The live estimate: checked here first, asked of the engine once complete and still.
-    let catalog_ready: Signal<Option<Vec<TagDef>>> = Signal::derive(move || tags.get().and_then(Result::ok));
+    let catalog_ready = Memo::new(move |_| {
+        tags.get()
+            .and_then(Result::ok)
+            .map(|tags| segment_core::catalog::Catalog { tags })
+    });
     let current_rule = Memo::new(move |_| rule.rule());
     let live = live_estimate(
         current_rule,
@@ -441,17 +445,9 @@ fn SegmentPicker(
 pub fn definition_view(method: &TagFilter, detail: &SegmentDetail) -> AnyView {
     let rule = &method.rule;
     // The sentences use the catalog's names; until it arrives, the codes.
-    let target = detail.row.target_object;
-    let catalog = Resource::new(move || target, |target| search_tags(Some(target), String::new()));
+    let names = crate::tags::tag_names(detail.row.target_object);
     let sentence_rule = rule.clone();
-    let sentences = move || {
-        let names = catalog
-            .get()
-            .and_then(Result::ok)
-            .map(|tags| crate::segments::describe::Names::of(&tags))
-            .unwrap_or_default();
-        crate::segments::describe::rule(&sentence_rule, &names)
-    };
+    let sentences = move || names.with(|names| crate::segments::describe::rule(&sentence_rule, names));
     let request = EstimateRequest {
         target_object: detail.row.target_object,
         rule: rule.clone(),

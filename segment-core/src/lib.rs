@@ -5,6 +5,8 @@
 
 pub mod catalog;
 #[cfg(feature = "engine")]
+pub mod dictionary;
+#[cfg(feature = "engine")]
 pub mod engine;
 pub mod id_list;
 pub mod ids;

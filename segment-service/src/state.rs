@@ -3,10 +3,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{LoginLimiter, TokenCache};
+use crate::entities::Dictionaries;
 use crate::infra::db::Db;
 use crate::infra::engine_pool::EnginePool;
 use crate::infra::limits::Slots;
-use crate::segments::records::{EntityCache, ServingCache, SnapshotCache};
+use crate::segments::records::{ServingCache, SnapshotCache};
 use crate::tags::index::TagIndexHandle;
 
 /// Everything a request handler or server function needs, cheap to clone.
@@ -26,8 +27,8 @@ pub struct AppState {
     pub snapshots: SnapshotCache,
     /// Segments as membership lookups read them.
     pub serving: ServingCache,
-    /// External IDs as membership lookups resolve them.
-    pub entities: EntityCache,
+    /// External ID ↔ member index of every target object, in memory.
+    pub dictionaries: Dictionaries,
     /// The read-only warehouse of warehouse-table segments (`WAREHOUSE_URL`).
     pub warehouse: Option<crate::warehouse::Warehouse>,
     /// The largest ID list an upload may send (`UPLOAD_MAX_MB`, default 512).
@@ -54,7 +55,7 @@ impl AppState {
             estimate_deadline: Duration::from_secs(10),
             snapshots: SnapshotCache::default(),
             serving: ServingCache::default(),
-            entities: EntityCache::default(),
+            dictionaries: Dictionaries::default(),
             warehouse: None,
             upload_max_bytes: 512 << 20,
             uploads: Slots::new("uploads", 2, 4),

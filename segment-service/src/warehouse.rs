@@ -260,8 +260,7 @@ pub trait ValueSink {
 
 /// Maps warehouse values to member indexes of a population, counting the unknown ones.
 pub struct PopulationMatcher {
-    db: Db,
-    target: segment_core::TargetObject,
+    dictionary: std::sync::Arc<segment_core::dictionary::EntityDictionary>,
     pub members: roaring::RoaringBitmap,
     pub read: segment_contract::warehouse::WarehouseRead,
 }
@@ -270,10 +269,13 @@ pub struct PopulationMatcher {
 const UNKNOWN_SAMPLE: usize = 20;
 
 impl PopulationMatcher {
-    pub fn new(db: Db, target: segment_core::TargetObject, table: &TableRef, id_column: &str) -> Self {
+    pub fn new(
+        dictionary: std::sync::Arc<segment_core::dictionary::EntityDictionary>,
+        table: &TableRef,
+        id_column: &str,
+    ) -> Self {
         Self {
-            db,
-            target,
+            dictionary,
             members: roaring::RoaringBitmap::new(),
             read: segment_contract::warehouse::WarehouseRead {
                 table: table.display(),
@@ -292,12 +294,11 @@ impl ValueSink for PopulationMatcher {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .collect();
-        let found = crate::entities::entity_indexes(&self.db, self.target.as_str(), &values).await?;
         for value in values {
             self.read.distinct += 1;
-            match found.get(&value) {
+            match self.dictionary.index_of(&value) {
                 Some(idx) => {
-                    self.members.insert(*idx);
+                    self.members.insert(idx);
                 }
                 None => {
                     self.read.unknown += 1;

@@ -50,13 +50,21 @@ pub struct Application {
 /// their step (a run in progress is handed back at once).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The background loops, each supervised: the tag-index refresher (imports
-/// made by `server import` against the same database show up within one
-/// poll, without a restart), the workers (runs left by a stopped server are
-/// claimed again once their lease expires), the scheduler, the exporter and
-/// the mailer.
+/// The background loops, each supervised: the entity dictionaries' and the
+/// tag index's refreshers (imports made by `server import` against the same
+/// database show up within one poll, without a restart), the workers (runs
+/// left by a stopped server are claimed again once their lease expires),
+/// the scheduler, the exporter and the mailer.
 fn start_background(state: &AppState, config: &Config) -> anyhow::Result<Background> {
     let mut background = Background::new();
+    let (dictionaries, db, poll) = (
+        state.dictionaries.clone(),
+        state.db.clone(),
+        config.tag_index_poll,
+    );
+    background.supervise("entity dictionaries", move |shutdown| {
+        dictionaries.clone().keep_fresh(db.clone(), poll, shutdown)
+    });
     let (index, db, poll) = (state.tag_index.clone(), state.db.clone(), config.tag_index_poll);
     background.supervise("tag index", move |shutdown| {
         index.clone().keep_fresh(db.clone(), poll, shutdown)

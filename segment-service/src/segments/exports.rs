@@ -1,16 +1,17 @@
 //! Exports: a record per request pins the segment's snapshot; the exporter
-//! counts its rows and bytes (with progress), and downloads stream the CSV
-//! from the snapshot in windows of the entity dictionary, in constant memory.
+//! counts its rows and bytes, and downloads stream the CSV straight from the
+//! snapshot through the in-memory entity dictionary, piece by piece.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use roaring::RoaringBitmap;
+use segment_core::TargetObject;
+use segment_core::dictionary::EntityDictionary;
 
 use super::records;
 use crate::background;
 use crate::infra::db::Db;
-use crate::infra::ordinal;
 use crate::infra::{now_ms, stored_count};
 use crate::state::AppState;
 use crate::with_db;
@@ -19,9 +20,6 @@ use segment_contract::error::{AppError, AppResult};
 use segment_contract::ids::{ExportId, RunId, SegmentId};
 use segment_contract::segments::{ExportStatus, ExportView};
 use tokio_util::sync::CancellationToken;
-
-/// Member indexes read per dictionary window.
-const WINDOW: u32 = 1 << 16;
 
 const SELECT_EXPORTS: &str =
     "SELECT x.id, x.segment_id, s.name AS segment_name, x.run_id, x.status, x.rows_total, x.rows_done,
@@ -121,13 +119,10 @@ pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<ExportView>> 
     Ok(rows)
 }
 
-/// A finished export's CSV source: the pinned snapshot and its target object.
+/// A finished export, ready to stream.
 pub struct Download {
     pub file_name: String,
-    /// The CSV's exact length, counted by the export pass.
-    pub bytes: u64,
-    pub target_object: String,
-    pub members: Arc<RoaringBitmap>,
+    pub csv: ExportCsv,
 }
 
 pub async fn download(state: &AppState, principal: &Principal, id: ExportId) -> AppResult<Download> {
@@ -138,68 +133,118 @@ pub async fn download(state: &AppState, principal: &Principal, id: ExportId) -> 
             export.status.as_str()
         )));
     }
-    let target: String = with_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT target_object FROM segments WHERE id = $1")
-            .bind(export.segment_id)
-            .fetch_one(pool)
-            .await?
-    });
     Ok(Download {
         file_name: format!("segment-{}-export-{id}.csv", export.segment_id),
-        bytes: u64::try_from(export.bytes.unwrap_or(0)).unwrap_or(0),
-        target_object: target,
-        members: state.snapshots.get(&state.db, export.run_id).await?,
+        csv: export_csv(state, export.segment_id, export.run_id).await?,
     })
 }
 
-/// The CSV text of the members in the dictionary window starting at
-/// `start`, and where the next non-empty window starts (`None`: done). The
-/// first chunk carries the `entity_id` header.
-pub async fn csv_chunk(
-    db: &Db,
-    target: &str,
-    members: &RoaringBitmap,
-    start: Option<u32>,
-) -> AppResult<(Vec<u8>, Option<u32>)> {
-    let mut out = Vec::new();
-    let start = match start {
-        None => {
-            out.extend_from_slice(b"entity_id\n");
-            match members.min() {
-                Some(first) => first - first % WINDOW,
-                None => return Ok((out, None)),
-            }
-        }
-        Some(start) => start,
-    };
-    let end = start.saturating_add(WINDOW);
-    let rows: Vec<(i64, String)> = with_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT CAST(idx AS BIGINT), entity_id FROM entities
-             WHERE target_object = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
-        )
-        .bind(target)
-        .bind(i64::from(start))
-        .bind(i64::from(end))
-        .fetch_all(pool)
-        .await?
+/// The CSV of a run's members.
+async fn export_csv(state: &AppState, segment_id: SegmentId, run_id: RunId) -> AppResult<ExportCsv> {
+    let target: String = with_db!(&state.db, pool => {
+        sqlx::query_scalar("SELECT target_object FROM segments WHERE id = $1")
+            .bind(segment_id)
+            .fetch_one(pool)
+            .await?
     });
-    {
-        let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(&mut out);
-        for (idx, entity_id) in rows {
-            if members.contains(ordinal(idx)?) {
-                writer.write_record([entity_id]).map_err(anyhow::Error::from)?;
+    let target = TargetObject::parse(&target)
+        .ok_or_else(|| anyhow::anyhow!("segment {segment_id} has target {target:?}"))?;
+    Ok(ExportCsv {
+        dictionary: state.dictionaries.fresh(&state.db).await?.of(target),
+        members: state.snapshots.get(&state.db, run_id).await?,
+    })
+}
+
+/// An export's CSV: the `entity_id` header, then each member's ID in
+/// member order, copied from the entity dictionary (whose arena already
+/// holds `id\n` lines).
+pub struct ExportCsv {
+    dictionary: Arc<EntityDictionary>,
+    members: Arc<RoaringBitmap>,
+}
+
+/// `pieces` compressed as one gzip stream.
+pub fn gzipped(
+    mut pieces: impl Iterator<Item = Vec<u8>> + Send + 'static,
+) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
+    use std::io::Write;
+    let mut encoder = Some(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    std::iter::from_fn(move || {
+        let gzip = encoder.as_mut()?;
+        match pieces.next() {
+            Some(piece) => {
+                gzip.write_all(&piece).expect("writing to memory cannot fail");
+                Some(std::mem::take(gzip.get_mut()))
             }
+            None => encoder
+                .take()
+                .map(|gzip| gzip.finish().expect("writing to memory cannot fail")),
         }
-        writer.flush().map_err(anyhow::Error::from)?;
+    })
+}
+
+const HEADER: &[u8] = b"entity_id\n";
+
+/// Members per piece of a download: about 0.6 MB of 8-character IDs.
+const PIECE: usize = 1 << 16;
+
+impl ExportCsv {
+    pub fn rows(&self) -> u64 {
+        self.members.len()
     }
-    // The next window holding a member, skipping empty stretches.
-    let next = members
-        .range(end..)
-        .next()
-        .map(|idx| idx - idx % WINDOW)
-        .filter(|_| end > start);
-    Ok((out, next))
+
+    /// The file's exact length in bytes.
+    pub fn len(&self) -> u64 {
+        let lines: usize = self.members.iter().map(|idx| self.line(idx).len()).sum();
+        (HEADER.len() + lines) as u64
+    }
+
+    fn line(&self, idx: u32) -> &[u8] {
+        // Every member is in the population the dictionary holds.
+        self.dictionary.line_of(idx).unwrap_or_default()
+    }
+
+    /// The bytes `range` of the file (clamped to it), in pieces.
+    pub fn pieces(self, range: std::ops::Range<u64>) -> impl Iterator<Item = Vec<u8>> + Send + 'static {
+        let mut cursor = Some(0u32);
+        let mut offset = 0u64;
+        let mut first = true;
+        std::iter::from_fn(move || {
+            loop {
+                if offset >= range.end {
+                    return None;
+                }
+                let from = cursor?;
+                let mut piece = Vec::with_capacity(PIECE * 12);
+                if std::mem::take(&mut first) {
+                    piece.extend_from_slice(HEADER);
+                }
+                let mut written = 0;
+                cursor = None;
+                for idx in self.members.range(from..).take(PIECE) {
+                    piece.extend_from_slice(self.line(idx));
+                    written += 1;
+                    cursor = idx.checked_add(1);
+                }
+                if written < PIECE {
+                    cursor = None;
+                }
+                let start = offset;
+                offset += piece.len() as u64;
+                if offset <= range.start {
+                    continue;
+                }
+                let skip = usize::try_from(range.start.saturating_sub(start)).expect("within a piece");
+                let keep = usize::try_from(range.end.min(offset) - start).expect("within a piece");
+                piece.truncate(keep);
+                piece.drain(..skip);
+                return Some(piece);
+            }
+        })
+    }
 }
 
 /// Runs queued exports one at a time, with progress, until shutdown. An
@@ -262,14 +307,17 @@ async fn run_next(state: &AppState) -> AppResult<bool> {
     let Some((id, segment_id, run_id)) = claimed else {
         return Ok(false);
     };
-    let result = count_export(state, id, segment_id, run_id).await;
-    let (status, bytes, error) = match result {
-        Ok(bytes) => ("done", Some(bytes), None),
-        Err(error) => ("failed", None, Some(error.to_string())),
+    let result = count_export(state, segment_id, run_id).await;
+    let (status, rows, bytes, error) = match result {
+        Ok((rows, bytes)) => ("done", rows, Some(bytes), None),
+        Err(error) => ("failed", 0, None, Some(error.to_string())),
     };
     with_db!(&state.db, pool => {
-        sqlx::query("UPDATE segment_exports SET status = $1, bytes = $2, error = $3, finished_at = $4 WHERE id = $5")
+        sqlx::query(
+            "UPDATE segment_exports SET status = $1, rows_done = $2, bytes = $3, error = $4, finished_at = $5 WHERE id = $6",
+        )
             .bind(status)
+            .bind(rows)
             .bind(bytes)
             .bind(error)
             .bind(now_ms())
@@ -281,37 +329,62 @@ async fn run_next(state: &AppState) -> AppResult<bool> {
     Ok(true)
 }
 
-async fn count_export(
-    state: &AppState,
-    id: ExportId,
-    segment_id: SegmentId,
-    run_id: RunId,
-) -> AppResult<i64> {
-    let target: String = with_db!(&state.db, pool => {
-        sqlx::query_scalar("SELECT target_object FROM segments WHERE id = $1")
-            .bind(segment_id)
-            .fetch_one(pool)
-            .await?
-    });
-    let members = state.snapshots.get(&state.db, run_id).await?;
-    let mut bytes = 0i64;
-    let mut rows = 0i64;
-    let mut next = None;
-    let mut first = true;
-    while first || next.is_some() {
-        let (chunk, following) = csv_chunk(&state.db, &target, &members, next).await?;
-        bytes += stored_count(chunk.len());
-        rows += stored_count(chunk.iter().filter(|b| **b == b'\n').count()) - i64::from(first);
-        first = false;
-        next = following;
-        with_db!(&state.db, pool => {
-            sqlx::query("UPDATE segment_exports SET rows_done = $1 WHERE id = $2")
-                .bind(rows)
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
+/// Counts the export's rows and bytes; the file itself is written as it
+/// is downloaded.
+async fn count_export(state: &AppState, segment_id: SegmentId, run_id: RunId) -> AppResult<(i64, i64)> {
+    let csv = export_csv(state, segment_id, run_id).await?;
+    Ok((stored_count(csv.rows()), stored_count(csv.len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte range of a file spanning several pieces is exactly that
+    /// slice of the whole file, and the gzip variant unpacks to the file.
+    #[test]
+    fn pieces_are_the_file_and_ranges_are_its_slices() {
+        let mut dictionary = EntityDictionary::new();
+        for n in 0..200_000u32 {
+            dictionary.push(&format!("U{n}")).expect("distinct IDs");
+        }
+        let members: RoaringBitmap = (0..200_000u32).filter(|n| n % 3 != 1).collect();
+        let expected: String = std::iter::once("entity_id\n".to_string())
+            .chain(members.iter().map(|n| format!("U{n}\n")))
+            .collect();
+        let csv = || ExportCsv {
+            dictionary: Arc::new(dictionary.clone()),
+            members: Arc::new(members.clone()),
+        };
+        assert_eq!(csv().len(), expected.len() as u64);
+        assert_eq!(
+            csv().pieces(0..u64::MAX).flatten().collect::<Vec<u8>>(),
+            expected.as_bytes()
+        );
+        let piece_edge = expected
+            .find(&format!("U{}\n", members.select(PIECE as u32).expect("a member")))
+            .expect("present");
+        for (start, end) in [
+            (0, 5),
+            (3, 700_000),
+            (piece_edge - 2, piece_edge + 3),
+            (piece_edge, expected.len()),
+        ] {
+            let range = start as u64..end as u64;
+            assert_eq!(
+                csv().pieces(range).flatten().collect::<Vec<u8>>(),
+                expected[start..end].as_bytes(),
+                "{start}..{end}"
+            );
+        }
+        let mut unpacked = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(
+                &gzipped(csv().pieces(0..u64::MAX)).flatten().collect::<Vec<u8>>()[..],
+            ),
+            &mut unpacked,
+        )
+        .expect("a gzip stream");
+        assert_eq!(unpacked, expected);
     }
-    Ok(bytes)
 }

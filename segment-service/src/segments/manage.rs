@@ -15,7 +15,6 @@ use segment_core::validate::{Context, validate};
 use super::freshness::is_stale;
 use super::records::{self, SegmentRecord, Serving};
 use super::visible::Visible;
-use crate::entities::entity_indexes;
 use crate::infra::db::Db;
 use crate::infra::now_ms;
 use crate::state::AppState;
@@ -107,7 +106,10 @@ pub async fn check_members(
     let record = &serving.record;
     let ids = clean_ids(&request.ids, MAX_CHECK_IDS)?;
     let visible = Visible::to(state, &principal.scope, record.target_object).await?;
-    let known = entity_indexes(&state.db, record.target_object.as_str(), &ids).await?;
+    let known = state
+        .dictionaries
+        .indexes(&state.db, record.target_object, &ids)
+        .await?;
     let mut answer = CheckAnswer {
         members: Vec::new(),
         non_members: Vec::new(),
@@ -479,7 +481,7 @@ pub async fn verify(
     });
     let target = record.target_object;
     let visible = Visible::to(state, &principal.scope, target).await?;
-    let mut known = entity_indexes(&state.db, record.target_object.as_str(), &ids).await?;
+    let mut known = state.dictionaries.indexes(&state.db, target, &ids).await?;
     known.retain(|_, idx| visible.contains(*idx));
     let owner = record.owner_scope.clone();
     let owner_audience = if principal.scope.is_platform() && !owner.is_platform() {

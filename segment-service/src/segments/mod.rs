@@ -117,8 +117,8 @@ pub async fn check_member(
     let record = &serving.record;
     let visible = Visible::to(state, &principal.scope, record.target_object).await?;
     let idx = state
-        .entities
-        .index(&state.db, record.target_object.as_str(), entity_id)
+        .dictionaries
+        .index_of(&state.db, record.target_object, entity_id)
         .await?
         .filter(|idx| visible.contains(*idx));
     Ok(MemberAnswer {

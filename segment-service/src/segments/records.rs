@@ -6,7 +6,6 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 
 use crate::infra::db::Db;
-use crate::infra::ordinal;
 use crate::with_db;
 use segment_contract::auth::{Principal, Scope};
 use segment_contract::error::{AppError, AppResult};
@@ -331,58 +330,6 @@ impl SnapshotCache {
         );
         self.runs.insert(run_id, members.clone());
         Ok(members)
-    }
-}
-
-/// External IDs already resolved to member indexes, per target object. The
-/// entities table only ever gains rows, so a cached index is never wrong:
-/// only hits are kept, and an ID not cached is read from the database.
-#[derive(Debug, Clone, Default)]
-pub struct EntityCache {
-    targets: std::sync::Arc<
-        std::sync::RwLock<std::collections::HashMap<String, std::collections::HashMap<String, u32>>>,
-    >,
-}
-
-/// IDs held at most; past it the cache starts over.
-const CACHED_ENTITIES: usize = 2_000_000;
-
-impl EntityCache {
-    /// The member index of one external ID of `target`.
-    pub async fn index(&self, db: &Db, target: &str, entity_id: &str) -> AppResult<Option<u32>> {
-        if let Some(idx) = self
-            .targets
-            .read()
-            .expect("entity cache lock")
-            .get(target)
-            .and_then(|ids| ids.get(entity_id))
-        {
-            return Ok(Some(*idx));
-        }
-        let idx: Option<i64> = with_db!(db, pool => {
-            sqlx::query_scalar("SELECT CAST(idx AS BIGINT) FROM entities WHERE target_object = $1 AND entity_id = $2")
-                .bind(target)
-                .bind(entity_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        let idx = idx.map(ordinal).transpose()?;
-        if let Some(idx) = idx {
-            let mut targets = self.targets.write().expect("entity cache lock");
-            if targets
-                .values()
-                .map(std::collections::HashMap::len)
-                .sum::<usize>()
-                >= CACHED_ENTITIES
-            {
-                targets.clear();
-            }
-            targets
-                .entry(target.to_string())
-                .or_default()
-                .insert(entity_id.to_string(), idx);
-        }
-        Ok(idx)
     }
 }
 

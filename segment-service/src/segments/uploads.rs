@@ -1,14 +1,16 @@
 //! Uploaded ID lists: parsed as they stream in (no whole-file buffering),
-//! validated line by line, matched to the target object's population in
-//! batches, and kept as a bitmap with their report until a custom-list
+//! validated line by line, matched to the target object's population in the
+//! in-memory entity dictionary as each line arrives, and kept as a bitmap with their report until a custom-list
 //! segment is created from them.
+
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 use segment_core::TargetObject;
+use segment_core::dictionary::EntityDictionary;
 use segment_core::id_list::{IdListParser, Line};
 
 use super::visible::Visible;
-use crate::entities::{LOOKUP_BATCH, entity_indexes};
 use crate::infra::db::Db;
 use crate::infra::limits::Slot;
 use crate::infra::now_ms;
@@ -23,6 +25,8 @@ use segment_contract::segments::{Definition, REPORT_SAMPLE, RejectedLine, Upload
 pub struct UploadBuilder {
     db: Db,
     target: TargetObject,
+    /// The population, as of the newest import when the upload started.
+    dictionary: Arc<EntityDictionary>,
     /// IDs the uploader may know of: others are reported as unknown.
     visible: Visible,
     /// Held while the upload is read: one principal's uploads are bounded.
@@ -30,7 +34,6 @@ pub struct UploadBuilder {
     max_bytes: u64,
     bytes: u64,
     parser: IdListParser,
-    pending: Vec<(u64, String)>,
     members: RoaringBitmap,
     report: UploadReport,
 }
@@ -43,12 +46,12 @@ impl UploadBuilder {
         Ok(Self {
             db: state.db.clone(),
             target,
+            dictionary: state.dictionaries.fresh(&state.db).await?.of(target),
             visible: Visible::stored(&state.db, &principal.scope, target).await?,
             _slot: slot,
             max_bytes: state.upload_max_bytes,
             bytes: 0,
             parser: IdListParser::new(),
-            pending: Vec::new(),
             members: RoaringBitmap::new(),
             report: UploadReport::default(),
         })
@@ -64,16 +67,17 @@ impl UploadBuilder {
             )));
         }
         let lines = self.parser.feed(chunk);
-        self.take(lines).await
+        self.take(lines);
+        Ok(())
     }
 
-    async fn take(&mut self, lines: Vec<Line>) -> AppResult<()> {
+    fn take(&mut self, lines: Vec<Line>) {
         for line in lines {
             self.report.rows += 1;
             match line {
                 Line::Id { line, id } => {
                     self.report.valid += 1;
-                    self.pending.push((line, id));
+                    self.resolve(line, id);
                 }
                 Line::Duplicate { .. } => self.report.duplicates += 1,
                 Line::Invalid { line, reason } => {
@@ -91,43 +95,36 @@ impl UploadBuilder {
                     }
                 }
             }
-            if self.pending.len() >= LOOKUP_BATCH {
-                self.resolve().await?;
-            }
         }
-        Ok(())
     }
 
-    async fn resolve(&mut self) -> AppResult<()> {
-        let batch = std::mem::take(&mut self.pending);
-        let ids: Vec<String> = batch.iter().map(|(_, id)| id.clone()).collect();
-        let found = entity_indexes(&self.db, self.target.as_str(), &ids).await?;
-        for (line, id) in batch {
-            // An ID outside the uploader's audience reads as unknown.
-            match found.get(&id).filter(|idx| self.visible.contains(**idx)) {
-                Some(idx) => {
-                    self.members.insert(*idx);
-                }
-                None => {
-                    self.report.unknown += 1;
-                    if self.report.unknown_sample.len() < REPORT_SAMPLE {
-                        self.report.unknown_sample.push(RejectedLine {
-                            line,
-                            entity_id: Some(id),
-                            reason: format!("not a known {}", self.target.as_str()),
-                        });
-                    }
+    fn resolve(&mut self, line: u64, id: String) {
+        // An ID outside the uploader's audience reads as unknown.
+        match self
+            .dictionary
+            .index_of(&id)
+            .filter(|idx| self.visible.contains(*idx))
+        {
+            Some(idx) => {
+                self.members.insert(idx);
+            }
+            None => {
+                self.report.unknown += 1;
+                if self.report.unknown_sample.len() < REPORT_SAMPLE {
+                    self.report.unknown_sample.push(RejectedLine {
+                        line,
+                        entity_id: Some(id),
+                        reason: format!("not a known {}", self.target.as_str()),
+                    });
                 }
             }
         }
-        Ok(())
     }
 
     /// Ends the file and stores the upload; answers its ID and report.
     pub async fn finish(mut self, principal: &Principal) -> AppResult<UploadAnswer> {
         let lines = self.parser.finish();
-        self.take(lines).await?;
-        self.resolve().await?;
+        self.take(lines);
         if !self.parser.has_header() {
             return Err(AppError::validation(
                 "file",

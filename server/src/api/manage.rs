@@ -4,9 +4,10 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use segment_contract::error::AppError;
 use segment_contract::ids::{ExportId, SegmentId};
 use segment_contract::segments::{
     Binding, CheckAnswer, CheckRequest, DeletedSegment, ExportView, ExtendRequest, NewBinding, SegmentRow,
@@ -14,6 +15,7 @@ use segment_contract::segments::{
 };
 use segment_service::segments::{exports, manage};
 use segment_service::state::AppState;
+use serde::Deserialize;
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, Auth};
@@ -142,45 +144,122 @@ pub async fn get_export(
     Ok(Json(exports::get(&state.db, &principal, id).await?))
 }
 
-/// The export's CSV (`entity_id` header, one ID per line), streamed.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DownloadParams {
+    /// `csv` (default) or `csv.gz` (the same file, gzip-compressed)
+    pub format: Option<String>,
+}
+
+/// The export's CSV (`entity_id` header, one ID per line), streamed with its length. A single
+/// byte range (`Range: bytes=…`) resumes an interrupted download; `format=csv.gz` sends it
+/// gzip-compressed (no ranges, no length in advance).
 #[utoipa::path(get, operation_id = "download_export", path = "/api/v1/exports/{id}/download", tag = "exports", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Not done yet")))]
+    params(("id" = i64, Path), DownloadParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 206, description = "The requested byte range"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "Not done yet"), (status = 416, description = "The range is outside the file")))]
 pub async fn download(
     Auth(principal): Auth,
     State(state): State<AppState>,
     Path(id): Path<ExportId>,
+    Query(params): Query<DownloadParams>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let gzip = match params.format.as_deref() {
+        None | Some("" | "csv") => false,
+        Some("csv.gz") => true,
+        Some(other) => {
+            return Err(AppError::validation("format", format!("{other:?} is not csv or csv.gz.")).into());
+        }
+    };
     let source = exports::download(&state, &principal, id).await?;
-    let db = state.db.clone();
-    let file_name = source.file_name.clone();
-    let length = source.bytes;
-    // One dictionary window per chunk: memory stays flat whatever the size.
-    let chunks = futures_util::stream::unfold(Some(None), move |position| {
-        let db = db.clone();
-        let target = source.target_object.clone();
-        let members = source.members.clone();
-        async move {
-            let start = position?;
-            match exports::csv_chunk(&db, &target, &members, start).await {
-                Ok((bytes, next)) => Some((Ok::<_, std::io::Error>(bytes), next.map(Some))),
-                Err(error) => Some((Err(std::io::Error::other(error.to_string())), None)),
+    let attachment = |name: &str| {
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        )
+    };
+    if gzip {
+        let pieces = exports::gzipped(source.csv.pieces(0..u64::MAX));
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/gzip".to_string()),
+                attachment(&format!("{}.gz", source.file_name)),
+            ],
+            streamed(pieces),
+        )
+            .into_response());
+    }
+    let length = source.csv.len();
+    let wanted = headers
+        .get(header::RANGE)
+        .map(|value| {
+            http_range_header::parse_range_header(value.to_str().unwrap_or_default())
+                .and_then(|ranges| ranges.validate(length))
+        })
+        .transpose();
+    let range = match wanted {
+        Ok(Some(ranges)) if ranges.len() == 1 => Some(ranges[0].clone()),
+        // Several ranges are answered with the whole file, as HTTP allows.
+        Ok(_) => None,
+        Err(_) => {
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{length}"))],
+            )
+                .into_response());
+        }
+    };
+    let common = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+        attachment(&source.file_name),
+        (header::ACCEPT_RANGES, "bytes".to_string()),
+    ];
+    Ok(match range {
+        None => (
+            common,
+            [(header::CONTENT_LENGTH, length.to_string())],
+            streamed(source.csv.pieces(0..length)),
+        )
+            .into_response(),
+        Some(range) => (
+            StatusCode::PARTIAL_CONTENT,
+            common,
+            [
+                (
+                    header::CONTENT_LENGTH,
+                    (range.end() + 1 - range.start()).to_string(),
+                ),
+                (
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{length}", range.start(), range.end()),
+                ),
+            ],
+            streamed(source.csv.pieces(*range.start()..range.end() + 1)),
+        )
+            .into_response(),
+    })
+}
+
+/// A body written by a blocking task (copying and compressing are CPU
+/// work), a few pieces ahead of the client; it stops when the client goes.
+fn streamed(pieces: impl Iterator<Item = Vec<u8>> + Send + 'static) -> Body {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    tokio::task::spawn_blocking(move || {
+        for piece in pieces {
+            if sender.blocking_send(piece).is_err() {
+                return;
             }
         }
     });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-            (header::CONTENT_LENGTH, length.to_string()),
-        ],
-        Body::from_stream(chunks),
-    )
-        .into_response())
+    Body::from_stream(futures_util::stream::unfold(
+        receiver,
+        |mut receiver| async move {
+            let piece = receiver.recv().await?;
+            Some((Ok::<_, std::convert::Infallible>(piece), receiver))
+        },
+    ))
 }
 
 /// Included, excluded or unknown for each ID; for tag-filter segments each rule group and

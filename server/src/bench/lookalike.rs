@@ -16,7 +16,7 @@ use segment_core::TargetObject;
 use segment_core::engine::TagIndex;
 use segment_core::engine::insights::distributions;
 use segment_core::engine::lookalike::expand;
-use segment_service::entities::entity_indexes;
+use segment_service::entities::Dictionaries;
 use segment_service::infra::db::Db;
 use segment_service::tags::index::load_index;
 
@@ -104,7 +104,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .skip(1)
         .map(str::to_string)
         .collect();
-    let indexes = entity_indexes(&db, "user", &planted_ids).await?;
+    let indexes = Dictionaries::default()
+        .indexes(&db, TargetObject::User, &planted_ids)
+        .await?;
     let planted: RoaringBitmap = indexes.values().copied().collect();
     anyhow::ensure!(
         planted.len() as usize == planted_ids.len(),

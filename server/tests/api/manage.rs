@@ -160,6 +160,32 @@ both_backends! {
         assert_eq!(ids, BTreeSet::from(["U1", "U2", "U4"]));
         let (_, listed) = send(app.get("/api/v1/exports", &token)).await;
         assert_eq!(listed[0]["segment_name"], "Exported");
+
+        // An interrupted download resumes with a byte range.
+        let download = format!("/api/v1/exports/{export_id}/download");
+        let length = text.len();
+        for (range, expected) in [("bytes=3-12", &text[3..=12]), ("bytes=12-", &text[12..]), ("bytes=-4", &text[length - 4..])] {
+            let response = app.get(&download, &token).header("range", range).send().await.unwrap();
+            assert_eq!(response.status(), 206, "{range}");
+            let content_range = response.headers()["content-range"].to_str().unwrap().to_string();
+            assert!(content_range.ends_with(&format!("/{length}")), "{content_range}");
+            assert_eq!(response.text().await.unwrap(), expected, "{range}");
+        }
+        let response = app.get(&download, &token).header("range", format!("bytes={length}-")).send().await.unwrap();
+        assert_eq!(response.status(), 416);
+        assert_eq!(response.headers()["content-range"], format!("bytes */{length}").as_str());
+
+        // The same file gzip-compressed.
+        let response = app.get(&format!("{download}?format=csv.gz"), &token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-disposition"].to_str().unwrap().ends_with(".csv.gz\""));
+        let compressed = response.bytes().await.unwrap();
+        let mut unpacked = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut unpacked).unwrap();
+        assert_eq!(unpacked, text);
+        let (status, body) = send(app.get(&format!("{download}?format=zip"), &token)).await;
+        assert_eq!(status, 400);
+        assert!(error_message(&body, "validation").contains("csv.gz"), "{body}");
     }
 
     async fn verification_explains_each_group_and_condition(app: TestApp) {

@@ -80,6 +80,34 @@ both_backends! {
         assert_eq!(check["members"], json!(["U1", "U2", "U4"]));
     }
 
+    async fn ids_imported_after_the_server_started_are_known_at_once(app: TestApp) {
+        segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
+        let token = app.token("platform").await;
+        let (_, answer) = upload(&app, &token, "user", "entity_id\nU1\nU7\n").await;
+        assert_eq!((answer["report"]["matched"].as_u64(), answer["report"]["unknown"].as_u64()), (Some(1), Some(1)));
+        // A later import adds U7: the next upload knows it without waiting for a poll.
+        let dir = temp_dir("more-users");
+        std::fs::create_dir_all(dir.join("entities")).unwrap();
+        std::fs::write(dir.join("entities/user.csv"), "entity_id\nU7\n").unwrap();
+        segment_service::tags::import::import_dir(&app.db, &dir, Box::new(|_| {})).await.unwrap();
+        let (_, answer) = upload(&app, &token, "user", "entity_id\nU1\nU7\n").await;
+        assert_eq!((answer["report"]["matched"].as_u64(), answer["report"]["unknown"].as_u64()), (Some(2), Some(0)));
+        let chunks: Vec<(i64, Vec<u8>)> = segment_service::with_db!(&app.db, pool => {
+            sqlx::query_as("SELECT entities, payload FROM entity_dictionary_chunks WHERE target_object = 'user'")
+                .fetch_all(pool).await.unwrap()
+        });
+        assert_eq!(chunks, vec![(5, b"U1\nU2\nU3\nU4\nU7\n".to_vec())]);
+        // A server started afterwards reads the stored dictionary chunks.
+        let restarted = segment_service::entities::Dictionaries::default();
+        let known = restarted
+            .indexes(&app.db, segment_core::TargetObject::User, &["U1".into(), "U4".into(), "U7".into(), "U8".into()])
+            .await
+            .unwrap();
+        assert_eq!(known.len(), 3);
+        assert_eq!(known["U1"] + 3, known["U4"]);
+        assert_eq!(known["U7"], 4);
+    }
+
     async fn custom_lists_are_one_time_scoped_and_bounded(app: TestApp) {
         segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
         let m1 = app.token("merchant:M1").await;

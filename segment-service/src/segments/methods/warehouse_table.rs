@@ -5,6 +5,9 @@ use std::time::Instant;
 
 use super::{Checked, CreateContext, Method, Output, RunContext, RunError, listed};
 use crate::warehouse::{self, PopulationMatcher};
+
+/// Distinct values read from the warehouse per batch.
+const WAREHOUSE_BATCH: usize = 5_000;
 use segment_contract::error::{AppError, AppResult, FieldError};
 use segment_contract::segments::{Definition, WarehouseIdColumn};
 
@@ -57,19 +60,15 @@ impl Method for WarehouseIdColumn {
             }
             Err(other) => return Err(other.into()),
         };
-        let mut matcher = PopulationMatcher::new(
-            cx.state.db.clone(),
-            cx.record.target_object,
-            &found,
-            &self.id_column,
-        );
+        let dictionary = cx
+            .state
+            .dictionaries
+            .fresh(&cx.state.db)
+            .await?
+            .of(cx.record.target_object);
+        let mut matcher = PopulationMatcher::new(dictionary, &found, &self.id_column);
         match connected
-            .distinct_values(
-                &found,
-                &self.id_column,
-                crate::entities::LOOKUP_BATCH,
-                &mut matcher,
-            )
+            .distinct_values(&found, &self.id_column, WAREHOUSE_BATCH, &mut matcher)
             .await
         {
             Ok(()) => {}

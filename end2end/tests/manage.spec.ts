@@ -1,5 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
+import * as zlib from "zlib";
 import { accounts, createTagSegment, hydrated, login, row, uniqueName } from "./helpers";
 
 async function createSegment(page: Page, name: string, cities: string[]): Promise<number> {
@@ -44,7 +45,7 @@ test("export a segment and download a CSV whose IDs are exactly its members", as
   const exported = page.locator(`tbody tr[data-segment="${name}"]`);
   await expect(exported.locator("[data-status]")).toHaveText("Ready");
   const downloading = page.waitForEvent("download");
-  await exported.getByRole("link", { name: "Download" }).click();
+  await exported.getByRole("link", { name: "Download CSV" }).click();
   const file = await (await downloading).path();
   const lines = fs.readFileSync(file!, "utf8").trim().split("\n");
   expect(lines[0]).toBe("entity_id");
@@ -59,6 +60,13 @@ test("export a segment and download a CSV whose IDs are exactly its members", as
   const answer = await check.json();
   expect(answer.members.length).toBe(size);
   expect(answer.non_members).toEqual([]);
+  // The gzip variant is the same file.
+  const zipping = page.waitForEvent("download");
+  await exported.getByRole("link", { name: "CSV.gz" }).click();
+  const zipped = await zipping;
+  expect(zipped.suggestedFilename()).toMatch(/\.csv\.gz$/);
+  const unpacked = zlib.gunzipSync(fs.readFileSync((await zipped.path())!)).toString("utf8");
+  expect(unpacked).toBe(fs.readFileSync(file!, "utf8"));
 });
 
 test("extend validity, refuse to delete a bound segment, unbind, delete, find it in Deleted Records", async ({ page }) => {

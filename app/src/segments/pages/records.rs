@@ -61,8 +61,11 @@ pub fn ExportRecordsPage() -> impl IntoView {
                                             <td class="num">{e.bytes.map(human_bytes).unwrap_or_else(|| "—".into())}</td>
                                             <td>{e.requested_by.clone()}</td>
                                             <td>{format_utc(e.requested_at)}</td>
-                                            <td>{done.then(|| view! {
-                                                <a class="btn btn-small" href=format!("/api/v1/exports/{}/download", e.id) download="" rel="external">"Download"</a>
+                                            <td class="actions">{done.then(|| view! {
+                                                <a class="btn btn-small" href=format!("/api/v1/exports/{}/download", e.id) download="" rel="external">"Download CSV"</a>
+                                                " "
+                                                <a class="btn btn-small" href=format!("/api/v1/exports/{}/download?format=csv.gz", e.id) download="" rel="external"
+                                                    title="The same file, gzip-compressed">"CSV.gz"</a>
                                             })}</td>
                                         </tr>
                                     }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub uploads: Slots,
     /// Exports one principal may have queued or running.
     pub exports_per_principal: i64,
+    /// Wakes the exporter when an export is queued.
+    pub export_queued: Arc<tokio::sync::Notify>,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXY`).
@@ -60,6 +62,7 @@ impl AppState {
             upload_max_bytes: 512 << 20,
             uploads: Slots::new("uploads", 2, 4),
             exports_per_principal: 5,
+            export_queued: Arc::default(),
             secure_cookies: false,
             trusted_proxies: Vec::new(),
         }

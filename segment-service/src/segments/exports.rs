@@ -10,7 +10,6 @@ use segment_core::TargetObject;
 use segment_core::dictionary::EntityDictionary;
 
 use super::records;
-use crate::background;
 use crate::infra::db::Db;
 use crate::infra::{now_ms, stored_count};
 use crate::state::AppState;
@@ -73,6 +72,7 @@ pub async fn request(
         .fetch_one(pool)
         .await?
     });
+    state.export_queued.notify_one();
     get(db, principal, ExportId(id)).await
 }
 
@@ -247,7 +247,7 @@ impl ExportCsv {
     }
 }
 
-/// Runs queued exports one at a time, with progress, until shutdown. An
+/// Runs queued exports one at a time, as soon as they are queued, until shutdown. An
 /// export interrupted by a stop (or left by a stopped server) starts over.
 pub async fn run_exporter(state: AppState, poll: Duration, shutdown: CancellationToken) {
     requeue_running(&state.db).await;
@@ -267,8 +267,10 @@ pub async fn run_exporter(state: AppState, poll: Duration, shutdown: Cancellatio
                 poll * 10
             }
         };
-        if !background::pause(&shutdown, pause).await {
-            return;
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+            () = state.export_queued.notified() => {}
         }
     }
 }

@@ -100,11 +100,14 @@ impl BitSlicedIndex {
         if lo > hi {
             return RoaringBitmap::new();
         }
-        let mut result = self.at_least(lo);
-        if let Some(next) = hi.checked_add(1) {
-            result -= self.at_least(next);
+        match hi.checked_add(1) {
+            Some(next) => {
+                let split = self.present.len() >= super::parallel::SPLIT_FROM;
+                let (from, past) = super::parallel::join(split, || self.at_least(lo), || self.at_least(next));
+                from - past
+            }
+            None => self.at_least(lo),
         }
-        result
     }
 
     pub fn serialized_size(&self) -> usize {

@@ -1,6 +1,7 @@
 use roaring::RoaringBitmap;
 
 use super::index::*;
+use super::parallel::{self, SPLIT_FROM};
 use crate::catalog::DataType;
 use crate::plan::*;
 
@@ -27,9 +28,13 @@ impl TagIndex {
     ) -> Result<RoaringBitmap, EvalError> {
         let plan = optimize(plan.clone()).plan;
         let population = self.population(plan.target);
+        let split = population.len() >= SPLIT_FROM;
+        let groups = parallel::map(split, &plan.groups, |group| {
+            self.evaluate_group(group, &population, split)
+        });
         let mut result = RoaringBitmap::new();
-        for group in &plan.groups {
-            result |= self.evaluate_group(group, &population)?;
+        for group in groups {
+            result |= group?;
         }
         result &= &population;
         if let Some(scopes) = audience_scopes {
@@ -42,13 +47,25 @@ impl TagIndex {
         &self,
         group: &[PlanCondition],
         population: &RoaringBitmap,
+        split: bool,
     ) -> Result<RoaringBitmap, EvalError> {
+        let condition = |condition: &PlanCondition| match condition {
+            PlanCondition::Profile(p) => self.profile(p),
+            PlanCondition::Behavior(b) => self.behavior(b, population),
+        };
+        if split && group.len() > 1 {
+            // Every condition at once, then the intersection from the smallest.
+            let mut sets = parallel::map(true, group, condition)
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            sets.sort_by_key(RoaringBitmap::len);
+            let mut sets = sets.into_iter();
+            let first = sets.next().unwrap_or_default();
+            return Ok(sets.fold(first, |acc, set| acc & set));
+        }
         let mut acc: Option<RoaringBitmap> = None;
-        for condition in group {
-            let set = match condition {
-                PlanCondition::Profile(p) => self.profile(p)?,
-                PlanCondition::Behavior(b) => self.behavior(b, population)?,
-            };
+        for item in group {
+            let set = condition(item)?;
             acc = Some(match acc {
                 None => set,
                 Some(acc) => acc & set,
@@ -128,18 +145,18 @@ impl TagIndex {
             CountTest::Passing(cmp) => (cmp, true),
             CountTest::NotFailing(cmp) => (cmp, false),
         };
-        let rows = days
-            .iter()
-            .map(|block| {
-                Ok(match passing_rows(block, &filters)? {
-                    None => DayRows::Totals(&block.totals),
-                    Some(rows) => DayRows::Rows {
-                        block,
-                        rows: rows.iter().collect(),
-                    },
-                })
+        let split = days.iter().map(|block| block.entities.len() as u64).sum::<u64>() >= SPLIT_FROM;
+        let rows = parallel::map(split, &days, |block| {
+            Ok(match passing_rows(block, &filters)? {
+                None => DayRows::Totals(&block.totals),
+                Some(rows) => DayRows::Rows {
+                    block,
+                    rows: rows.iter().collect(),
+                },
             })
-            .collect::<Result<Vec<DayRows>, EvalError>>()?;
+        })
+        .into_iter()
+        .collect::<Result<Vec<DayRows>, EvalError>>()?;
         let sums = window_sums(&rows, cmp, keep);
         Ok(if keep {
             sums & population
@@ -231,6 +248,20 @@ impl DayRows<'_> {
             DayRows::Rows { block, rows } => block.entities[rows[at] as usize],
         }
     }
+
+    /// The position of the first event of an entity at or past `entity`.
+    fn seek(&self, entity: u32) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.entity(mid) < entity {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
 }
 
 /// Entities are summed a chunk at a time: 2^16 of them, so the sums and the
@@ -238,11 +269,36 @@ impl DayRows<'_> {
 const CHUNK_BITS: u32 = 16;
 
 /// The entities with at least one event whose window sum passes `cmp`
-/// (`keep`) or fails it (`!keep`), ascending.
+/// (`keep`) or fails it (`!keep`). Many events are summed in two halves of
+/// the entities (whole chunks each) side by side.
 fn window_sums(days: &[DayRows], cmp: Cmp<i64>, keep: bool) -> RoaringBitmap {
+    let rows: usize = days.iter().map(DayRows::len).sum();
+    let first = days.iter().filter(|d| d.len() > 0).map(|d| d.entity(0)).min();
+    let last = days
+        .iter()
+        .filter(|d| d.len() > 0)
+        .map(|d| d.entity(d.len() - 1))
+        .max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return RoaringBitmap::new();
+    };
+    let middle = (first / 2 + last / 2) >> CHUNK_BITS << CHUNK_BITS;
+    if middle <= first {
+        return sums_between(days, cmp, keep, 0, u64::from(u32::MAX) + 1);
+    }
+    let (low, high) = parallel::join(
+        rows as u64 >= SPLIT_FROM,
+        || sums_between(days, cmp, keep, 0, u64::from(middle)),
+        || sums_between(days, cmp, keep, middle, u64::from(u32::MAX) + 1),
+    );
+    low | high
+}
+
+/// [`window_sums`] of the entities in `from..to`, ascending.
+fn sums_between(days: &[DayRows], cmp: Cmp<i64>, keep: bool, from: u32, to: u64) -> RoaringBitmap {
     let mut sums = vec![0u64; 1 << CHUNK_BITS];
     let mut touched = vec![0u64; (1 << CHUNK_BITS) / 64];
-    let mut cursors = vec![0usize; days.len()];
+    let mut cursors: Vec<usize> = days.iter().map(|day| day.seek(from)).collect();
     let mut matches = Vec::new();
     // The next chunk is the one holding the smallest entity not yet summed.
     while let Some(next) = days
@@ -250,6 +306,7 @@ fn window_sums(days: &[DayRows], cmp: Cmp<i64>, keep: bool) -> RoaringBitmap {
         .zip(&cursors)
         .filter(|(day, cursor)| **cursor < day.len())
         .map(|(day, cursor)| day.entity(*cursor))
+        .filter(|entity| u64::from(*entity) < to)
         .min()
     {
         let base = next >> CHUNK_BITS << CHUNK_BITS;
@@ -581,8 +638,12 @@ mod tests {
                 }
             }
             let scan: RoaringBitmap = (0..population).filter(|e| count.test(sums[*e as usize])).collect();
-            let found = index.evaluate(&plan(vec![vec![PlanCondition::Behavior(behavior)]]), None).unwrap();
-            prop_assert_eq!(found, scan);
+            let rule = plan(vec![vec![PlanCondition::Behavior(behavior)]]);
+            // The same members on one thread and on several (every split taken).
+            for threads in [1, 3] {
+                let found = parallel::on_threads(threads, || index.evaluate(&rule, None)).unwrap();
+                prop_assert_eq!(&found, &scan, "{} threads", threads);
+            }
         }
 
         /// Groups are OR-ed, conditions AND-ed, scopes intersected, whatever the data.
@@ -609,6 +670,9 @@ mod tests {
                 union |= group_set;
             }
             prop_assert_eq!(&whole, &union);
+            let rule = plan(groups.iter().map(build).collect());
+            prop_assert_eq!(&parallel::on_threads(1, || index.evaluate(&rule, None)).unwrap(), &whole);
+            prop_assert_eq!(&parallel::on_threads(3, || index.evaluate(&rule, None)).unwrap(), &whole);
             // A single condition equals a scan of the values (missing never matches).
             let (t, negate, vals) = &groups[0][0];
             let scan: RoaringBitmap = values[*t].iter().enumerate()

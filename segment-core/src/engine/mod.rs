@@ -24,6 +24,7 @@ mod features;
 mod index;
 pub mod insights;
 pub mod lookalike;
+mod parallel;
 pub mod snapshot;
 mod tile;
 

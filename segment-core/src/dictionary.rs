@@ -63,23 +63,35 @@ impl EntityDictionary {
         if id.contains('\n') {
             return Err(DictionaryError::LineBreak(id.to_string()));
         }
-        if self.index_of(id).is_some() {
-            return Err(DictionaryError::Duplicate(id.to_string()));
-        }
         let idx = u32::try_from(self.ends.len()).map_err(|_| DictionaryError::Full)?;
-        self.arena.extend_from_slice(id.as_bytes());
-        self.arena.push(b'\n');
-        self.ends.push(self.arena.len() as u64);
         let hash = self.hasher.hash_one(id.as_bytes());
         let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
-        self.table
-            .insert_unique(hash, idx, |i| hasher.hash_one(id_bytes(arena, ends, *i)));
-        Ok(idx)
+        match self.table.entry(
+            hash,
+            |i| id_bytes(arena, ends, *i) == id.as_bytes(),
+            |i| hasher.hash_one(id_bytes(arena, ends, *i)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(_) => Err(DictionaryError::Duplicate(id.to_string())),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(idx);
+                self.arena.extend_from_slice(id.as_bytes());
+                self.arena.push(b'\n');
+                self.ends.push(self.arena.len() as u64);
+                Ok(idx)
+            }
+        }
     }
 
     /// Appends every ID of `text` (each followed by `\n`, as [`Self::chunk`]
     /// writes them); answers how many.
     pub fn extend_from_lines(&mut self, text: &[u8]) -> Result<u32, DictionaryError> {
+        // Room for them all at once, instead of growing as they come.
+        let lines = text.iter().filter(|b| **b == b'\n').count();
+        self.arena.reserve(text.len());
+        self.ends.reserve(lines);
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        self.table
+            .reserve(lines, |i| hasher.hash_one(id_bytes(arena, ends, *i)));
         let mut added = 0;
         for line in text.split(|b| *b == b'\n') {
             if line.is_empty() {

@@ -1,7 +1,8 @@
 //! Streaming parser of uploaded ID lists: a CSV with one `entity_id` column.
 //! Fed chunk by chunk (a chunk may end mid-line), it yields each data line's
 //! ID or the reason it is invalid, and drops duplicates, without keeping the
-//! file: only a 64-bit hash per distinct ID is remembered.
+//! file: only a 64-bit hash per distinct ID is remembered (a caller that
+//! tells repeats apart more cheaply, by member index, turns that off).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
@@ -21,7 +22,8 @@ pub struct IdListParser {
     partial: Vec<u8>,
     line: u64,
     header_seen: bool,
-    seen: HashSet<u64>,
+    /// Hashes of the IDs yielded so far (`None`: repeats are yielded too).
+    seen: Option<HashSet<u64>>,
     hasher: std::collections::hash_map::RandomState,
 }
 
@@ -30,6 +32,15 @@ const MAX_LINE: usize = 4096;
 
 impl IdListParser {
     pub fn new() -> Self {
+        Self {
+            seen: Some(HashSet::new()),
+            ..Self::default()
+        }
+    }
+
+    /// A parser that yields a repeated ID again, for a caller that finds
+    /// repeats itself.
+    pub fn keeping_duplicates() -> Self {
         Self::default()
     }
 
@@ -39,11 +50,17 @@ impl IdListParser {
         let mut rest = chunk;
         while let Some(end) = rest.iter().position(|b| *b == b'\n') {
             let (head, tail) = rest.split_at(end);
-            if self.partial.len() < MAX_LINE {
-                self.partial.extend_from_slice(&head[..head.len().min(MAX_LINE)]);
+            if self.partial.is_empty() {
+                // A whole line inside the chunk is read in place.
+                self.line(&head[..head.len().min(MAX_LINE)], &mut out);
+            } else {
+                if self.partial.len() < MAX_LINE {
+                    let room = MAX_LINE - self.partial.len();
+                    self.partial.extend_from_slice(&head[..head.len().min(room)]);
+                }
+                let line = std::mem::take(&mut self.partial);
+                self.line(&line, &mut out);
             }
-            let line = std::mem::take(&mut self.partial);
-            self.line(&line, &mut out);
             rest = &tail[1..];
         }
         if self.partial.len() < MAX_LINE {
@@ -110,13 +127,16 @@ impl IdListParser {
             });
             return;
         }
-        let mut hasher = self.hasher.build_hasher();
-        hasher.write(id.as_bytes());
-        if self.seen.insert(hasher.finish()) {
-            out.push(Line::Id { line, id });
+        let repeated = self.seen.as_mut().is_some_and(|seen| {
+            let mut hasher = self.hasher.build_hasher();
+            hasher.write(id.as_bytes());
+            !seen.insert(hasher.finish())
+        });
+        out.push(if repeated {
+            Line::Duplicate { line }
         } else {
-            out.push(Line::Duplicate { line });
-        }
+            Line::Id { line, id }
+        });
     }
 }
 

@@ -83,71 +83,6 @@ pub struct OrderedPartition<K> {
     /// each entity of `bsi.present` at its index (others hold a default), so
     /// a change compares two arrays at the same index instead of merging.
     pub by_entity: Option<Vec<K>>,
-    /// Binned range bitmaps of a large partition (empty for a small one).
-    pub cuts: RankCuts,
-}
-
-/// Cumulative bitmaps at quantile cuts of the ranks: `below[i]` holds the
-/// entities whose rank is under `ranks[i]`. A range of ranks is then the
-/// difference of two of them, and only the entities of the two bins its
-/// ends fall in go through the bit-sliced index.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RankCuts {
-    pub ranks: Vec<u32>,
-    pub below: Vec<RoaringBitmap>,
-}
-
-/// Bins of a partition with cuts: each holds about 1/16 of its entities.
-const BINS: u64 = 16;
-
-/// Entities from which a partition keeps cuts (bins of two or more). Their
-/// memory is proportional to the partition's, so even small partitions
-/// have them, and every test over a few dozen entities runs through them.
-pub const CUTS_FROM: u64 = 2 * BINS;
-
-impl RankCuts {
-    /// Cuts at the 1/16 quantiles of `rank_counts`, from `(entity, rank)`
-    /// pairs in ascending entity order.
-    fn build(rank_counts: &[u32], pairs: impl Iterator<Item = (u32, u32)>) -> RankCuts {
-        let total: u64 = rank_counts.iter().map(|c| u64::from(*c)).sum();
-        if total < CUTS_FROM {
-            return RankCuts::default();
-        }
-        let mut ranks = Vec::new();
-        let mut below = 0u64;
-        for (rank, count) in rank_counts.iter().enumerate() {
-            // A cut at `rank` when the entities under it reach the next 1/16.
-            if rank > 0 && below * BINS >= total * (ranks.len() as u64 + 1) {
-                ranks.push(rank as u32);
-            }
-            below += u64::from(*count);
-        }
-        let mut bins: Vec<Vec<u32>> = vec![Vec::new(); ranks.len()];
-        for (entity, rank) in pairs {
-            let bin = ranks.partition_point(|cut| *cut <= rank);
-            if let Some(bin) = bins.get_mut(bin) {
-                bin.push(entity);
-            }
-        }
-        let mut cumulative = RoaringBitmap::new();
-        let below = bins
-            .into_iter()
-            .map(|bin| {
-                cumulative |= RoaringBitmap::from_sorted_iter(bin).expect("entities ascend");
-                cumulative.clone()
-            })
-            .collect();
-        RankCuts { ranks, below }
-    }
-
-    pub fn serialized_size(&self) -> usize {
-        self.ranks.len() * 4
-            + self
-                .below
-                .iter()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>()
-    }
 }
 
 impl<K: Key> OrderedPartition<K> {
@@ -168,11 +103,9 @@ impl<K: Key> OrderedPartition<K> {
             rank_counts[*rank as usize] += 1;
         }
         let max = keys.len().saturating_sub(1) as u32;
-        let entity_ranks = || pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied());
-        let bsi = BitSlicedIndex::from_sorted(entity_ranks(), max);
+        let bsi = BitSlicedIndex::from_sorted(pairs.iter().map(|(e, _)| *e).zip(ranks.iter().copied()), max);
         OrderedPartition {
             by_entity: keep_values.then(|| dense(pairs.iter().copied())),
-            cuts: RankCuts::build(&rank_counts, entity_ranks()),
             keys,
             bsi,
             rank_counts,
@@ -193,62 +126,12 @@ impl<K: Key> OrderedPartition<K> {
         if lo >= hi {
             return RoaringBitmap::new();
         }
-        if !self.cuts.ranks.is_empty() {
-            let (lo, hi) = (lo as u32, hi.min(self.keys.len()) as u32);
-            let (bin_lo, bin_hi) = (self.bin_of(lo), self.bin_of(hi));
-            if bin_lo == bin_hi {
-                // Both ends in one bin: the range lies within it.
-                let (floor, ceiling) = self.bin_bounds(bin_lo);
-                let bin = ceiling - floor.unwrap_or(&RoaringBitmap::new());
-                let (from, past) = super::parallel::join(
-                    bin.len() >= super::parallel::SPLIT_FROM,
-                    || self.bsi.at_least_within(lo, &bin),
-                    || self.bsi.at_least_within(hi, &bin),
-                );
-                return from - past;
-            }
-            let (below_hi, below_lo) = super::parallel::join(
-                self.bsi.present.len() >= super::parallel::SPLIT_FROM,
-                || self.below(hi),
-                || self.below(lo),
-            );
-            return below_hi - below_lo;
-        }
         // Open above (`≥`, `>`, windows up to now): one pass, not two (and
         // none for the whole range: `at_least(0)` is every member).
         if hi >= self.keys.len() {
             return self.bsi.at_least(lo as u32);
         }
         self.bsi.between(lo as u32, hi as u32 - 1)
-    }
-
-    /// The bin rank `r` falls in: how many cuts are at or below it.
-    fn bin_of(&self, r: u32) -> usize {
-        self.cuts.ranks.partition_point(|cut| *cut <= r)
-    }
-
-    /// The cumulative bitmaps bounding bin `bin`: under its first rank (none
-    /// for the first bin) and under its end (every member for the last).
-    fn bin_bounds(&self, bin: usize) -> (Option<&RoaringBitmap>, &RoaringBitmap) {
-        let floor = bin.checked_sub(1).map(|i| &self.cuts.below[i]);
-        let ceiling = self.cuts.below.get(bin).unwrap_or(&self.bsi.present);
-        (floor, ceiling)
-    }
-
-    /// Entities whose rank is under `r`: the cut below `r`, plus its bin's
-    /// entities under `r` (read through the bit-sliced index).
-    fn below(&self, r: u32) -> RoaringBitmap {
-        let bin = self.bin_of(r);
-        let (floor, ceiling) = self.bin_bounds(bin);
-        let floor_rank = bin.checked_sub(1).map_or(0, |i| self.cuts.ranks[i]);
-        if r == floor_rank {
-            return floor.cloned().unwrap_or_default();
-        }
-        if r as usize >= self.keys.len() {
-            return self.bsi.present.clone();
-        }
-        let in_bin = ceiling - floor.unwrap_or(&RoaringBitmap::new());
-        ceiling - self.bsi.at_least_within(r, &in_bin)
     }
 
     /// `(entity, value)` in ascending entity order; needs `by_entity`.
@@ -260,7 +143,6 @@ impl<K: Key> OrderedPartition<K> {
     fn bytes(&self) -> usize {
         self.keys.len() * (std::mem::size_of::<K>() + std::mem::size_of::<u32>())
             + self.bsi.serialized_size()
-            + self.cuts.serialized_size()
             + self
                 .by_entity
                 .as_ref()
@@ -493,20 +375,15 @@ mod tests {
     use super::*;
 
     proptest! {
-        /// A range of ranks read through the cuts (any two ends: within one
-        /// bin, across bins, on a cut, open above) is exactly the entities
-        /// whose rank lies in it.
+        /// A range of ranks (any two ends: empty, closed, open above) is
+        /// exactly the entities whose rank lies in it, on one thread and
+        /// with both ends read side by side.
         #[test]
-        fn ranges_through_cuts_equal_a_scan(
+        fn ranges_of_ranks_equal_a_scan(
             values in proptest::collection::btree_map(0u32..200_000, 0i64..60, 0..900),
             ends in proptest::collection::vec((0usize..64, 0usize..64), 1..12),
         ) {
             let partition = OrderedPartition::build(values.iter().map(|(e, v)| (*e, *v)).collect(), false);
-            prop_assert_eq!(partition.cuts.ranks.is_empty(), (values.len() as u64) < CUTS_FROM);
-            for (cut, below) in partition.cuts.ranks.iter().zip(&partition.cuts.below) {
-                let expected: u32 = partition.rank_counts[..*cut as usize].iter().sum();
-                prop_assert_eq!(below.len(), u64::from(expected));
-            }
             for (lo, hi) in ends {
                 let (lo_key, hi_key) = (partition.keys.get(lo), partition.keys.get(hi));
                 let scan: RoaringBitmap = values
@@ -514,7 +391,10 @@ mod tests {
                     .filter(|(_, v)| lo_key.is_some_and(|k| *v >= k) && hi_key.is_none_or(|k| *v < k))
                     .map(|(e, _)| *e)
                     .collect();
-                prop_assert_eq!(partition.ranks_in(lo, hi), scan, "ranks {}..{}", lo, hi);
+                for threads in [1, 3] {
+                    let found = super::super::parallel::on_threads(threads, || partition.ranks_in(lo, hi));
+                    prop_assert_eq!(&found, &scan, "ranks {}..{} on {} threads", lo, hi, threads);
+                }
             }
         }
     }

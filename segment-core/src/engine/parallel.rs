@@ -6,7 +6,7 @@
 /// Entities (or rows) from which an operation is worth splitting. The unit
 /// tests split everything, so every split path meets their scans.
 #[cfg(not(test))]
-pub(super) const SPLIT_FROM: u64 = 1 << 18;
+pub(super) const SPLIT_FROM: u64 = 1 << 20;
 #[cfg(test)]
 pub(super) const SPLIT_FROM: u64 = 1;
 

@@ -11,7 +11,7 @@ use super::bsi::BitSlicedIndex;
 use super::index::*;
 
 /// Bumped whenever the layout changes; older snapshots are rebuilt.
-const VERSION: u8 = 4;
+const VERSION: u8 = 3;
 
 struct Out(Vec<u8>);
 
@@ -155,10 +155,6 @@ fn put_ordered<K: KeyBytes>(out: &mut Out, p: &OrderedPartition<K>) {
     for slice in &p.bsi.slices {
         out.bitmap(slice);
     }
-    out.u32s(&p.cuts.ranks);
-    for below in &p.cuts.below {
-        out.bitmap(below);
-    }
     match &p.by_entity {
         None => out.u8(0),
         Some(_) => {
@@ -187,14 +183,6 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
     let slices = (0..input.len()?)
         .map(|_| input.bitmap())
         .collect::<io::Result<Vec<_>>>()?;
-    let ranks = input.u32s()?;
-    if !ranks.is_sorted() || ranks.last().is_some_and(|r| *r as usize >= keys.len()) {
-        return Err(corrupt("cuts"));
-    }
-    let below = ranks
-        .iter()
-        .map(|_| input.bitmap())
-        .collect::<io::Result<Vec<_>>>()?;
     let by_entity = match input.u8()? {
         0 => None,
         1 => {
@@ -216,7 +204,6 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
         bsi: BitSlicedIndex { present, slices },
         by_entity,
         rank_counts,
-        cuts: RankCuts { ranks, below },
     })
 }
 
@@ -346,7 +333,6 @@ mod tests {
                     && a.bsi.present == b.bsi.present
                     && a.bsi.slices == b.bsi.slices
                     && a.rank_counts == b.rank_counts
-                    && a.cuts == b.cuts
                     && a.by_entity.is_some() == b.by_entity.is_some()
                     && (a.by_entity.is_none()
                         || a.values()
@@ -358,7 +344,6 @@ mod tests {
                     && a.bsi.present == b.bsi.present
                     && a.bsi.slices == b.bsi.slices
                     && a.rank_counts == b.rank_counts
-                    && a.cuts == b.cuts
             }
             _ => false,
         }

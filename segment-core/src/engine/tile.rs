@@ -47,15 +47,6 @@ fn tile_ordered<K: Key>(p: &OrderedPartition<K>, copies: u32, stride: u32) -> Or
                 .map(|s| tile_bitmap(s, copies, stride))
                 .collect(),
         },
-        cuts: RankCuts {
-            ranks: p.cuts.ranks.clone(),
-            below: p
-                .cuts
-                .below
-                .iter()
-                .map(|b| tile_bitmap(b, copies, stride))
-                .collect(),
-        },
         by_entity: p.by_entity.is_some().then(|| {
             dense(
                 p.values()

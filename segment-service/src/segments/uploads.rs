@@ -3,6 +3,8 @@
 //! in-memory entity dictionary as each line arrives, and kept as a bitmap with their report until a custom-list
 //! segment is created from them.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
@@ -34,7 +36,11 @@ pub struct UploadBuilder {
     max_bytes: u64,
     bytes: u64,
     parser: IdListParser,
-    members: RoaringBitmap,
+    /// One bit per member index: matched so far (a second match is a repeat).
+    matched: Vec<u64>,
+    /// Hashes of the unknown IDs so far, to tell their repeats apart.
+    unknown_seen: HashSet<u64>,
+    hasher: RandomState,
     report: UploadReport,
 }
 
@@ -51,8 +57,10 @@ impl UploadBuilder {
             _slot: slot,
             max_bytes: state.upload_max_bytes,
             bytes: 0,
-            parser: IdListParser::new(),
-            members: RoaringBitmap::new(),
+            parser: IdListParser::keeping_duplicates(),
+            matched: Vec::new(),
+            unknown_seen: HashSet::new(),
+            hasher: RandomState::new(),
             report: UploadReport::default(),
         })
     }
@@ -75,10 +83,7 @@ impl UploadBuilder {
         for line in lines {
             self.report.rows += 1;
             match line {
-                Line::Id { line, id } => {
-                    self.report.valid += 1;
-                    self.resolve(line, id);
-                }
+                Line::Id { line, id } => self.resolve(line, id),
                 Line::Duplicate { .. } => self.report.duplicates += 1,
                 Line::Invalid { line, reason } => {
                     // The header line is not data.
@@ -98,6 +103,7 @@ impl UploadBuilder {
         }
     }
 
+    /// Counts a valid line's ID as matched, unknown or a repeat.
     fn resolve(&mut self, line: u64, id: String) {
         // An ID outside the uploader's audience reads as unknown.
         match self
@@ -106,9 +112,23 @@ impl UploadBuilder {
             .filter(|idx| self.visible.contains(*idx))
         {
             Some(idx) => {
-                self.members.insert(idx);
+                let (word, bit) = (idx as usize / 64, 1u64 << (idx % 64));
+                if word >= self.matched.len() {
+                    self.matched.resize(self.dictionary.len() as usize / 64 + 1, 0);
+                }
+                if self.matched[word] & bit != 0 {
+                    self.report.duplicates += 1;
+                    return;
+                }
+                self.matched[word] |= bit;
+                self.report.valid += 1;
             }
             None => {
+                if !self.unknown_seen.insert(self.hasher.hash_one(&id)) {
+                    self.report.duplicates += 1;
+                    return;
+                }
+                self.report.valid += 1;
                 self.report.unknown += 1;
                 if self.report.unknown_sample.len() < REPORT_SAMPLE {
                     self.report.unknown_sample.push(RejectedLine {
@@ -131,11 +151,11 @@ impl UploadBuilder {
                 "The file is empty: it needs the header entity_id and one ID per line.",
             ));
         }
-        self.report.matched = self.members.len();
-        let mut bytes = Vec::with_capacity(self.members.serialized_size());
-        self.members
-            .serialize_into(&mut bytes)
-            .map_err(anyhow::Error::from)?;
+        let bits: Vec<u8> = self.matched.iter().flat_map(|word| word.to_le_bytes()).collect();
+        let members = RoaringBitmap::from_lsb0_bytes(0, &bits);
+        self.report.matched = members.len();
+        let mut bytes = Vec::with_capacity(members.serialized_size());
+        members.serialize_into(&mut bytes).map_err(anyhow::Error::from)?;
         let report = serde_json::to_string(&self.report).map_err(anyhow::Error::from)?;
         let id = with_db!(&self.db, pool => {
             sqlx::query_scalar::<_, UploadId>(

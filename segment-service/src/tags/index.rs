@@ -163,10 +163,20 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         for (tag, date, version) in rows {
             versions.insert((tag, NaiveDate::parse_from_str(&date, "%Y-%m-%d")?), version);
         }
-        let rows = sqlx::query_as("SELECT target_object, CAST(idx AS BIGINT) FROM entities ORDER BY target_object, idx")
-            .fetch_all(&mut *tx)
-            .await?;
-        index.populations = populations(rows)?;
+        // Member indexes are dense (an import only appends; the entity
+        // dictionary checks it), so a population is 0..=its largest index.
+        for target in TargetObject::ALL {
+            let largest: Option<i64> =
+                sqlx::query_scalar("SELECT CAST(MAX(idx) AS BIGINT) FROM entities WHERE target_object = $1")
+                    .bind(target.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if let Some(largest) = largest {
+                let mut population = RoaringBitmap::new();
+                population.insert_range(0..=ordinal(largest)?);
+                index.populations.insert(target, population);
+            }
+        }
         let rows = sqlx::query_as("SELECT scope, target_object, CAST(entity_idx AS BIGINT) FROM audience_scopes")
             .fetch_all(&mut *tx)
             .await?;
@@ -260,21 +270,6 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         stats,
         load_time: started.elapsed(),
     })
-}
-
-/// The population of each target object from `entities` rows (target, ordinal).
-fn populations(rows: Vec<(String, i64)>) -> sqlx::Result<HashMap<TargetObject, RoaringBitmap>> {
-    let mut populations: HashMap<TargetObject, Vec<u32>> = HashMap::new();
-    for (target, idx) in rows {
-        populations
-            .entry(stored_target(target)?)
-            .or_default()
-            .push(ordinal(idx)?);
-    }
-    Ok(populations
-        .into_iter()
-        .map(|(target, ids)| (target, RoaringBitmap::from_iter(ids)))
-        .collect())
 }
 
 /// Each scope's audience per target object from `audience_scopes` rows.

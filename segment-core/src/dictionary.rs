@@ -85,13 +85,7 @@ impl EntityDictionary {
     /// Appends every ID of `text` (each followed by `\n`, as [`Self::chunk`]
     /// writes them); answers how many.
     pub fn extend_from_lines(&mut self, text: &[u8]) -> Result<u32, DictionaryError> {
-        // Room for them all at once, instead of growing as they come.
-        let lines = text.iter().filter(|b| **b == b'\n').count();
-        self.arena.reserve(text.len());
-        self.ends.reserve(lines);
-        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
-        self.table
-            .reserve(lines, |i| hasher.hash_one(id_bytes(arena, ends, *i)));
+        self.reserve(text.iter().filter(|b| **b == b'\n').count(), text.len());
         let mut added = 0;
         for line in text.split(|b| *b == b'\n') {
             if line.is_empty() {
@@ -103,6 +97,16 @@ impl EntityDictionary {
             added += 1;
         }
         Ok(added)
+    }
+
+    /// Room for `ids` more IDs of `bytes` in all: growing the hash table as
+    /// they come would rehash every ID already in it each time.
+    pub fn reserve(&mut self, ids: usize, bytes: usize) {
+        self.arena.reserve(bytes);
+        self.ends.reserve(ids);
+        let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
+        self.table
+            .reserve(ids, |i| hasher.hash_one(id_bytes(arena, ends, *i)));
     }
 
     /// The member index of an external ID.

@@ -147,6 +147,14 @@ async fn read(db: &Db, previous: &Loaded) -> anyhow::Result<Loaded> {
         for target in TargetObject::ALL {
             let dictionary = Arc::make_mut(loaded.targets.entry(target).or_default());
             if dictionary.is_empty() {
+                let (ids, bytes): (Option<i64>, Option<i64>) = sqlx::query_as(
+                    "SELECT CAST(SUM(entities) AS BIGINT), CAST(SUM(LENGTH(payload)) AS BIGINT) FROM entity_dictionary_chunks WHERE target_object = $1",
+                )
+                .bind(target.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let size = |n: Option<i64>| usize::try_from(n.unwrap_or(0)).unwrap_or(0);
+                dictionary.reserve(size(ids), size(bytes));
                 let mut chunks = sqlx::query_as::<_, (i64, Vec<u8>)>(
                     "SELECT first_idx, payload FROM entity_dictionary_chunks WHERE target_object = $1 ORDER BY first_idx",
                 )
@@ -162,6 +170,13 @@ async fn read(db: &Db, previous: &Loaded) -> anyhow::Result<Loaded> {
                 }
                 loaded.stored.insert(target, dictionary.len());
             }
+            let (more,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM entities WHERE target_object = $1 AND idx >= $2")
+                    .bind(target.as_str())
+                    .bind(i64::from(dictionary.len()))
+                    .fetch_one(&mut *tx)
+                    .await?;
+            dictionary.reserve(usize::try_from(more).unwrap_or(0), 0);
             let mut rows = sqlx::query_as::<_, (i64, String)>(
                 "SELECT CAST(idx AS BIGINT), entity_id FROM entities WHERE target_object = $1 AND idx >= $2 ORDER BY idx",
             )

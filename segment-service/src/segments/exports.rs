@@ -197,7 +197,7 @@ impl ExportCsv {
     }
 
     /// The file's exact length in bytes.
-    pub fn len(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         let lines: usize = self.members.iter().map(|idx| self.line(idx).len()).sum();
         (HEADER.len() + lines) as u64
     }
@@ -335,7 +335,7 @@ async fn run_next(state: &AppState) -> AppResult<bool> {
 /// is downloaded.
 async fn count_export(state: &AppState, segment_id: SegmentId, run_id: RunId) -> AppResult<(i64, i64)> {
     let csv = export_csv(state, segment_id, run_id).await?;
-    Ok((stored_count(csv.rows()), stored_count(csv.len())))
+    Ok((stored_count(csv.rows()), stored_count(csv.bytes())))
 }
 
 #[cfg(test)]
@@ -358,13 +358,13 @@ mod tests {
             dictionary: Arc::new(dictionary.clone()),
             members: Arc::new(members.clone()),
         };
-        assert_eq!(csv().len(), expected.len() as u64);
+        assert_eq!(csv().bytes(), expected.len() as u64);
         assert_eq!(
             csv().pieces(0..u64::MAX).flatten().collect::<Vec<u8>>(),
             expected.as_bytes()
         );
         let piece_edge = expected
-            .find(&format!("U{}\n", members.select(PIECE as u32).expect("a member")))
+            .find(&format!("U{}\n", members.select(u32::try_from(PIECE).expect("small")).expect("a member")))
             .expect("present");
         for (start, end) in [
             (0, 5),
@@ -375,7 +375,7 @@ mod tests {
             let range = start as u64..end as u64;
             assert_eq!(
                 csv().pieces(range).flatten().collect::<Vec<u8>>(),
-                expected[start..end].as_bytes(),
+                &expected.as_bytes()[start..end],
                 "{start}..{end}"
             );
         }

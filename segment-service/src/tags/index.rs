@@ -190,15 +190,16 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                         quote_ident(&profile_table(&tag.code))
                     );
                     let mut partitions = BTreeMap::new();
-                    let mut stored = snapshots_of!(tx, &tag.code);
+                    let kept = |date: &NaiveDate| {
+                        let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
+                        unchanged(previous, &tag.code, *date, version)
+                            .and_then(|p| p.index.profiles.get(&tag.code)?.partitions.get(date))
+                    };
+                    let stored = usable(snapshots_of!(tx, &tag.code), &tag.code, &versions, |d| kept(d).is_none());
+                    let mut stored = decode_stored(stored, snapshot::decode_partition).await?;
                     for date in &tag.ready_dates {
                         let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
-                        let kept = unchanged(previous, &tag.code, *date, version)
-                            .and_then(|p| p.index.profiles.get(&tag.code)?.partitions.get(date));
-                        let stored = stored.remove(date);
-                        if let Some(partition) =
-                            prebuilt(kept, stored, version, snapshot::decode_partition, &mut stats)
-                        {
+                        if let Some(partition) = prebuilt(kept(date), stored.remove(date), &mut stats) {
                             partitions.insert(*date, partition);
                             continue;
                         }
@@ -229,13 +230,16 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                     );
                     let types: Vec<DataType> = attributes.iter().map(|a| a.data_type).collect();
                     let mut days = BTreeMap::new();
-                    let mut stored = snapshots_of!(tx, &tag.code);
+                    let kept = |date: &NaiveDate| {
+                        let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
+                        unchanged(previous, &tag.code, *date, version)
+                            .and_then(|p| p.index.behaviors.get(&tag.code)?.days.get(date))
+                    };
+                    let stored = usable(snapshots_of!(tx, &tag.code), &tag.code, &versions, |d| kept(d).is_none());
+                    let mut stored = decode_stored(stored, snapshot::decode_day).await?;
                     for date in &tag.ready_dates {
                         let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
-                        let kept = unchanged(previous, &tag.code, *date, version)
-                            .and_then(|p| p.index.behaviors.get(&tag.code)?.days.get(date));
-                        let stored = stored.remove(date);
-                        if let Some(block) = prebuilt(kept, stored, version, snapshot::decode_day, &mut stats) {
+                        if let Some(block) = prebuilt(kept(date), stored.remove(date), &mut stats) {
                             days.insert(*date, block);
                             continue;
                         }
@@ -360,30 +364,55 @@ fn unchanged<'p>(
     previous.filter(|p| p.versions.get(&(tag.to_string(), date)) == Some(&version))
 }
 
-/// A partition that need not be built: `kept` from the previous index, else
-/// its stored snapshot of the same import (a corrupt one is rebuilt).
-fn prebuilt<T: Clone>(
-    kept: Option<&T>,
-    stored: Option<(i64, Vec<u8>)>,
-    version: i64,
+/// The stored snapshots of `tag` a load will read: those of the same
+/// import as their partition, where `wanted` (not kept from memory).
+fn usable(
+    stored: HashMap<NaiveDate, (i64, Vec<u8>)>,
+    tag: &str,
+    versions: &HashMap<(String, NaiveDate), i64>,
+    wanted: impl Fn(&NaiveDate) -> bool,
+) -> Vec<(NaiveDate, Vec<u8>)> {
+    stored
+        .into_iter()
+        .filter(|(date, (version, _))| {
+            versions.get(&(tag.to_string(), *date)) == Some(version) && wanted(date)
+        })
+        .map(|(date, (_, payload))| (date, payload))
+        .collect()
+}
+
+/// Snapshots decoded side by side on the engine's threads (a start decodes
+/// every partition); an unreadable one is left out, to be rebuilt.
+async fn decode_stored<T: Send + 'static>(
+    stored: Vec<(NaiveDate, Vec<u8>)>,
     decode: fn(&[u8]) -> std::io::Result<T>,
-    stats: &mut LoadStats,
-) -> Option<T> {
+) -> anyhow::Result<HashMap<NaiveDate, T>> {
+    use rayon::prelude::*;
+    Ok(tokio::task::spawn_blocking(move || {
+        stored
+            .into_par_iter()
+            .filter_map(|(date, payload)| match decode(&payload) {
+                Ok(decoded) => Some((date, decoded)),
+                Err(error) => {
+                    tracing::warn!(%error, %date, "rebuilding a partition whose snapshot is unreadable");
+                    None
+                }
+            })
+            .collect()
+    })
+    .await?)
+}
+
+/// A partition that need not be built: `kept` from the previous index, else
+/// its decoded snapshot.
+fn prebuilt<T: Clone>(kept: Option<&T>, decoded: Option<T>, stats: &mut LoadStats) -> Option<T> {
     if let Some(kept) = kept {
         stats.reused += 1;
         return Some(kept.clone());
     }
-    let (_, payload) = stored.filter(|(v, _)| *v == version)?;
-    match decode(&payload) {
-        Ok(built) => {
-            stats.from_snapshots += 1;
-            Some(built)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "rebuilding a partition whose snapshot is unreadable");
-            None
-        }
-    }
+    let decoded = decoded?;
+    stats.from_snapshots += 1;
+    Some(decoded)
 }
 
 /// Stores newly built partitions; a failure only costs a rebuild next time.

@@ -191,7 +191,7 @@ pub async fn download(
         )
             .into_response());
     }
-    let length = source.csv.len();
+    let length = source.csv.bytes();
     let wanted = headers
         .get(header::RANGE)
         .map(|value| {

@@ -42,7 +42,6 @@ pub(crate) fn feature_groups<'a>(
     target: TargetObject,
     universe: &RoaringBitmap,
 ) -> Vec<FeatureGroup> {
-    let mut groups = Vec::new();
     // The universe is the whole population unless an audience narrows it.
     let population = index.populations.get(&target).map_or(0, RoaringBitmap::len);
     let restrict = (population != universe.len()).then_some(universe);
@@ -50,7 +49,8 @@ pub(crate) fn feature_groups<'a>(
         Some(universe) => bitmap & universe,
         None => bitmap.clone(),
     };
-    'tags: for tag in tags {
+    // One group per tag, the tags side by side (each reads its own partitions).
+    let group_of = |tag: &TagDef| -> Option<FeatureGroup> {
         let (data_date, features) = match &tag.kind {
             TagKind::Profile { .. } => {
                 let Some((day, partition)) = index
@@ -58,7 +58,7 @@ pub(crate) fn feature_groups<'a>(
                     .get(&tag.code)
                     .and_then(|p| p.partitions.iter().next_back())
                 else {
-                    continue;
+                    return None;
                 };
                 let ordered_feature = |(value, members): (String, RoaringBitmap)| Feature {
                     label: ordered_label(&tag.code, &value),
@@ -92,10 +92,10 @@ pub(crate) fn feature_groups<'a>(
             }
             TagKind::Behavior { .. } => {
                 let Some(behavior) = index.behaviors.get(&tag.code) else {
-                    continue;
+                    return None;
                 };
                 let Some(newest) = behavior.days.keys().next_back().copied() else {
-                    continue;
+                    return None;
                 };
                 // A tenant counts only its own events (see `Catalog::for_tenant`).
                 let own_ids;
@@ -104,7 +104,7 @@ pub(crate) fn feature_groups<'a>(
                     Some(own) => {
                         let Some(column) = behavior.attributes.iter().position(|(code, _)| *code == own.attr)
                         else {
-                            continue;
+                            return None;
                         };
                         own_ids = TypedPred::Enum(SetPred::In(own.ids.clone()));
                         vec![ColumnFilter {
@@ -131,7 +131,7 @@ pub(crate) fn feature_groups<'a>(
                     // A tenant attribute stored with another type cannot be
                     // filtered on: the behavior gives no features, as when it has no data.
                     let Ok(acted) = acted(block) else {
-                        continue 'tags;
+                        return None;
                     };
                     if *day > newest - chrono::Duration::days(7) {
                         week |= &acted;
@@ -162,15 +162,19 @@ pub(crate) fn feature_groups<'a>(
             }
         };
         let features: Vec<Feature> = features.into_iter().filter(|f| !f.members.is_empty()).collect();
-        if !features.is_empty() {
-            groups.push(FeatureGroup {
-                tag: tag.code.clone(),
-                data_date,
-                features,
-            });
-        }
-    }
-    groups
+        (!features.is_empty()).then(|| FeatureGroup {
+            tag: tag.code.clone(),
+            data_date,
+            features,
+        })
+    };
+    let tags: Vec<&TagDef> = tags.into_iter().collect();
+    super::parallel::map(universe.len() >= super::parallel::SPLIT_FROM, &tags, |tag| {
+        group_of(tag)
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The label of the bucket of ranks `lo..next` (`lo..` when last):

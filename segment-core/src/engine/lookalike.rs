@@ -51,8 +51,9 @@ pub fn expand(
     let mut groups = feature_groups(index, catalog.for_target(target), target, universe);
     groups.retain(|group| group.features.len() > 1);
     let background_size = universe.len() - seed_size;
-    let mut scores = vec![0f32; universe.max().map_or(0, |m| m as usize + 1)];
     let mut weights = Vec::new();
+    // What each feature adds to the score of its members.
+    let mut deltas: Vec<(f32, &RoaringBitmap)> = Vec::new();
     for group in &groups {
         let k = group.features.len() as f64;
         let weighted: Vec<(f64, &Feature, u64, u64)> = group
@@ -78,10 +79,7 @@ pub fn expand(
         };
         for (i, (weight, feature, in_seed, in_background)) in weighted.iter().enumerate() {
             if i != baseline.0 {
-                let delta = (weight - baseline.1) as f32;
-                for member in &feature.members {
-                    scores[member as usize] += delta;
-                }
+                deltas.push(((weight - baseline.1) as f32, &feature.members));
             }
             weights.push(FeatureWeight {
                 tag: group.tag.clone(),
@@ -92,6 +90,7 @@ pub fn expand(
             });
         }
     }
+    let scores = scores(&deltas, universe);
     let wanted = (target_size - seed_size) as usize;
     let mut candidates: Vec<(f32, u32)> = (universe - &seed)
         .iter()
@@ -130,6 +129,28 @@ pub fn expand(
             score_ms: started.elapsed().as_millis() as u64,
         },
     ))
+}
+
+/// Every entity's score: the sum of the deltas of the features it has. A
+/// large universe is scored in two halves of the entities side by side.
+fn scores(deltas: &[(f32, &RoaringBitmap)], universe: &RoaringBitmap) -> Vec<f32> {
+    let mut scores = vec![0f32; universe.max().map_or(0, |m| m as usize + 1)];
+    let add = |scores: &mut [f32], base: u32| {
+        let end = base + scores.len() as u32;
+        for (delta, members) in deltas {
+            for member in members.range(base..end) {
+                scores[(member - base) as usize] += delta;
+            }
+        }
+    };
+    let middle = scores.len() / 2 >> 16 << 16;
+    let (low, high) = scores.split_at_mut(middle);
+    super::parallel::join(
+        universe.len() >= super::parallel::SPLIT_FROM,
+        || add(low, 0),
+        || add(high, middle as u32),
+    );
+    scores
 }
 
 #[cfg(test)]

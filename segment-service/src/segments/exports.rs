@@ -364,7 +364,12 @@ mod tests {
             expected.as_bytes()
         );
         let piece_edge = expected
-            .find(&format!("U{}\n", members.select(u32::try_from(PIECE).expect("small")).expect("a member")))
+            .find(&format!(
+                "U{}\n",
+                members
+                    .select(u32::try_from(PIECE).expect("small"))
+                    .expect("a member")
+            ))
             .expect("present");
         for (start, end) in [
             (0, 5),

@@ -16,6 +16,34 @@ pub enum LookalikeError {
     TargetAbovePopulation { target: u64, available: u64 },
 }
 
+/// How features are weighed: the candidates `scripts/bench-lookalike`
+/// compares on several planted personas (see docs/benchmarks.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelSpec {
+    pub kind: ModelKind,
+    /// Quantile buckets per number or datetime tag.
+    pub buckets: usize,
+    /// Keep only tags whose information gain about seed membership is at
+    /// least this share of the best tag's (0: every tag).
+    pub min_gain_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// Each feature weighs ln(seed share / background share), smoothed.
+    NaiveBayes,
+    /// One coefficient per feature, fitted by L2-regularized logistic
+    /// regression of seed against a sample of the background.
+    Logistic,
+}
+
+/// The model segments use.
+pub const DEFAULT_MODEL: ModelSpec = ModelSpec {
+    kind: ModelKind::NaiveBayes,
+    buckets: 5,
+    min_gain_share: 0.0,
+};
+
 /// One feature's part in the model, as shown on the segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureWeight {

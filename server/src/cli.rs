@@ -71,6 +71,9 @@ pub enum Command {
         /// listed in persona.csv: the lookalike quality benchmark seeds with part of it.
         #[arg(long, num_args = 0..=1, default_missing_value = "0.02")]
         persona: Option<f64>,
+        /// What the planted persona is like.
+        #[arg(long, value_enum, default_value_t)]
+        persona_shape: demo_data::PersonaShape,
     },
     /// Create an API token; prints the token alone on the last line.
     CreateToken {
@@ -165,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             end_date,
             persona,
+            persona_shape,
         } => {
             let options = DemoOptions {
                 users,
@@ -172,6 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 end_date: end_date.unwrap_or_else(demo_data::default_end_date),
                 persona,
+                persona_shape,
             };
             let counts = demo_data::generate(&out, &options)?;
             let rows: u64 = counts.values().sum();

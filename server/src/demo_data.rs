@@ -34,6 +34,8 @@ pub struct DemoOptions {
     pub end_date: NaiveDate,
     /// Plant a hidden persona in this share of the users (see [`plant`]).
     pub persona: Option<f64>,
+    /// What the planted persona is like.
+    pub persona_shape: PersonaShape,
 }
 
 /// The share of users `--persona` plants when given no value.
@@ -237,15 +239,33 @@ fn day_epoch(date: NaiveDate) -> i64 {
     date.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp() - 8 * 3600
 }
 
+/// What a planted persona is like: the lookalike benchmark judges its
+/// models on several, each led by different kinds of tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PersonaShape {
+    /// Lives in Macau, is 18–24, prefers the web channel, is a platinum
+    /// member and very active: enum traits first (each 0.85).
+    #[default]
+    Macau,
+    /// A high wallet balance, a low risk score and an account years old:
+    /// numbers and a datetime (each 0.8).
+    Wealthy,
+    /// Registered in the 60 days before the data begins, 25–34, on the
+    /// mini program, with a card bound: a datetime and weaker enum traits
+    /// (each 0.7).
+    Newcomer,
+    /// Favours Food & Beverages at one merchant, trades often, has a card
+    /// bound: behaviors first (each 0.75).
+    Shopper,
+}
+
 /// Plants a hidden persona, for the lookalike quality benchmark: `share`
 /// of the users, drawn with their own random stream (the rest of the data
-/// is unchanged), each of whom lives in Macau, is 18–24, prefers the web
-/// channel, is a platinum member and is as active as the most active sixth
-/// of users (which shows in their trades, logins, page views and coupons) —
-/// each with probability 0.85, else as anyone else. Answers the planted
-/// users' indexes, ascending.
-fn plant(personas: &mut [Persona], share: f64, seed: u64) -> Vec<u32> {
-    const LIKELY: f64 = 0.85;
+/// is unchanged), each of whom has each trait of `shape` with its
+/// probability, else is as anyone else (activity shows in their trades,
+/// logins, page views and coupons). Answers the planted users' indexes,
+/// ascending.
+fn plant(personas: &mut [Persona], shape: PersonaShape, share: f64, seed: u64, first: NaiveDate) -> Vec<u32> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x0070_6572_736f_6e61);
     let mut planted = Vec::new();
     for (u, persona) in personas.iter_mut().enumerate() {
@@ -253,20 +273,66 @@ fn plant(personas: &mut [Persona], share: f64, seed: u64) -> Vec<u32> {
             continue;
         }
         planted.push(u as u32);
-        if rng.gen_bool(LIKELY) {
-            persona.city = 7;
-        }
-        if rng.gen_bool(LIKELY) {
-            persona.age = 0;
-        }
-        if rng.gen_bool(LIKELY) {
-            persona.channel = 2;
-        }
-        if rng.gen_bool(LIKELY) {
-            persona.level = 3;
-        }
-        if rng.gen_bool(LIKELY) {
-            persona.activity = rng.gen_range(0.7..1.0);
+        match shape {
+            PersonaShape::Macau => {
+                let likely = 0.85;
+                if rng.gen_bool(likely) {
+                    persona.city = 7;
+                }
+                if rng.gen_bool(likely) {
+                    persona.age = 0;
+                }
+                if rng.gen_bool(likely) {
+                    persona.channel = 2;
+                }
+                if rng.gen_bool(likely) {
+                    persona.level = 3;
+                }
+                if rng.gen_bool(likely) {
+                    persona.activity = rng.gen_range(0.7..1.0);
+                }
+            }
+            PersonaShape::Wealthy => {
+                let likely = 0.8;
+                if rng.gen_bool(likely) {
+                    persona.balance = rng.gen_range(2500.0..5000.0);
+                }
+                if rng.gen_bool(likely) {
+                    persona.risk = rng.gen_range(0.0..2.0);
+                }
+                if rng.gen_bool(likely) {
+                    persona.registered =
+                        day_epoch(first) - rng.gen_range((4 * 365 * 86_400)..(5 * 365 * 86_400));
+                }
+            }
+            PersonaShape::Newcomer => {
+                let likely = 0.7;
+                if rng.gen_bool(likely) {
+                    persona.registered = day_epoch(first) - rng.gen_range(0..(60 * 86_400));
+                }
+                if rng.gen_bool(likely) {
+                    persona.age = 1;
+                }
+                if rng.gen_bool(likely) {
+                    persona.channel = 1;
+                }
+                if rng.gen_bool(likely) {
+                    persona.card_bound = true;
+                }
+            }
+            PersonaShape::Shopper => {
+                let likely = 0.75;
+                if rng.gen_bool(likely) {
+                    persona.favourite_industry = 0;
+                    persona.favourite_merchant = 7;
+                }
+                if rng.gen_bool(likely) {
+                    persona.activity = rng.gen_range(0.6..1.0);
+                }
+                if rng.gen_bool(likely) {
+                    persona.card_bound = true;
+                }
+            }
         }
     }
     planted
@@ -324,7 +390,7 @@ pub fn generate(out: &Path, options: &DemoOptions) -> anyhow::Result<BTreeMap<St
 
     let mut personas = personas;
     if let Some(share) = options.persona {
-        let planted = plant(&mut personas, share, options.seed);
+        let planted = plant(&mut personas, options.persona_shape, share, options.seed, first);
         let mut writer = Writer::create(out.join(PERSONA_FILE), &["entity_id"])?;
         for u in planted {
             writer.row([user_id(u + 1)])?;

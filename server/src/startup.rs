@@ -245,6 +245,7 @@ async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
         seed: crate::demo_data::DEFAULT_SEED,
         end_date: crate::demo_data::default_end_date(),
         persona: None,
+        persona_shape: crate::demo_data::PersonaShape::default(),
     };
     let dir = &config.demo_data_dir;
     println!(

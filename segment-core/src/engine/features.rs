@@ -41,6 +41,7 @@ pub(crate) fn feature_groups<'a>(
     tags: impl IntoIterator<Item = &'a TagDef>,
     target: TargetObject,
     universe: &RoaringBitmap,
+    buckets: usize,
 ) -> Vec<FeatureGroup> {
     // The universe is the whole population unless an audience narrows it.
     let population = index.populations.get(&target).map_or(0, RoaringBitmap::len);
@@ -53,13 +54,10 @@ pub(crate) fn feature_groups<'a>(
     let group_of = |tag: &TagDef| -> Option<FeatureGroup> {
         let (data_date, features) = match &tag.kind {
             TagKind::Profile { .. } => {
-                let Some((day, partition)) = index
+                let (day, partition) = index
                     .profiles
                     .get(&tag.code)
-                    .and_then(|p| p.partitions.iter().next_back())
-                else {
-                    return None;
-                };
+                    .and_then(|p| p.partitions.iter().next_back())?;
                 let ordered_feature = |(value, members): (String, RoaringBitmap)| Feature {
                     label: ordered_label(&tag.code, &value),
                     value,
@@ -74,11 +72,11 @@ pub(crate) fn feature_groups<'a>(
                             members: within(members),
                         })
                         .collect(),
-                    ProfilePartition::Number(p) => quantiles(p, restrict, show_number)
+                    ProfilePartition::Number(p) => quantiles(p, restrict, show_number, buckets)
                         .into_iter()
                         .map(ordered_feature)
                         .collect(),
-                    ProfilePartition::Time(p) => quantiles(p, restrict, show_day)
+                    ProfilePartition::Time(p) => quantiles(p, restrict, show_day, buckets)
                         .into_iter()
                         .map(ordered_feature)
                         .collect(),
@@ -91,21 +89,17 @@ pub(crate) fn feature_groups<'a>(
                 (*day, features)
             }
             TagKind::Behavior { .. } => {
-                let Some(behavior) = index.behaviors.get(&tag.code) else {
-                    return None;
-                };
-                let Some(newest) = behavior.days.keys().next_back().copied() else {
-                    return None;
-                };
+                let behavior = index.behaviors.get(&tag.code)?;
+                let newest = behavior.days.keys().next_back().copied()?;
                 // A tenant counts only its own events (see `Catalog::for_tenant`).
                 let own_ids;
                 let own_events = match &tag.tenant_filter {
                     None => Vec::new(),
                     Some(own) => {
-                        let Some(column) = behavior.attributes.iter().position(|(code, _)| *code == own.attr)
-                        else {
-                            return None;
-                        };
+                        let column = behavior
+                            .attributes
+                            .iter()
+                            .position(|(code, _)| *code == own.attr)?;
                         own_ids = TypedPred::Enum(SetPred::In(own.ids.clone()));
                         vec![ColumnFilter {
                             behavior: &tag.code,
@@ -250,9 +244,13 @@ fn ordered_label(code: &str, bucket: &str) -> String {
     }
 }
 
-/// The first rank of each of up to [`BUCKETS`] buckets (the first is 0)
+/// The first rank of each of up to `buckets` buckets (the first is 0)
 /// holding about equal numbers of `present`, from a sample of their values.
-pub(crate) fn sampled_bounds<K: Key>(partition: &OrderedPartition<K>, present: &RoaringBitmap) -> Vec<u32> {
+pub(crate) fn sampled_bounds<K: Key>(
+    partition: &OrderedPartition<K>,
+    present: &RoaringBitmap,
+    buckets: usize,
+) -> Vec<u32> {
     let step = (present.len() / QUANTILE_SAMPLE).max(1) as usize;
     let mut ranks: Vec<u32> = present
         .iter()
@@ -260,38 +258,39 @@ pub(crate) fn sampled_bounds<K: Key>(partition: &OrderedPartition<K>, present: &
         .filter_map(|entity| partition.bsi.value_of(entity))
         .collect();
     ranks.sort_unstable();
-    bounds_at(ranks.len(), |position| ranks[position])
+    bounds_at(ranks.len(), buckets, |position| ranks[position])
 }
 
 /// The bucket bounds of `n` sorted ranks, `rank_at(i)` being the `i`-th:
-/// 0, then the rank at each `q / BUCKETS` of the way.
-pub(crate) fn bounds_at(n: usize, rank_at: impl Fn(usize) -> u32) -> Vec<u32> {
+/// 0, then the rank at each `q / buckets` of the way.
+pub(crate) fn bounds_at(n: usize, buckets: usize, rank_at: impl Fn(usize) -> u32) -> Vec<u32> {
     if n == 0 {
         return Vec::new();
     }
     let mut bounds = vec![0u32];
     bounds.extend(
-        (1..BUCKETS)
-            .map(|q| rank_at(q * n / BUCKETS))
+        (1..buckets)
+            .map(|q| rank_at(q * n / buckets))
             .filter(|cut| *cut > 0),
     );
     bounds.dedup();
     bounds
 }
 
-/// Up to [`BUCKETS`] buckets of an ordered partition with about equal
+/// Up to `buckets` buckets of an ordered partition with about equal
 /// numbers of entities, their boundaries placed from a sample of values.
 pub(crate) fn quantiles<K: Key>(
     partition: &OrderedPartition<K>,
     restrict: Option<&RoaringBitmap>,
     show: impl Fn(K) -> String,
+    buckets: usize,
 ) -> Vec<(String, RoaringBitmap)> {
     let within = |bitmap: RoaringBitmap| match restrict {
         Some(universe) => bitmap & universe,
         None => bitmap,
     };
     let present = within(partition.bsi.present.clone());
-    let bounds = sampled_bounds(partition, &present);
+    let bounds = sampled_bounds(partition, &present, buckets);
     let mut buckets = Vec::new();
     let mut above: Option<RoaringBitmap> = None;
     // Walk from the top: bucket = (at least lo) minus (at least the next bound).

@@ -3,7 +3,7 @@
 use roaring::RoaringBitmap;
 
 use super::features::{
-    bounds_at, bucket_label, feature_groups, listed_values, sampled_bounds, show_day, show_number,
+    BUCKETS, bounds_at, bucket_label, feature_groups, listed_values, sampled_bounds, show_day, show_number,
     shown_value,
 };
 use super::index::{Key, OrderedPartition, ProfilePartition, TagIndex};
@@ -37,18 +37,22 @@ pub fn distributions<'a>(
                 .get(&tag.code)
                 .and_then(|p| p.partitions.iter().next_back())
                 .map(|(day, partition)| (*day, profile_buckets(partition, tag, base, &members, &sizes))),
-            TagKind::Behavior { .. } => feature_groups(index, [tag], target, base).pop().map(|group| {
-                let buckets = group
-                    .features
-                    .into_iter()
-                    .map(|feature| BucketCount {
-                        in_segment: feature.members.intersection_len(&members),
-                        in_base: feature.members.len(),
-                        value: feature.value,
+            TagKind::Behavior { .. } => {
+                feature_groups(index, [tag], target, base, BUCKETS)
+                    .pop()
+                    .map(|group| {
+                        let buckets = group
+                            .features
+                            .into_iter()
+                            .map(|feature| BucketCount {
+                                in_segment: feature.members.intersection_len(&members),
+                                in_base: feature.members.len(),
+                                value: feature.value,
+                            })
+                            .collect();
+                        (group.data_date, buckets)
                     })
-                    .collect();
-                (group.data_date, buckets)
-            }),
+            }
         };
         let Some((day, buckets)) = counted else {
             continue;
@@ -139,14 +143,14 @@ fn ordered_buckets<K: Key>(
         }
         // The rank of the `i`-th entity in value order.
         let rank_at = |i: usize| cumulative.partition_point(|c| *c <= i as u64) as u32;
-        let bounds = bounds_at(total as usize, rank_at);
+        let bounds = bounds_at(total as usize, BUCKETS, rank_at);
         let at_least = bounds
             .iter()
             .map(|lo| total - lo.checked_sub(1).map_or(0, |below| cumulative[below as usize]))
             .collect();
         (bounds, at_least)
     } else {
-        let bounds = sampled_bounds(partition, &(present & base));
+        let bounds = sampled_bounds(partition, &(present & base), BUCKETS);
         let at_least = at_least_counts(base, &bounds);
         (bounds, at_least)
     };

@@ -14,13 +14,14 @@
 
 use roaring::RoaringBitmap;
 
-use super::features::{Feature, feature_groups};
+use super::features::{Feature, FeatureGroup, feature_groups};
 use super::index::TagIndex;
 use crate::TargetObject;
 use crate::catalog::Catalog;
 pub use crate::lookalike::*;
 
-/// Expands `seed` to exactly `target_size` members of `universe`.
+/// Expands `seed` to exactly `target_size` members of `universe`, with the
+/// model segments use.
 pub fn expand(
     index: &TagIndex,
     catalog: &Catalog,
@@ -28,6 +29,27 @@ pub fn expand(
     universe: &RoaringBitmap,
     seed: &RoaringBitmap,
     target_size: u64,
+) -> Result<(RoaringBitmap, LookalikeModel), LookalikeError> {
+    expand_with(
+        index,
+        catalog,
+        target,
+        universe,
+        seed,
+        target_size,
+        &DEFAULT_MODEL,
+    )
+}
+
+/// [`expand`] with the model `spec` (the benchmark compares candidates).
+pub fn expand_with(
+    index: &TagIndex,
+    catalog: &Catalog,
+    target: TargetObject,
+    universe: &RoaringBitmap,
+    seed: &RoaringBitmap,
+    target_size: u64,
+    spec: &ModelSpec,
 ) -> Result<(RoaringBitmap, LookalikeModel), LookalikeError> {
     let started = std::time::Instant::now();
     let seed = seed & universe;
@@ -48,33 +70,73 @@ pub fn expand(
         });
     }
     // A group of one feature (everyone alike) cannot tell the seed apart.
-    let mut groups = feature_groups(index, catalog.for_target(target), target, universe);
+    let mut groups = feature_groups(index, catalog.for_target(target), target, universe, spec.buckets);
     groups.retain(|group| group.features.len() > 1);
     let background_size = universe.len() - seed_size;
+    // (in the seed, in the background) of each feature.
+    let mut counts: Vec<Vec<(u64, u64)>> = groups
+        .iter()
+        .map(|group| {
+            group
+                .features
+                .iter()
+                .map(|f| {
+                    let in_seed = f.members.intersection_len(&seed);
+                    (in_seed, f.members.len() - in_seed)
+                })
+                .collect()
+        })
+        .collect();
+    if spec.min_gain_share > 0.0 {
+        let gains: Vec<f64> = counts.iter().map(|c| information_gain(c)).collect();
+        let best = gains.iter().copied().fold(0.0, f64::max);
+        let mut keep = gains.iter().map(|gain| *gain >= best * spec.min_gain_share);
+        groups.retain(|_| keep.next().unwrap_or(false));
+        counts.retain(|c| information_gain(c) >= best * spec.min_gain_share);
+    }
+    let group_weights: Vec<Vec<f64>> = match spec.kind {
+        ModelKind::NaiveBayes => counts
+            .iter()
+            .map(|group| {
+                let k = group.len() as f64;
+                group
+                    .iter()
+                    .map(|(in_seed, in_background)| {
+                        ((*in_seed as f64 + 1.0) / (seed_size as f64 + k)).ln()
+                            - ((*in_background as f64 + 1.0) / (background_size as f64 + k)).ln()
+                    })
+                    .collect()
+            })
+            .collect(),
+        // Shown against the background's average entity, as naive Bayes
+        // weights read (a constant per group: no ranking changes).
+        ModelKind::Logistic => logistic(&groups, &seed, &(universe - &seed))
+            .into_iter()
+            .zip(&counts)
+            .map(|(weights, counts)| {
+                let average: f64 = weights
+                    .iter()
+                    .zip(counts)
+                    .map(|(w, (_, in_background))| w * *in_background as f64 / background_size.max(1) as f64)
+                    .sum();
+                weights.iter().map(|w| w - average).collect()
+            })
+            .collect(),
+    };
     let mut weights = Vec::new();
     // What each feature adds to the score of its members.
     let mut deltas: Vec<(f32, &RoaringBitmap)> = Vec::new();
-    for group in &groups {
-        let k = group.features.len() as f64;
+    for ((group, counts), group_weights) in groups.iter().zip(&counts).zip(&group_weights) {
         let weighted: Vec<(f64, &Feature, u64, u64)> = group
             .features
             .iter()
-            .map(|f| {
-                let in_seed = f.members.intersection_len(&seed);
-                let in_background = f.members.len() - in_seed;
-                let weight = ((in_seed as f64 + 1.0) / (seed_size as f64 + k)).ln()
-                    - ((in_background as f64 + 1.0) / (background_size as f64 + k)).ln();
-                (weight, f, in_seed, in_background)
-            })
+            .zip(counts)
+            .zip(group_weights)
+            .map(|((f, (in_seed, in_background)), weight)| (*weight, f, *in_seed, *in_background))
             .collect();
         // Everyone has exactly one feature of the group: adding the largest
         // feature's weight to all changes no ranking, so only the others are walked.
-        let Some(baseline) = weighted
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, (_, f, _, _))| (f.members.len(), std::cmp::Reverse(*i)))
-            .map(|(i, (w, _, _, _))| (i, *w))
-        else {
+        let Some(baseline) = reference(group).map(|i| (i, weighted[i].0)) else {
             continue;
         };
         for (i, (weight, feature, in_seed, in_background)) in weighted.iter().enumerate() {
@@ -131,6 +193,152 @@ pub fn expand(
     ))
 }
 
+/// The group's largest feature (the first of equals): the one scores are
+/// counted from, and the logistic model's reference category.
+fn reference(group: &FeatureGroup) -> Option<usize> {
+    group
+        .features
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, f)| (f.members.len(), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+}
+
+/// How much knowing an entity's feature in a group (counts in the seed and
+/// the background) tells about whether it is in the seed, in nats.
+fn information_gain(counts: &[(u64, u64)]) -> f64 {
+    let entropy = |p: f64| {
+        if p <= 0.0 || p >= 1.0 {
+            0.0
+        } else {
+            -p * p.ln() - (1.0 - p) * (1.0 - p).ln()
+        }
+    };
+    let total: u64 = counts.iter().map(|(s, b)| s + b).sum();
+    let seed: u64 = counts.iter().map(|(s, _)| s).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let conditional: f64 = counts
+        .iter()
+        .filter(|(s, b)| s + b > 0)
+        .map(|(s, b)| (s + b) as f64 / total as f64 * entropy(*s as f64 / (s + b) as f64))
+        .sum();
+    entropy(seed as f64 / total as f64) - conditional
+}
+
+/// Entities sampled to fit the logistic model, per side.
+const FIT_SAMPLE: u64 = 20_000;
+/// The L2 penalty of the logistic model's coefficients.
+const RIDGE: f64 = 1.0;
+
+/// Coefficients of an L2-regularized logistic regression of seed against
+/// background over the groups' features (one-hot, each group's reference
+/// feature fixed at 0), fitted by Newton's method on an evenly spaced
+/// sample of each side (which moves only the intercept, not the ranking).
+fn logistic(groups: &[FeatureGroup], seed: &RoaringBitmap, background: &RoaringBitmap) -> Vec<Vec<f64>> {
+    // Variable of each (group, feature); the reference has none. 0 is the intercept.
+    let mut variables = 1;
+    let columns: Vec<Vec<Option<usize>>> = groups
+        .iter()
+        .map(|group| {
+            let reference = reference(group);
+            (0..group.features.len())
+                .map(|i| {
+                    (Some(i) != reference).then(|| {
+                        variables += 1;
+                        variables - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let sample = |side: &RoaringBitmap| -> Vec<u32> {
+        let step = (side.len() / FIT_SAMPLE).max(1) as usize;
+        side.iter().step_by(step).collect()
+    };
+    let mut rows: Vec<(Vec<usize>, f64)> = Vec::new();
+    for (side, label) in [(seed, 1.0), (background, 0.0)] {
+        for entity in sample(side) {
+            let active = groups
+                .iter()
+                .zip(&columns)
+                .filter_map(|(group, columns)| {
+                    let at = group.features.iter().position(|f| f.members.contains(entity))?;
+                    columns[at]
+                })
+                .chain(std::iter::once(0))
+                .collect();
+            rows.push((active, label));
+        }
+    }
+    let mut beta = vec![0f64; variables];
+    for _ in 0..25 {
+        let mut gradient = vec![0f64; variables];
+        let mut hessian = vec![vec![0f64; variables]; variables];
+        for (active, label) in &rows {
+            let z: f64 = active.iter().map(|v| beta[*v]).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let w = (p * (1.0 - p)).max(1e-9);
+            for a in active {
+                gradient[*a] += label - p;
+                for b in active {
+                    hessian[*a][*b] += w;
+                }
+            }
+        }
+        for v in 1..variables {
+            gradient[v] -= RIDGE * beta[v];
+            hessian[v][v] += RIDGE;
+        }
+        hessian[0][0] += 1e-6;
+        let Some(step) = solve(hessian, gradient) else {
+            break;
+        };
+        let largest = step.iter().fold(0f64, |m, s| m.max(s.abs()));
+        for (b, s) in beta.iter_mut().zip(&step) {
+            *b += s;
+        }
+        if largest < 1e-6 {
+            break;
+        }
+    }
+    columns
+        .iter()
+        .map(|columns| columns.iter().map(|v| v.map_or(0.0, |v| beta[v])).collect())
+        .collect()
+}
+
+/// `x` with `a x = b`, by Gaussian elimination with partial pivoting
+/// (`None` when `a` is singular).
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|i, j| a[*i][col].abs().total_cmp(&a[*j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..n {
+            let factor = a[row][col] / a[col][col];
+            if factor != 0.0 {
+                let (above, below) = a.split_at_mut(row);
+                for (x, p) in below[0][col..].iter_mut().zip(&above[col][col..]) {
+                    *x -= factor * p;
+                }
+                b[row] -= factor * b[col];
+            }
+        }
+    }
+    let mut x = vec![0f64; n];
+    for row in (0..n).rev() {
+        let rest: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - rest) / a[row][row];
+    }
+    Some(x)
+}
+
 /// Every entity's score: the sum of the deltas of the features it has. A
 /// large universe is scored in two halves of the entities side by side.
 fn scores(deltas: &[(f32, &RoaringBitmap)], universe: &RoaringBitmap) -> Vec<f32> {
@@ -143,7 +351,7 @@ fn scores(deltas: &[(f32, &RoaringBitmap)], universe: &RoaringBitmap) -> Vec<f32
             }
         }
     };
-    let middle = scores.len() / 2 >> 16 << 16;
+    let middle = (scores.len() / 2) >> 16 << 16;
     let (low, high) = scores.split_at_mut(middle);
     super::parallel::join(
         universe.len() >= super::parallel::SPLIT_FROM,
@@ -277,6 +485,52 @@ mod tests {
         assert!(top.iter().take(2).any(|f| f.starts_with("spend")), "{top:?}");
     }
 
+    /// Every candidate model of the benchmark finds the persona too, and
+    /// the logistic model agrees with naive Bayes on the planted features.
+    #[test]
+    fn every_candidate_model_finds_the_planted_persona() {
+        let (index, catalog) = fixture();
+        let universe = index.population(TargetObject::User);
+        let planted: RoaringBitmap = (0..PERSONA).collect();
+        for spec in [
+            ModelSpec {
+                buckets: 10,
+                ..DEFAULT_MODEL
+            },
+            ModelSpec {
+                min_gain_share: 0.2,
+                ..DEFAULT_MODEL
+            },
+            ModelSpec {
+                kind: ModelKind::Logistic,
+                ..DEFAULT_MODEL
+            },
+        ] {
+            let (members, model) = expand_with(
+                &index,
+                &catalog,
+                TargetObject::User,
+                &universe,
+                &seed(),
+                PERSONA as u64,
+                &spec,
+            )
+            .unwrap();
+            assert_eq!(members.len(), PERSONA as u64);
+            let precision = (&members - seed()).intersection_len(&planted) as f64 / (PERSONA - 20) as f64;
+            assert!(precision > 0.7, "{spec:?}: precision {precision}");
+            let top: Vec<&str> = model.top_features.iter().map(|f| f.feature.as_str()).collect();
+            assert!(top.iter().take(3).any(|f| *f == "city = c0"), "{spec:?}: {top:?}");
+        }
+    }
+
+    #[test]
+    fn information_gain_is_zero_without_a_signal_and_positive_with_one() {
+        assert!(information_gain(&[(10, 990), (10, 990)]).abs() < 1e-12);
+        assert!(information_gain(&[(19, 981), (1, 999)]) > 0.001);
+        assert_eq!(information_gain(&[]), 0.0);
+    }
+
     #[test]
     fn the_same_data_always_gives_the_same_members() {
         let (index, catalog) = fixture();
@@ -335,6 +589,7 @@ mod tests {
             catalog.for_target(TargetObject::User),
             TargetObject::User,
             &universe,
+            BUCKETS,
         );
         for group in &groups {
             let mut union = RoaringBitmap::new();

@@ -15,13 +15,13 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::engine::TagIndex;
 use segment_core::engine::insights::distributions;
-use segment_core::engine::lookalike::expand;
+use segment_core::engine::lookalike::{DEFAULT_MODEL, ModelKind, ModelSpec, expand, expand_with};
 use segment_service::entities::Dictionaries;
 use segment_service::infra::db::Db;
 use segment_service::tags::index::load_index;
 
 use super::{import_once, machine, median, ms, rss_bytes};
-use crate::demo_data::{self, DEFAULT_PERSONA_SHARE, DemoOptions, PERSONA_FILE};
+use crate::demo_data::{self, DEFAULT_PERSONA_SHARE, DemoOptions, PERSONA_FILE, PersonaShape};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -55,6 +55,198 @@ pub struct Args {
     /// Append the report (Markdown) to this file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Compare the candidate models on every persona shape instead (seeded
+    /// with a third of each persona), and report them all.
+    #[arg(long)]
+    pub models: bool,
+}
+
+/// The models compared by `--models`: the one segments use first.
+const CANDIDATES: [(&str, ModelSpec); 6] = [
+    ("naive Bayes, quintiles (in use)", DEFAULT_MODEL),
+    (
+        "naive Bayes, deciles",
+        ModelSpec {
+            buckets: 10,
+            ..DEFAULT_MODEL
+        },
+    ),
+    (
+        "naive Bayes, 20 buckets",
+        ModelSpec {
+            buckets: 20,
+            ..DEFAULT_MODEL
+        },
+    ),
+    (
+        "naive Bayes, deciles, tags with ≥ 5% of the best information gain",
+        ModelSpec {
+            buckets: 10,
+            min_gain_share: 0.05,
+            ..DEFAULT_MODEL
+        },
+    ),
+    (
+        "logistic regression, quintiles",
+        ModelSpec {
+            kind: ModelKind::Logistic,
+            ..DEFAULT_MODEL
+        },
+    ),
+    (
+        "logistic regression, deciles",
+        ModelSpec {
+            kind: ModelKind::Logistic,
+            buckets: 10,
+            ..DEFAULT_MODEL
+        },
+    ),
+];
+
+/// The dataset of `shape`, imported (once) and indexed; answers the
+/// database, the index and the planted members.
+async fn persona_dataset(
+    args: &Args,
+    shape: PersonaShape,
+) -> anyhow::Result<(segment_service::tags::index::LoadedIndex, RoaringBitmap)> {
+    let name = format!("{shape:?}").to_lowercase();
+    let work = PathBuf::from(format!(
+        "target/bench-lookalike-{}u-{}d-{name}",
+        args.users, args.days
+    ));
+    std::fs::create_dir_all(&work)?;
+    let work = work.canonicalize()?;
+    let data_dir = work.join("data");
+    if !work.join("data.done").exists() {
+        demo_data::generate(
+            &data_dir,
+            &DemoOptions {
+                users: args.users,
+                days: args.days,
+                seed: demo_data::DEFAULT_SEED,
+                end_date: super::end_date(),
+                persona: Some(args.persona),
+                persona_shape: shape,
+            },
+        )?;
+        std::fs::write(work.join("data.done"), "")?;
+    }
+    let db = Db::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        work.join("warehouse.db").display()
+    ))
+    .await?;
+    db.migrate().await?;
+    import_once(&db, &data_dir, &work.join("sqlite.done"), &name).await?;
+    let loaded = load_index(&db, None).await?;
+    let planted_ids: Vec<String> = std::fs::read_to_string(data_dir.join(PERSONA_FILE))?
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    let planted: RoaringBitmap = Dictionaries::default()
+        .indexes(&db, TargetObject::User, &planted_ids)
+        .await?
+        .values()
+        .copied()
+        .collect();
+    anyhow::ensure!(
+        planted.len() as usize == planted_ids.len(),
+        "planted users missing from the import"
+    );
+    Ok((loaded, planted))
+}
+
+/// Every candidate model on every persona shape: mean precision over the
+/// three disjoint thirds of each persona as seeds.
+async fn compare_models(args: &Args) -> anyhow::Result<String> {
+    use std::fmt::Write;
+    const SEED_EVERY: usize = 3;
+    let shapes = [
+        PersonaShape::Macau,
+        PersonaShape::Wealthy,
+        PersonaShape::Newcomer,
+        PersonaShape::Shopper,
+    ];
+    // precision[candidate][shape]
+    let mut precision = vec![vec![0.0; shapes.len()]; CANDIDATES.len()];
+    let mut random = vec![0.0; shapes.len()];
+    let mut planted_sizes = Vec::new();
+    for (s, shape) in shapes.iter().enumerate() {
+        let (loaded, planted) = persona_dataset(args, *shape).await?;
+        planted_sizes.push(planted.len());
+        let universe = loaded.index.population(TargetObject::User);
+        let sorted: Vec<u32> = planted.iter().collect();
+        for sample in 0..SEED_EVERY {
+            let seed: RoaringBitmap = sorted.iter().skip(sample).step_by(SEED_EVERY).copied().collect();
+            let hidden = &planted - &seed;
+            random[s] += hidden.len() as f64 / (universe.len() - seed.len()) as f64 / SEED_EVERY as f64;
+            for (c, (name, spec)) in CANDIDATES.iter().enumerate() {
+                let (members, _) = expand_with(
+                    &loaded.index,
+                    &loaded.catalog,
+                    TargetObject::User,
+                    &universe,
+                    &seed,
+                    planted.len(),
+                    spec,
+                )?;
+                let added = &members - &seed;
+                let found = added.intersection_len(&hidden) as f64 / added.len() as f64;
+                eprintln!("{shape:?} sample {sample}: {name}: precision {found:.3}");
+                precision[c][s] += found / SEED_EVERY as f64;
+            }
+        }
+    }
+    let mut out = String::new();
+    let line =
+        |out: &mut String, text: String| writeln!(out, "{text}").expect("writing to a String cannot fail");
+    line(
+        &mut out,
+        format!(
+            "\n## Lookalike models on four personas — {}\n",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "Machine: {}. `scripts/bench-lookalike --models`: the demo dataset ({} users, {} days) with each persona shape planted in {:.1}% of the users \
+             (`server demo-data --persona-shape`), seeded with each third of the persona in turn and expanded to the persona's size; precision is the share \
+             of the added entities that are planted, averaged over the three seeds. Shapes: **macau** (city, age band, channel, level, activity: enum traits), \
+             **wealthy** (wallet balance, risk score, registration time: numbers and a datetime), **newcomer** (a recent registration, age band, channel, \
+             card bound: weaker traits), **shopper** (favourite industry and merchant, activity, card bound: behaviors).\n",
+            machine(),
+            args.users,
+            args.days,
+            args.persona * 100.0
+        ),
+    );
+    let names: Vec<String> = shapes
+        .iter()
+        .zip(&planted_sizes)
+        .map(|(s, n)| format!("{s:?} ({n})").to_lowercase())
+        .collect();
+    line(&mut out, format!("| model | {} | mean |", names.join(" | ")));
+    line(&mut out, format!("|---|{}---:|", "---:|".repeat(shapes.len())));
+    for ((name, _), row) in CANDIDATES.iter().zip(&precision) {
+        let mean = row.iter().sum::<f64>() / row.len() as f64;
+        let cells: Vec<String> = row.iter().map(|p| format!("{p:.3}")).collect();
+        line(
+            &mut out,
+            format!("| {name} | {} | **{mean:.3}** |", cells.join(" | ")),
+        );
+    }
+    let cells: Vec<String> = random.iter().map(|p| format!("{p:.3}")).collect();
+    line(
+        &mut out,
+        format!(
+            "| random choice | {} | {:.3} |",
+            cells.join(" | "),
+            random.iter().sum::<f64>() / random.len() as f64
+        ),
+    );
+    Ok(out)
 }
 
 struct Quality {
@@ -66,6 +258,16 @@ struct Quality {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.models {
+        let report = compare_models(&args).await?;
+        println!("{report}");
+        if let Some(path) = &args.report {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            file.write_all(report.as_bytes())?;
+        }
+        return Ok(());
+    }
     let work = args
         .work
         .clone()
@@ -87,6 +289,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 seed: demo_data::DEFAULT_SEED,
                 end_date: super::end_date(),
                 persona: Some(args.persona),
+                persona_shape: PersonaShape::Macau,
             },
         )?;
         std::fs::write(work.join("data.done"), "")?;

@@ -21,6 +21,7 @@ async fn persona_dataset(app: &TestApp) -> Vec<String> {
         seed: 11,
         end_date: NaiveDate::from_ymd_opt(2024, 8, 4).unwrap(),
         persona: Some(0.05),
+        persona_shape: server::demo_data::PersonaShape::Macau,
     };
     generate(&dir, &options).unwrap();
     segment_service::tags::import::import_dir(&app.db, &dir, Box::new(|_| {}))

@@ -493,18 +493,20 @@ mod tests {
         let universe = index.population(TargetObject::User);
         let planted: RoaringBitmap = (0..PERSONA).collect();
         for spec in [
+            NAIVE_BAYES_QUINTILES,
             ModelSpec {
                 buckets: 10,
-                ..DEFAULT_MODEL
+                ..NAIVE_BAYES_QUINTILES
             },
             ModelSpec {
                 min_gain_share: 0.2,
-                ..DEFAULT_MODEL
+                ..NAIVE_BAYES_QUINTILES
             },
             ModelSpec {
-                kind: ModelKind::Logistic,
+                buckets: 5,
                 ..DEFAULT_MODEL
             },
+            DEFAULT_MODEL,
         ] {
             let (members, model) = expand_with(
                 &index,

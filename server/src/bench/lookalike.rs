@@ -15,7 +15,7 @@ use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::engine::TagIndex;
 use segment_core::engine::insights::distributions;
-use segment_core::engine::lookalike::{DEFAULT_MODEL, ModelKind, ModelSpec, expand, expand_with};
+use segment_core::engine::lookalike::{DEFAULT_MODEL, ModelSpec, NAIVE_BAYES_QUINTILES, expand, expand_with};
 use segment_service::entities::Dictionaries;
 use segment_service::infra::db::Db;
 use segment_service::tags::index::load_index;
@@ -62,20 +62,20 @@ pub struct Args {
 }
 
 /// The models compared by `--models`: the one segments use first.
-const CANDIDATES: [(&str, ModelSpec); 6] = [
-    ("naive Bayes, quintiles (in use)", DEFAULT_MODEL),
+const CANDIDATES: [(&str, ModelSpec); 7] = [
+    ("naive Bayes, quintiles (the model before)", NAIVE_BAYES_QUINTILES),
     (
         "naive Bayes, deciles",
         ModelSpec {
             buckets: 10,
-            ..DEFAULT_MODEL
+            ..NAIVE_BAYES_QUINTILES
         },
     ),
     (
         "naive Bayes, 20 buckets",
         ModelSpec {
             buckets: 20,
-            ..DEFAULT_MODEL
+            ..NAIVE_BAYES_QUINTILES
         },
     ),
     (
@@ -83,21 +83,21 @@ const CANDIDATES: [(&str, ModelSpec); 6] = [
         ModelSpec {
             buckets: 10,
             min_gain_share: 0.05,
-            ..DEFAULT_MODEL
+            ..NAIVE_BAYES_QUINTILES
         },
     ),
     (
         "logistic regression, quintiles",
         ModelSpec {
-            kind: ModelKind::Logistic,
+            buckets: 5,
             ..DEFAULT_MODEL
         },
     ),
+    ("logistic regression, deciles (in use)", DEFAULT_MODEL),
     (
-        "logistic regression, deciles",
+        "logistic regression, 20 buckets",
         ModelSpec {
-            kind: ModelKind::Logistic,
-            buckets: 10,
+            buckets: 20,
             ..DEFAULT_MODEL
         },
     ),

@@ -505,7 +505,7 @@ fn report(args: &Args, rows: &[Row], loads: &Loads) -> String {
         "Machine: {}. Medians of {} (engine, DuckDB) and {} (SQLite, PostgreSQL; PostgreSQL after one warm-up run); \
          every contender returned the same count for every rule. Ratios are contender time ÷ engine time: \
          DuckDB with one thread against the engine with one, DuckDB with all threads against the engine with all, \
-         SQLite and PostgreSQL (each query on one backend process) against the engine with all.\n",
+         SQLite and PostgreSQL against the engine with all.\n",
         machine(),
         runs(args.runs),
         runs(args.sql_runs)

@@ -108,12 +108,9 @@ const CANDIDATES: [(&str, ModelSpec); 7] = [
 async fn persona_dataset(
     args: &Args,
     shape: PersonaShape,
+    work: PathBuf,
 ) -> anyhow::Result<(segment_service::tags::index::LoadedIndex, RoaringBitmap)> {
     let name = format!("{shape:?}").to_lowercase();
-    let work = PathBuf::from(format!(
-        "target/bench-lookalike-{}u-{}d-{name}",
-        args.users, args.days
-    ));
     std::fs::create_dir_all(&work)?;
     let work = work.canonicalize()?;
     let data_dir = work.join("data");
@@ -173,7 +170,12 @@ async fn compare_models(args: &Args) -> anyhow::Result<String> {
     let mut random = vec![0.0; shapes.len()];
     let mut planted_sizes = Vec::new();
     for (s, shape) in shapes.iter().enumerate() {
-        let (loaded, planted) = persona_dataset(args, *shape).await?;
+        let name = format!("{shape:?}").to_lowercase();
+        let work = PathBuf::from(format!(
+            "target/bench-lookalike-{}u-{}d-{name}",
+            args.users, args.days
+        ));
+        let (loaded, planted) = persona_dataset(args, *shape, work).await?;
         planted_sizes.push(planted.len());
         let universe = loaded.index.population(TargetObject::User);
         let sorted: Vec<u32> = planted.iter().collect();
@@ -272,49 +274,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .work
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("target/bench-lookalike-{}u-{}d", args.users, args.days)));
-    std::fs::create_dir_all(&work)?;
-    let work = work.canonicalize()?;
-    let data_dir = work.join("data");
-    if !work.join("data.done").exists() {
-        eprintln!(
-            "generating the demo dataset ({} users, persona {:.1}%)",
-            args.users,
-            args.persona * 100.0
-        );
-        demo_data::generate(
-            &data_dir,
-            &DemoOptions {
-                users: args.users,
-                days: args.days,
-                seed: demo_data::DEFAULT_SEED,
-                end_date: super::end_date(),
-                persona: Some(args.persona),
-                persona_shape: PersonaShape::Macau,
-            },
-        )?;
-        std::fs::write(work.join("data.done"), "")?;
-    }
-    let db = Db::connect(&format!(
-        "sqlite://{}?mode=rwc",
-        work.join("warehouse.db").display()
-    ))
-    .await?;
-    db.migrate().await?;
-    import_once(&db, &data_dir, &work.join("sqlite.done"), "SQLite").await?;
-    let loaded = load_index(&db, None).await?;
-    let planted_ids: Vec<String> = std::fs::read_to_string(data_dir.join(PERSONA_FILE))?
-        .lines()
-        .skip(1)
-        .map(str::to_string)
-        .collect();
-    let indexes = Dictionaries::default()
-        .indexes(&db, TargetObject::User, &planted_ids)
-        .await?;
-    let planted: RoaringBitmap = indexes.values().copied().collect();
-    anyhow::ensure!(
-        planted.len() as usize == planted_ids.len(),
-        "planted users missing from the import"
-    );
+    let (loaded, planted) = persona_dataset(&args, PersonaShape::Macau, work).await?;
     let universe = loaded.index.population(TargetObject::User);
     let planted_sorted: Vec<u32> = planted.iter().collect();
 

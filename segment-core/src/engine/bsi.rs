@@ -1,98 +1,246 @@
 //! A bit-sliced index over small unsigned integers (the rank of each
-//! entity's value among the partition's distinct values): comparisons with
-//! a constant cost one or two bitmap operations per bit, whatever the number
-//! of entities.
+//! entity's value among the partition's distinct values), kept per chunk
+//! of 2^16 entities. A dense chunk interleaves its slices word by word, so
+//! a comparison reads each word of every slice once, in memory order, and
+//! builds no intermediate bitmap; a sparse chunk lists its entities and
+//! values, and a comparison scans them. Each chunk takes the smaller form.
 
 use roaring::RoaringBitmap;
 
-#[derive(Debug, Clone, Default)]
+/// Entities per chunk, and 64-bit words per slice of a dense chunk.
+const CHUNK: u32 = 1 << 16;
+const WORDS: usize = (CHUNK / 64) as usize;
+const CHUNK_BYTES: usize = WORDS * 8;
+/// What a sparse chunk holds per entity: its low 16 bits and its value.
+const SPARSE_ENTITY_BYTES: usize = 6;
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BitSlicedIndex {
     /// Entities that have a value.
     pub present: RoaringBitmap,
-    /// `slices[i]`: entities whose value has bit `i` set.
-    pub(crate) slices: Vec<RoaringBitmap>,
+    /// Bits per value: values are below `2^bits`.
+    bits: u32,
+    /// Chunks holding at least one entity, by ascending key.
+    chunks: Vec<Chunk>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Chunk {
+    /// The entities' high 16 bits.
+    pub(crate) key: u16,
+    pub(crate) layout: Layout,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Layout {
+    /// Rows of `bits + 1` words, one row per 64 entities: which of them have
+    /// a value, then which have bit 0, bit 1, … set.
+    Dense(Box<[u64]>),
+    /// Entities (low 16 bits) in ascending order and their values.
+    Sparse { lows: Box<[u16]>, values: Box<[u32]> },
+}
+
+/// Which chunk form is smaller; the unit tests alternate forms by key
+/// instead, so every operation meets both on small data.
+fn takes_dense_form(key: u16, entities: usize, bits: u32) -> bool {
+    if cfg!(test) {
+        return key.is_multiple_of(2);
+    }
+    entities * SPARSE_ENTITY_BYTES > CHUNK_BYTES * (bits as usize + 1)
+}
+
+/// Which entities of a row's 64 hold a value of at least `c`, with
+/// `1 ≤ c < 2^bits`, from the highest bit down (O'Neil's algorithm on one
+/// word of each slice). `covering` keeps the entities whose bits so far
+/// include every set bit of `c`; where `c` has a 0 and such an entity a 1,
+/// it is greater. O'Neil's also drops those from `covering`, which changes
+/// nothing: they are already counted. Bits of `c` below its lowest set bit
+/// change nothing and are skipped.
+#[inline(always)]
+fn at_least_in_row(row: &[u64], c: u32) -> u64 {
+    let mut greater = 0u64;
+    let mut covering = row[0];
+    for bit in (c.trailing_zeros() as usize..row.len() - 1).rev() {
+        let slice = row[bit + 1];
+        if c >> bit & 1 == 1 {
+            covering &= slice;
+        } else {
+            greater |= covering & slice;
+        }
+    }
+    greater | covering
+}
+
+/// Values in `from..past` (`past: None` is open above), already clamped
+/// to what the index can hold.
+#[derive(Clone, Copy)]
+struct Range {
+    from: u32,
+    past: Option<u32>,
+}
+
+impl Range {
+    fn contains(self, value: u32) -> bool {
+        self.from <= value && self.past.is_none_or(|past| value < past)
+    }
+
+    fn row(self, row: &[u64]) -> u64 {
+        let from = if self.from == 0 {
+            row[0]
+        } else {
+            at_least_in_row(row, self.from)
+        };
+        match self.past {
+            None => from,
+            Some(past) => from & !at_least_in_row(row, past),
+        }
+    }
+}
+
+impl Chunk {
+    /// This chunk's entities in `range`, as the 8 KiB little-endian bitmap
+    /// `out` (zeroed on entry).
+    fn select(&self, bits: u32, range: Range, out: &mut [u8]) {
+        match &self.layout {
+            Layout::Dense(words) => {
+                for (row, word) in words.chunks_exact(bits as usize + 1).zip(out.chunks_exact_mut(8)) {
+                    word.copy_from_slice(&range.row(row).to_le_bytes());
+                }
+            }
+            Layout::Sparse { lows, values } => {
+                for (low, value) in lows.iter().zip(values.iter()) {
+                    if range.contains(*value) {
+                        out[usize::from(*low) / 8] |= 1 << (low % 8);
+                    }
+                }
+            }
+        }
+    }
+
+    fn value_of(&self, bits: u32, low: u16) -> Option<u32> {
+        match &self.layout {
+            Layout::Dense(words) => {
+                let width = bits as usize + 1;
+                let row = &words[usize::from(low / 64) * width..][..width];
+                let bit = low % 64;
+                (row[0] >> bit & 1 == 1).then(|| {
+                    row[1..]
+                        .iter()
+                        .enumerate()
+                        .map(|(b, slice)| ((slice >> bit & 1) as u32) << b)
+                        .sum()
+                })
+            }
+            Layout::Sparse { lows, values } => lows.binary_search(&low).ok().map(|i| values[i]),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match &self.layout {
+            Layout::Dense(words) => words.len() * 8,
+            Layout::Sparse { lows, .. } => lows.len() * SPARSE_ENTITY_BYTES,
+        }
+    }
+
+    /// Entities with a value in this chunk.
+    fn len(&self, bits: u32) -> u64 {
+        match &self.layout {
+            Layout::Dense(words) => words
+                .iter()
+                .step_by(bits as usize + 1)
+                .map(|w| u64::from(w.count_ones()))
+                .sum(),
+            Layout::Sparse { lows, .. } => lows.len() as u64,
+        }
+    }
 }
 
 impl BitSlicedIndex {
     /// Builds from `(entity, value)` pairs in ascending entity order.
     pub fn from_sorted(pairs: impl IntoIterator<Item = (u32, u32)>, max_value: u32) -> BitSlicedIndex {
-        let bits = (u32::BITS - max_value.leading_zeros()) as usize;
+        let bits = u32::BITS - max_value.leading_zeros();
         let mut present = Vec::new();
-        let mut slices: Vec<Vec<u32>> = vec![Vec::new(); bits];
+        let mut chunks = Vec::new();
+        let mut pending: Vec<(u16, u32)> = Vec::new();
+        let mut pending_key = 0u16;
         for (entity, value) in pairs {
-            present.push(entity);
-            for (bit, slice) in slices.iter_mut().enumerate() {
-                if value >> bit & 1 == 1 {
-                    slice.push(entity);
-                }
+            let key = (entity >> 16) as u16;
+            if key != pending_key && !pending.is_empty() {
+                chunks.push(Chunk::build(pending_key, &pending, bits));
+                pending.clear();
             }
+            pending_key = key;
+            pending.push((entity as u16, value));
+            present.push(entity);
         }
-        let from_sorted = |ids: Vec<u32>| RoaringBitmap::from_sorted_iter(ids).expect("entities ascend");
+        if !pending.is_empty() {
+            chunks.push(Chunk::build(pending_key, &pending, bits));
+        }
         BitSlicedIndex {
-            present: from_sorted(present),
-            slices: slices.into_iter().map(from_sorted).collect(),
+            present: RoaringBitmap::from_sorted_iter(present).expect("entities ascend"),
+            bits,
+            chunks,
         }
     }
 
-    /// One entity's value, read bit by bit from the slices.
-    pub fn value_of(&self, entity: u32) -> Option<u32> {
-        self.present.contains(entity).then(|| {
-            self.slices
-                .iter()
-                .enumerate()
-                .filter(|(_, slice)| slice.contains(entity))
-                .map(|(bit, _)| 1u32 << bit)
-                .sum()
+    /// Reassembles stored parts, checking that they agree.
+    pub(crate) fn from_parts(
+        present: RoaringBitmap,
+        bits: u32,
+        chunks: Vec<Chunk>,
+    ) -> Option<BitSlicedIndex> {
+        let width = bits as usize + 1;
+        let well_formed = bits <= u32::BITS
+            && chunks.windows(2).all(|w| w[0].key < w[1].key)
+            && chunks.iter().all(|chunk| match &chunk.layout {
+                Layout::Dense(words) => words.len() == WORDS * width,
+                Layout::Sparse { lows, values } => {
+                    lows.len() == values.len()
+                        && lows.windows(2).all(|w| w[0] < w[1])
+                        && (bits == u32::BITS || values.iter().all(|v| v >> bits == 0))
+                }
+            })
+            && chunks.iter().map(|chunk| chunk.len(bits)).sum::<u64>() == present.len();
+        well_formed.then_some(BitSlicedIndex {
+            present,
+            bits,
+            chunks,
         })
     }
 
-    pub fn bits(&self) -> usize {
-        self.slices.len()
+    pub(crate) fn bits(&self) -> u32 {
+        self.bits
     }
 
-    /// Entities whose value is at least `c` (O'Neil's algorithm).
+    pub(crate) fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// `(entity, value)` in ascending entity order.
+    pub fn pairs(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.present.iter().map(|entity| {
+            (
+                entity,
+                self.value_of(entity).expect("a present entity has a value"),
+            )
+        })
+    }
+
+    /// One entity's value.
+    pub fn value_of(&self, entity: u32) -> Option<u32> {
+        let key = (entity >> 16) as u16;
+        let at = self.chunks.binary_search_by_key(&key, |c| c.key).ok()?;
+        self.chunks[at].value_of(self.bits, entity as u16)
+    }
+
+    /// Entities whose value is at least `c`.
     pub fn at_least(&self, c: u32) -> RoaringBitmap {
-        self.at_least_from(c, self.present.clone())
-    }
-
-    /// The entities of `within` whose value is at least `c`: every bitmap
-    /// operation is on a subset of `within`, so a small set costs little.
-    pub fn at_least_within(&self, c: u32, within: &RoaringBitmap) -> RoaringBitmap {
-        self.at_least_from(c, &self.present & within)
-    }
-
-    /// `at_least` over `candidates`, a subset of `present`.
-    fn at_least_from(&self, c: u32, candidates: RoaringBitmap) -> RoaringBitmap {
-        if c == 0 {
-            return candidates;
-        }
-        if self.bits() < 32 && c >> self.bits() != 0 {
-            return RoaringBitmap::new();
-        }
-        let mut greater = RoaringBitmap::new();
-        let mut equal = candidates;
-        for bit in (0..self.bits()).rev() {
-            // Once no entity equals the constant's high bits, lower bits change nothing.
-            if equal.is_empty() {
-                break;
-            }
-            let slice = &self.slices[bit];
-            if c >> bit & 1 == 1 {
-                equal &= slice;
-            } else {
-                greater |= &equal & slice;
-                equal -= slice;
-            }
-        }
-        greater | equal
+        self.select(c, None)
     }
 
     /// Entities whose value is at most `c`.
     pub fn at_most(&self, c: u32) -> RoaringBitmap {
-        match c.checked_add(1) {
-            Some(next) => &self.present - self.at_least(next),
-            None => self.present.clone(),
-        }
+        self.select(0, c.checked_add(1))
     }
 
     /// Entities whose value lies in `lo..=hi`.
@@ -100,23 +248,83 @@ impl BitSlicedIndex {
         if lo > hi {
             return RoaringBitmap::new();
         }
-        match hi.checked_add(1) {
-            Some(next) => {
-                let split = self.present.len() >= super::parallel::SPLIT_FROM;
-                let (from, past) = super::parallel::join(split, || self.at_least(lo), || self.at_least(next));
-                from - past
-            }
-            None => self.at_least(lo),
-        }
+        self.select(lo, hi.checked_add(1))
     }
 
-    pub fn serialized_size(&self) -> usize {
-        self.present.serialized_size()
-            + self
-                .slices
+    /// How many entities of `within` hold a value of at least each of
+    /// `bounds`: a small set by looking its members up, a large one by a
+    /// pass per bound.
+    pub fn count_at_least_within(&self, bounds: &[u32], within: &RoaringBitmap) -> Vec<u64> {
+        if within.len().saturating_mul(16) >= self.present.len() {
+            return bounds
                 .iter()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>()
+                .map(|c| self.at_least(*c).intersection_len(within))
+                .collect();
+        }
+        let mut counts = vec![0u64; bounds.len()];
+        for value in (within & &self.present).iter().filter_map(|e| self.value_of(e)) {
+            // Bounds are ascending: the value counts for each bound up to it.
+            let reached = bounds.partition_point(|bound| *bound <= value);
+            for count in &mut counts[..reached] {
+                *count += 1;
+            }
+        }
+        counts
+    }
+
+    /// Entities whose value lies in `from..past` (`None`: no upper bound).
+    fn select(&self, from: u32, past: Option<u32>) -> RoaringBitmap {
+        let fits = |c: u32| self.bits >= u32::BITS || c >> self.bits == 0;
+        let past = past.filter(|past| fits(*past));
+        if !fits(from) || past.is_some_and(|past| past <= from) {
+            return RoaringBitmap::new();
+        }
+        if from == 0 && past.is_none() {
+            return self.present.clone();
+        }
+        let Some(last) = self.chunks.last() else {
+            return RoaringBitmap::new();
+        };
+        let range = Range { from, past };
+        let mut bytes = vec![0u8; (usize::from(last.key) + 1) * CHUNK_BYTES];
+        let split = self.present.len() >= super::parallel::SPLIT_FROM;
+        super::parallel::for_each_piece(split, &mut bytes, CHUNK_BYTES, |key, out| {
+            if let Ok(at) = self.chunks.binary_search_by_key(&(key as u16), |c| c.key) {
+                self.chunks[at].select(self.bits, range, out);
+            }
+        });
+        RoaringBitmap::from_lsb0_bytes(0, &bytes)
+    }
+
+    /// Bytes held, for the index's memory report.
+    pub fn bytes(&self) -> usize {
+        self.present.serialized_size() + self.chunks.iter().map(Chunk::bytes).sum::<usize>()
+    }
+}
+
+impl Chunk {
+    fn build(key: u16, entries: &[(u16, u32)], bits: u32) -> Chunk {
+        let layout = if takes_dense_form(key, entries.len(), bits) {
+            let width = bits as usize + 1;
+            let mut words = vec![0u64; WORDS * width].into_boxed_slice();
+            for (low, value) in entries {
+                let row = usize::from(low / 64) * width;
+                let bit = 1u64 << (low % 64);
+                words[row] |= bit;
+                for b in 0..bits as usize {
+                    if value >> b & 1 == 1 {
+                        words[row + 1 + b] |= bit;
+                    }
+                }
+            }
+            Layout::Dense(words)
+        } else {
+            Layout::Sparse {
+                lows: entries.iter().map(|(low, _)| *low).collect(),
+                values: entries.iter().map(|(_, value)| *value).collect(),
+            }
+        };
+        Chunk { key, layout }
     }
 }
 
@@ -128,7 +336,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn comparisons_equal_a_scan(values in proptest::collection::btree_map(0u32..5000, 0u32..300, 0..400), lo in 0u32..320, hi in 0u32..320) {
+        fn comparisons_equal_a_scan(
+            values in proptest::collection::btree_map(0u32..4 * CHUNK, 0u32..300, 0..400),
+            lo in 0u32..320,
+            hi in 0u32..320,
+            within in proptest::collection::btree_set(0u32..4 * CHUNK, 0..100),
+        ) {
             let max = values.values().copied().max().unwrap_or(0);
             let bsi = BitSlicedIndex::from_sorted(values.iter().map(|(e, v)| (*e, *v)), max);
             let scan = |f: &dyn Fn(u32) -> bool| -> RoaringBitmap {
@@ -138,7 +351,27 @@ mod tests {
             prop_assert_eq!(bsi.at_most(hi), scan(&|v| v <= hi));
             prop_assert_eq!(bsi.between(lo, hi), scan(&|v| lo <= v && v <= hi));
             prop_assert_eq!(bsi.present.len() as usize, values.len());
+            prop_assert!(bsi.pairs().eq(values.iter().map(|(e, v)| (*e, *v))));
+            // Both ways of counting within a set: its members looked up, or a pass per bound.
+            let within: RoaringBitmap = within.into_iter().chain(values.keys().copied().step_by(7)).collect();
+            let bounds = [0, lo.min(hi), lo.max(hi)];
+            let expected: Vec<u64> = bounds.iter().map(|b| scan(&|v| v >= *b).intersection_len(&within)).collect();
+            prop_assert_eq!(bsi.count_at_least_within(&bounds, &within), expected.clone());
+            prop_assert_eq!(bsi.count_at_least_within(&bounds, &(&within | &bsi.present)), bounds.iter().map(|b| scan(&|v| v >= *b).len()).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn both_chunk_forms_are_used() {
+        let bsi = BitSlicedIndex::from_sorted((0..3 * CHUNK).map(|e| (e, e % 5)), 4);
+        let forms: Vec<bool> = bsi
+            .chunks()
+            .iter()
+            .map(|c| matches!(c.layout, Layout::Dense(_)))
+            .collect();
+        assert_eq!(forms, [true, false, true]);
+        let expected = (0..3 * CHUNK).filter(|e| (1..=3).contains(&(e % 5))).count();
+        assert_eq!(bsi.between(1, 3).len(), expected as u64);
     }
 
     #[test]
@@ -147,6 +380,9 @@ mod tests {
         assert_eq!(bsi.at_least(u32::MAX).iter().collect::<Vec<_>>(), [3]);
         assert_eq!(bsi.at_most(u32::MAX).len(), 3);
         assert_eq!(bsi.between(1, 7).iter().collect::<Vec<_>>(), [2]);
+        let wide = BitSlicedIndex::from_sorted((0..CHUNK).map(|e| (e, e << 16)), u32::MAX);
+        assert_eq!(wide.between(1 << 16, u32::MAX).len(), u64::from(CHUNK) - 1);
+        assert_eq!(wide.value_of(9), Some(9 << 16));
         let empty = BitSlicedIndex::from_sorted([(5, 0)], 0);
         assert_eq!(empty.bits(), 0);
         assert_eq!(empty.at_least(1).len(), 0);

@@ -142,7 +142,7 @@ impl<K: Key> OrderedPartition<K> {
 
     fn bytes(&self) -> usize {
         self.keys.len() * (std::mem::size_of::<K>() + std::mem::size_of::<u32>())
-            + self.bsi.serialized_size()
+            + self.bsi.bytes()
             + self
                 .by_entity
                 .as_ref()

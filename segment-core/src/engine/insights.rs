@@ -128,12 +128,8 @@ fn ordered_buckets<K: Key>(
     show: impl Fn(K) -> String,
 ) -> Vec<BucketCount> {
     let present = &partition.bsi.present;
-    let at_least_counts = |within: &RoaringBitmap, bounds: &[u32]| -> Vec<u64> {
-        bounds
-            .iter()
-            .map(|lo| partition.bsi.at_least_within(*lo, within).len())
-            .collect()
-    };
+    let at_least_counts =
+        |within: &RoaringBitmap, bounds: &[u32]| partition.bsi.count_at_least_within(bounds, within);
     let (bounds, base_at_least) = if sizes.whole {
         let mut cumulative = Vec::with_capacity(partition.rank_counts.len());
         let mut total = 0u64;

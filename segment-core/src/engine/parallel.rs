@@ -56,3 +56,19 @@ pub(super) fn map<T: Sync, R: Send>(split: bool, items: &[T], f: impl Fn(&T) -> 
         items.iter().map(f).collect()
     }
 }
+
+/// `f(i, piece)` for each `piece`-sized piece of `out` (the `i`-th), spread
+/// over the pool when `split`.
+pub(super) fn for_each_piece<T: Send>(
+    split: bool,
+    out: &mut [T],
+    piece: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    use rayon::prelude::*;
+    if split && rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(piece).enumerate().for_each(|(i, p)| f(i, p));
+    } else {
+        out.chunks_mut(piece).enumerate().for_each(|(i, p)| f(i, p));
+    }
+}

@@ -7,11 +7,11 @@ use std::io::{self, Read};
 
 use roaring::RoaringBitmap;
 
-use super::bsi::BitSlicedIndex;
+use super::bsi::{BitSlicedIndex, Chunk, Layout};
 use super::index::*;
 
 /// Bumped whenever the layout changes; older snapshots are rebuilt.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 struct Out(Vec<u8>);
 
@@ -38,9 +38,15 @@ impl Out {
     }
     fn u32s(&mut self, v: &[u32]) {
         self.len(v.len());
-        for x in v {
-            self.u32(*x);
-        }
+        self.0.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+    }
+    fn u16s(&mut self, v: &[u16]) {
+        self.len(v.len());
+        self.0.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+    }
+    fn u64s(&mut self, v: &[u64]) {
+        self.len(v.len());
+        self.0.extend(v.iter().flat_map(|x| x.to_le_bytes()));
     }
 }
 
@@ -92,9 +98,23 @@ impl In<'_> {
         }
         Ok(bitmap)
     }
-    fn u32s(&mut self) -> io::Result<Vec<u32>> {
+    /// `n` little-endian numbers of `N` bytes, decoded in one pass.
+    fn numbers<const N: usize, T>(&mut self, from: fn([u8; N]) -> T) -> io::Result<Vec<T>> {
         let n = self.len()?;
-        (0..n).map(|_| self.u32()).collect()
+        let bytes = self.bytes(n.checked_mul(N).ok_or_else(|| corrupt("length out of range"))?)?;
+        Ok(bytes
+            .chunks_exact(N)
+            .map(|b| from(b.try_into().expect("N bytes")))
+            .collect())
+    }
+    fn u16s(&mut self) -> io::Result<Vec<u16>> {
+        self.numbers(u16::from_le_bytes)
+    }
+    fn u32s(&mut self) -> io::Result<Vec<u32>> {
+        self.numbers(u32::from_le_bytes)
+    }
+    fn u64s(&mut self) -> io::Result<Vec<u64>> {
+        self.numbers(u64::from_le_bytes)
     }
 }
 
@@ -144,17 +164,53 @@ impl KeyBytes for i64 {
     }
 }
 
+fn put_bsi(out: &mut Out, bsi: &BitSlicedIndex) {
+    out.bitmap(&bsi.present);
+    out.u32(bsi.bits());
+    out.len(bsi.chunks().len());
+    for chunk in bsi.chunks() {
+        out.u32(u32::from(chunk.key));
+        match &chunk.layout {
+            Layout::Dense(words) => {
+                out.u8(0);
+                out.u64s(words);
+            }
+            Layout::Sparse { lows, values } => {
+                out.u8(1);
+                out.u16s(lows);
+                out.u32s(values);
+            }
+        }
+    }
+}
+
+/// The rest of a bit-sliced index whose `present` bitmap was just read.
+fn get_bsi(input: &mut In, present: RoaringBitmap) -> io::Result<BitSlicedIndex> {
+    let bits = input.u32()?;
+    let chunks = (0..input.len()?)
+        .map(|_| {
+            let key = u16::try_from(input.u32()?).map_err(|_| corrupt("chunk key"))?;
+            let layout = match input.u8()? {
+                0 => Layout::Dense(input.u64s()?.into()),
+                1 => Layout::Sparse {
+                    lows: input.u16s()?.into(),
+                    values: input.u32s()?.into(),
+                },
+                _ => return Err(corrupt("chunk form")),
+            };
+            Ok(Chunk { key, layout })
+        })
+        .collect::<io::Result<Vec<_>>>()?;
+    BitSlicedIndex::from_parts(present, bits, chunks).ok_or_else(|| corrupt("bit-sliced chunks"))
+}
+
 fn put_ordered<K: KeyBytes>(out: &mut Out, p: &OrderedPartition<K>) {
     out.len(p.keys.len());
     for k in &p.keys {
         out.u64(k.to_bits());
     }
     out.u32s(&p.rank_counts);
-    out.bitmap(&p.bsi.present);
-    out.len(p.bsi.slices.len());
-    for slice in &p.bsi.slices {
-        out.bitmap(slice);
-    }
+    put_bsi(out, &p.bsi);
     match &p.by_entity {
         None => out.u8(0),
         Some(_) => {
@@ -180,20 +236,19 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
     {
         return Err(corrupt("rank counts"));
     }
-    let slices = (0..input.len()?)
-        .map(|_| input.bitmap())
-        .collect::<io::Result<Vec<_>>>()?;
+    let bsi = get_bsi(input, present)?;
+    let present = &bsi.present;
     let by_entity = match input.u8()? {
         0 => None,
         1 => {
-            let count = input.len()?;
-            if count as u64 != present.len() {
+            let stored = input.u64s()?;
+            if stored.len() as u64 != present.len() {
                 return Err(corrupt("value count"));
             }
             // Straight into place: the values come in the members' order.
             let mut values = vec![K::default(); present.max().map_or(0, |m| m as usize + 1)];
-            for entity in &present {
-                values[entity as usize] = K::from_bits(input.u64()?);
+            for (entity, bits) in present.iter().zip(stored) {
+                values[entity as usize] = K::from_bits(bits);
             }
             Some(values)
         }
@@ -201,7 +256,7 @@ fn get_ordered<K: KeyBytes>(input: &mut In) -> io::Result<OrderedPartition<K>> {
     };
     Ok(OrderedPartition {
         keys,
-        bsi: BitSlicedIndex { present, slices },
+        bsi,
         by_entity,
         rank_counts,
     })
@@ -330,8 +385,7 @@ mod tests {
                     .iter()
                     .map(|k| k.to_bits())
                     .eq(b.keys.iter().map(|k| k.to_bits()))
-                    && a.bsi.present == b.bsi.present
-                    && a.bsi.slices == b.bsi.slices
+                    && a.bsi == b.bsi
                     && a.rank_counts == b.rank_counts
                     && a.by_entity.is_some() == b.by_entity.is_some()
                     && (a.by_entity.is_none()
@@ -340,10 +394,7 @@ mod tests {
                             .eq(b.values().map(|(e, v)| (e, v.to_bits()))))
             }
             (ProfilePartition::Time(a), ProfilePartition::Time(b)) => {
-                a.keys == b.keys
-                    && a.bsi.present == b.bsi.present
-                    && a.bsi.slices == b.bsi.slices
-                    && a.rank_counts == b.rank_counts
+                a.keys == b.keys && a.bsi == b.bsi && a.rank_counts == b.rank_counts
             }
             _ => false,
         }
@@ -399,7 +450,7 @@ mod tests {
             let (AttrColumn::Number(a), AttrColumn::Number(b)) = (&back.columns[1], &block.columns[1]) else {
                 panic!("column kinds")
             };
-            prop_assert_eq!(&a.bsi.present, &b.bsi.present);
+            prop_assert_eq!(&a.bsi, &b.bsi);
             prop_assert_eq!(&a.keys, &b.keys);
         }
     }

@@ -38,15 +38,10 @@ fn tile_ordered<K: Key>(p: &OrderedPartition<K>, copies: u32, stride: u32) -> Or
     OrderedPartition {
         keys: p.keys.clone(),
         rank_counts: p.rank_counts.iter().map(|c| c * copies).collect(),
-        bsi: BitSlicedIndex {
-            present: tile_bitmap(&p.bsi.present, copies, stride),
-            slices: p
-                .bsi
-                .slices
-                .iter()
-                .map(|s| tile_bitmap(s, copies, stride))
-                .collect(),
-        },
+        bsi: BitSlicedIndex::from_sorted(
+            (0..copies).flat_map(|k| p.bsi.pairs().map(move |(e, rank)| (e + k * stride, rank))),
+            p.keys.len().saturating_sub(1) as u32,
+        ),
         by_entity: p.by_entity.is_some().then(|| {
             dense(
                 p.values()

@@ -1,4 +1,4 @@
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::index::*;
 use super::parallel::{self, SPLIT_FROM};
@@ -142,6 +142,10 @@ impl TagIndex {
         // Keep the entities whose sums pass, or drop those whose sums fail.
         let (cmp, keep) = match plan.count {
             CountTest::AtLeastOnce => return at_least_once(&days, &filters),
+            // "Never" (a count of 0, zero included): no sums to add up either.
+            CountTest::NotFailing(cmp) if no_positive_count_passes(cmp) => {
+                return Ok(population - at_least_once(&days, &filters)?);
+            }
             CountTest::Passing(cmp) => (cmp, true),
             CountTest::NotFailing(cmp) => (cmp, false),
         };
@@ -166,22 +170,48 @@ impl TagIndex {
     }
 }
 
-/// The entities with a passing event of positive count on one of `days`.
+/// Whether `cmp` fails every count above zero, so that "zero, or a count
+/// passing `cmp`" means "no passing event of positive count".
+fn no_positive_count_passes(cmp: Cmp<i64>) -> bool {
+    match cmp {
+        Cmp::Eq(v) | Cmp::Lte(v) | Cmp::Between(_, v) => v <= 0,
+        Cmp::Lt(v) => v <= 1,
+        Cmp::Ne(_) | Cmp::Gt(_) | Cmp::Gte(_) => false,
+    }
+}
+
+/// The entities with a passing event of positive count on one of `days`,
+/// the days in two halves side by side when there are many rows.
 fn at_least_once(days: &[&DayBlock], filters: &[ColumnFilter]) -> Result<RoaringBitmap, EvalError> {
-    let mut acted = RoaringBitmap::new();
-    for block in days {
-        match passing_rows(block, filters)? {
-            None => acted |= &block.totals.positive,
-            Some(rows) => {
-                let ids = rows
-                    .iter()
-                    .filter(|row| block.counts[*row as usize] > 0)
-                    .map(|row| block.entities[row as usize]);
-                acted |= RoaringBitmap::from_sorted_iter(dedup_sorted(ids)).expect("rows sorted by entity");
+    let rows: u64 = days.iter().map(|block| block.entities.len() as u64).sum();
+    let (left, right) = days.split_at(days.len() / 2);
+    if filters.is_empty() {
+        let union = |days: &[&DayBlock]| days.iter().map(|block| &block.totals.positive).union();
+        let (left, right) = parallel::join(rows >= SPLIT_FROM, || union(left), || union(right));
+        return Ok(left | right);
+    }
+    let Some(last) = days.iter().filter_map(|block| block.entities.last()).max() else {
+        return Ok(RoaringBitmap::new());
+    };
+    // One bit per entity: marking rows costs less than a bitmap per day.
+    let bytes = (*last as usize + 1).div_ceil(8);
+    let mark = |days: &[&DayBlock]| -> Result<Vec<u8>, EvalError> {
+        let mut acted = vec![0u8; bytes];
+        for block in days {
+            let rows = passing_rows(block, filters)?.expect("filters select rows");
+            for row in rows.iter().filter(|row| block.counts[*row as usize] > 0) {
+                let entity = block.entities[row as usize];
+                acted[entity as usize / 8] |= 1 << (entity % 8);
             }
         }
+        Ok(acted)
+    };
+    let (left, right) = parallel::join(rows >= SPLIT_FROM, || mark(left), || mark(right));
+    let mut acted = left?;
+    for (byte, other) in acted.iter_mut().zip(right?) {
+        *byte |= other;
     }
-    Ok(acted)
+    Ok(RoaringBitmap::from_lsb0_bytes(0, &acted))
 }
 
 impl BehaviorIndex {
@@ -299,7 +329,15 @@ fn sums_between(days: &[DayRows], cmp: Cmp<i64>, keep: bool, from: u32, to: u64)
     let mut sums = vec![0u64; 1 << CHUNK_BITS];
     let mut touched = vec![0u64; (1 << CHUNK_BITS) / 64];
     let mut cursors: Vec<usize> = days.iter().map(|day| day.seek(from)).collect();
-    let mut matches = Vec::new();
+    let last = days
+        .iter()
+        .filter(|d| d.len() > 0)
+        .map(|d| u64::from(d.entity(d.len() - 1)))
+        .max()
+        .unwrap_or(0);
+    // The passing entities of `from..`, a bit each, written a word at a time.
+    let span = (to.min(last + 1)).saturating_sub(u64::from(from));
+    let mut passing = vec![0u8; span.div_ceil(64) as usize * 8];
     // The next chunk is the one holding the smallest entity not yet summed.
     while let Some(next) = days
         .iter()
@@ -336,19 +374,24 @@ fn sums_between(days: &[DayRows], cmp: Cmp<i64>, keep: bool, from: u32, to: u64)
                 }
             }
         }
+        let chunk_at = (base - from) as usize / 8;
         for (word_at, word) in touched.iter_mut().enumerate() {
             let mut bits = std::mem::take(word);
+            let mut passed = 0u64;
             while bits != 0 {
                 let local = word_at * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let sum = std::mem::take(&mut sums[local]);
                 if sum > 0 && cmp.test(i64::try_from(sum).unwrap_or(i64::MAX)) == keep {
-                    matches.push(base + local as u32);
+                    passed |= 1 << (local % 64);
                 }
+            }
+            if passed != 0 {
+                passing[chunk_at + word_at * 8..][..8].copy_from_slice(&passed.to_le_bytes());
             }
         }
     }
-    RoaringBitmap::from_sorted_iter(matches).expect("chunks ascend")
+    RoaringBitmap::from_lsb0_bytes(from, &passing)
 }
 
 /// What a stored partition holds, in the words of [`DataType::as_str`].
@@ -386,15 +429,6 @@ fn categories<'a>(
         ProfilePartition::Categorical(p) => Ok(p),
         other => Err(mismatch(tag, stored_kind(other), expected)),
     }
-}
-
-fn dedup_sorted(ids: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
-    let mut last = None;
-    ids.filter(move |id| {
-        let fresh = last != Some(*id);
-        last = Some(*id);
-        fresh
-    })
 }
 
 fn match_pred(tag: &str, partition: &ProfilePartition, pred: &TypedPred) -> Result<RoaringBitmap, EvalError> {
@@ -630,6 +664,8 @@ mod tests {
             (0i64..4).prop_map(Cmp::Ne),
             (0i64..4).prop_map(Cmp::Gte),
             (0i64..4).prop_map(Cmp::Lt),
+            (0i64..4).prop_map(Cmp::Lte),
+            (0i64..4).prop_map(Cmp::Gt),
             (0i64..4, 0i64..4).prop_map(|(a, b)| Cmp::Between(a.min(b), a.max(b))),
         ]
     }

@@ -177,11 +177,55 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                 index.populations.insert(target, population);
             }
         }
-        let rows = sqlx::query_as("SELECT scope, target_object, CAST(entity_idx AS BIGINT) FROM audience_scopes")
-            .fetch_all(&mut *tx)
-            .await?;
-        index.scopes = audiences(rows)?;
+        // Audiences hold millions of rows at 10M users: each is read as a
+        // few lists of indexes (one per 2^20 of them), not row by row.
+        let scopes: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT scope, target_object, CAST(MAX(entity_idx) AS BIGINT) FROM audience_scopes GROUP BY scope, target_object",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let list = match backend {
+            Backend::Sqlite => "group_concat(entity_idx, ',')",
+            Backend::Postgres => "string_agg(CAST(entity_idx AS TEXT), ',')",
+        };
+        let sql = format!(
+            "SELECT {list} FROM audience_scopes WHERE scope = $1 AND target_object = $2 AND entity_idx >= $3 AND entity_idx < $4"
+        );
+        for (scope, target, largest) in scopes {
+            let mut audience = RoaringBitmap::new();
+            for from in (0..=largest).step_by(AUDIENCE_PIECE as usize) {
+                let indexes: Option<String> = sqlx::query_scalar(&sql)
+                    .bind(&scope)
+                    .bind(&target)
+                    .bind(from)
+                    .bind(from + AUDIENCE_PIECE)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                for idx in indexes.iter().flat_map(|list| list.split(',')) {
+                    let idx = idx.parse().map_err(|_| sqlx::Error::Decode(format!("audience index {idx:?}").into()))?;
+                    audience.insert(ordinal(idx)?);
+                }
+            }
+            index.scopes.insert((scope, stored_target(target)?), audience);
+        }
 
+        // Every tag's snapshots are read first and decoded on the engine's
+        // threads while the next ones are read; the partitions are then
+        // assembled tag by tag, building those without a usable snapshot.
+        let mut decoding_profiles = HashMap::new();
+        let mut decoding_days = HashMap::new();
+        for tag in &catalog.tags {
+            let stored = snapshots_of!(tx, &tag.code);
+            let stored = usable(stored, &tag.code, &versions, |d| !kept_in(previous, &versions, &tag.code, *d));
+            match &tag.kind {
+                TagKind::Profile { .. } => {
+                    decoding_profiles.insert(tag.code.as_str(), start_decoding(stored, snapshot::decode_partition));
+                }
+                TagKind::Behavior { .. } => {
+                    decoding_days.insert(tag.code.as_str(), start_decoding(stored, snapshot::decode_day));
+                }
+            }
+        }
         for tag in &catalog.tags {
             match &tag.kind {
                 TagKind::Profile { data_type, .. } => {
@@ -195,8 +239,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                         unchanged(previous, &tag.code, *date, version)
                             .and_then(|p| p.index.profiles.get(&tag.code)?.partitions.get(date))
                     };
-                    let stored = usable(snapshots_of!(tx, &tag.code), &tag.code, &versions, |d| kept(d).is_none());
-                    let mut stored = decode_stored(stored, snapshot::decode_partition).await?;
+                    let mut stored = decoding_profiles.remove(tag.code.as_str()).expect("started above").await?;
                     for date in &tag.ready_dates {
                         let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
                         if let Some(partition) = prebuilt(kept(date), stored.remove(date), &mut stats) {
@@ -235,8 +278,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                         unchanged(previous, &tag.code, *date, version)
                             .and_then(|p| p.index.behaviors.get(&tag.code)?.days.get(date))
                     };
-                    let stored = usable(snapshots_of!(tx, &tag.code), &tag.code, &versions, |d| kept(d).is_none());
-                    let mut stored = decode_stored(stored, snapshot::decode_day).await?;
+                    let mut stored = decoding_days.remove(tag.code.as_str()).expect("started above").await?;
                     for date in &tag.ready_dates {
                         let version = versions.get(&(tag.code.clone(), *date)).copied().unwrap_or(0);
                         if let Some(block) = prebuilt(kept(date), stored.remove(date), &mut stats) {
@@ -266,6 +308,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         (import_id.unwrap_or(0), catalog)
     });
     store_snapshots(db, fresh).await;
+    crate::infra::release_freed_memory();
     Ok(LoadedIndex {
         import_id,
         catalog,
@@ -276,19 +319,8 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
     })
 }
 
-/// Each scope's audience per target object from `audience_scopes` rows.
-fn audiences(
-    rows: Vec<(String, String, i64)>,
-) -> sqlx::Result<HashMap<(String, TargetObject), RoaringBitmap>> {
-    let mut audiences: HashMap<(String, TargetObject), RoaringBitmap> = HashMap::new();
-    for (scope, target, idx) in rows {
-        audiences
-            .entry((scope, stored_target(target)?))
-            .or_default()
-            .insert(ordinal(idx)?);
-    }
-    Ok(audiences)
-}
+/// Audience members read per query: a list of at most this many indexes.
+const AUDIENCE_PIECE: i64 = 1 << 20;
 
 /// A stored target object; one that names none is a corrupt row, an error
 /// rather than a row silently left out of every population.
@@ -381,14 +413,35 @@ fn usable(
         .collect()
 }
 
-/// Snapshots decoded side by side on the engine's threads (a start decodes
-/// every partition); an unreadable one is left out, to be rebuilt.
-async fn decode_stored<T: Send + 'static>(
+/// Whether `previous` holds `tag`'s partition of `date` from the same
+/// import, so a load keeps it from memory.
+fn kept_in(
+    previous: Option<&LoadedIndex>,
+    versions: &HashMap<(String, NaiveDate), i64>,
+    tag: &str,
+    date: NaiveDate,
+) -> bool {
+    let version = versions.get(&(tag.to_string(), date)).copied().unwrap_or(0);
+    unchanged(previous, tag, date, version).is_some_and(|p| {
+        p.index
+            .profiles
+            .get(tag)
+            .is_some_and(|i| i.partitions.contains_key(&date))
+            || p.index
+                .behaviors
+                .get(tag)
+                .is_some_and(|i| i.days.contains_key(&date))
+    })
+}
+
+/// Starts decoding snapshots side by side on the engine's threads; an
+/// unreadable one is left out, to be rebuilt.
+fn start_decoding<T: Send + 'static>(
     stored: Vec<(NaiveDate, Vec<u8>)>,
     decode: fn(&[u8]) -> std::io::Result<T>,
-) -> anyhow::Result<HashMap<NaiveDate, T>> {
+) -> tokio::task::JoinHandle<HashMap<NaiveDate, T>> {
     use rayon::prelude::*;
-    Ok(tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         stored
             .into_par_iter()
             .filter_map(|(date, payload)| match decode(&payload) {
@@ -400,7 +453,6 @@ async fn decode_stored<T: Send + 'static>(
             })
             .collect()
     })
-    .await?)
 }
 
 /// A partition that need not be built: `kept` from the previous index, else

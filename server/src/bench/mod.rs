@@ -63,6 +63,9 @@ pub struct Args {
     /// Time only the engine (for profiling it): no DuckDB, SQLite or PostgreSQL.
     #[arg(long)]
     pub engine_only: bool,
+    /// With `--engine-only`: time only the rules whose name contains this.
+    #[arg(long, requires = "engine_only")]
+    pub rule: Option<String>,
     /// Remove the generated import files once SQLite and PostgreSQL hold
     /// them (at 10M users they are 12 GB the later loads need).
     #[arg(long)]
@@ -274,7 +277,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         })
     };
     if args.engine_only {
-        for (case, plan) in cases.iter().zip(&plans) {
+        let chosen = |case: &&suite::Case| {
+            args.rule
+                .as_ref()
+                .is_none_or(|part| case.name.contains(part.as_str()))
+        };
+        for (case, plan) in cases.iter().zip(&plans).filter(|(case, _)| chosen(case)) {
             let scopes = case.scope.map(|s| vec![s.to_string()]);
             let count = loaded.index.evaluate(plan, scopes.as_deref())?.len();
             eprintln!(

@@ -193,7 +193,8 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
         );
         for (scope, target, largest) in scopes {
             let mut audience = RoaringBitmap::new();
-            for from in (0..=largest).step_by(AUDIENCE_PIECE as usize) {
+            let mut from = 0;
+            while from <= largest {
                 let indexes: Option<String> = sqlx::query_scalar(&sql)
                     .bind(&scope)
                     .bind(&target)
@@ -205,6 +206,7 @@ pub async fn load_index(db: &Db, previous: Option<&LoadedIndex>) -> anyhow::Resu
                     let idx = idx.parse().map_err(|_| sqlx::Error::Decode(format!("audience index {idx:?}").into()))?;
                     audience.insert(ordinal(idx)?);
                 }
+                from += AUDIENCE_PIECE;
             }
             index.scopes.insert((scope, stored_target(target)?), audience);
         }

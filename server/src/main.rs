@@ -9,6 +9,7 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    segment_service::infra::keep_freed_memory_for_reuse();
     let cli = server::cli::Cli::parse();
     match server::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

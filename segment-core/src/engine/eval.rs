@@ -153,10 +153,18 @@ impl TagIndex {
         let rows = parallel::map(split, &days, |block| {
             Ok(match passing_rows(block, &filters)? {
                 None => DayRows::Totals(&block.totals),
-                Some(rows) => DayRows::Rows {
-                    block,
-                    rows: rows.iter().collect(),
-                },
+                // Gathered here, a day per thread, so that the sums read
+                // every day's passing events in order instead of jumping
+                // through 30 days' columns at once.
+                Some(rows) => {
+                    let mut entities = Vec::with_capacity(rows.len() as usize);
+                    let mut counts = Vec::with_capacity(rows.len() as usize);
+                    for row in &rows {
+                        entities.push(block.entities[row as usize]);
+                        counts.push(block.counts[row as usize]);
+                    }
+                    DayRows::Passing { entities, counts }
+                }
             })
         })
         .into_iter()
@@ -257,40 +265,33 @@ pub(super) struct ColumnFilter<'p> {
     pub pred: &'p TypedPred,
 }
 
-/// One day's events that pass the filters, ascending by entity: the day's
-/// per-entity totals when nothing filters, else the passing row positions.
+/// One day's events that pass the filters, ascending by entity, as
+/// entities and their counts: the day's per-entity totals when nothing
+/// filters, else the passing rows' own.
 enum DayRows<'a> {
     Totals(&'a EntityCounts),
-    Rows { block: &'a DayBlock, rows: Vec<u32> },
+    Passing { entities: Vec<u32>, counts: Vec<u32> },
 }
 
 impl DayRows<'_> {
-    fn len(&self) -> usize {
+    fn columns(&self) -> (&[u32], &[u32]) {
         match self {
-            DayRows::Totals(totals) => totals.entities.len(),
-            DayRows::Rows { rows, .. } => rows.len(),
+            DayRows::Totals(totals) => (&totals.entities, &totals.counts),
+            DayRows::Passing { entities, counts } => (entities, counts),
         }
     }
 
+    fn len(&self) -> usize {
+        self.columns().0.len()
+    }
+
     fn entity(&self, at: usize) -> u32 {
-        match self {
-            DayRows::Totals(totals) => totals.entities[at],
-            DayRows::Rows { block, rows } => block.entities[rows[at] as usize],
-        }
+        self.columns().0[at]
     }
 
     /// The position of the first event of an entity at or past `entity`.
     fn seek(&self, entity: u32) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.entity(mid) < entity {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+        self.columns().0.partition_point(|e| *e < entity)
     }
 }
 
@@ -355,23 +356,12 @@ fn sums_between(days: &[DayRows], cmp: Cmp<i64>, keep: bool, from: u32, to: u64)
             touched[local / 64] |= 1 << (local % 64);
         };
         for (day, cursor) in days.iter().zip(cursors.iter_mut()) {
-            match day {
-                DayRows::Totals(totals) => {
-                    while let Some(&entity) = totals.entities.get(*cursor)
-                        && u64::from(entity) < end
-                    {
-                        add(entity, totals.counts[*cursor]);
-                        *cursor += 1;
-                    }
-                }
-                DayRows::Rows { block, rows } => {
-                    while let Some(&row) = rows.get(*cursor)
-                        && u64::from(block.entities[row as usize]) < end
-                    {
-                        add(block.entities[row as usize], block.counts[row as usize]);
-                        *cursor += 1;
-                    }
-                }
+            let (entities, counts) = day.columns();
+            while let Some(&entity) = entities.get(*cursor)
+                && u64::from(entity) < end
+            {
+                add(entity, counts[*cursor]);
+                *cursor += 1;
             }
         }
         let chunk_at = (base - from) as usize / 8;

@@ -5,5 +5,6 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    segment_service::infra::keep_freed_memory_for_reuse();
     server::bench::run(server::bench::Args::parse()).await
 }

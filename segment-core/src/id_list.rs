@@ -4,15 +4,17 @@
 //! file: only a 64-bit hash per distinct ID is remembered (a caller that
 //! tells repeats apart more cheaply, by member index, turns that off).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 
 use crate::ids::validate_entity_id;
 
-/// What one data line of the file holds.
+/// What one data line of the file holds. An ID borrows the chunk it was
+/// read from where it can: a 10M-line upload allocates nothing per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    Id { line: u64, id: String },
+pub enum Line<'a> {
+    Id { line: u64, id: Cow<'a, str> },
     Invalid { line: u64, reason: String },
     Duplicate { line: u64 },
 }
@@ -44,22 +46,21 @@ impl IdListParser {
         Self::default()
     }
 
-    /// Data lines completed by `chunk`.
-    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Line> {
-        let mut out = Vec::new();
+    /// Hands `each` the data lines completed by `chunk`.
+    pub fn feed_each(&mut self, chunk: &[u8], mut each: impl FnMut(Line<'_>)) {
         let mut rest = chunk;
         while let Some(end) = rest.iter().position(|b| *b == b'\n') {
             let (head, tail) = rest.split_at(end);
             if self.partial.is_empty() {
                 // A whole line inside the chunk is read in place.
-                self.line(&head[..head.len().min(MAX_LINE)], &mut out);
+                self.line(&head[..head.len().min(MAX_LINE)], &mut each);
             } else {
                 if self.partial.len() < MAX_LINE {
                     let room = MAX_LINE - self.partial.len();
                     self.partial.extend_from_slice(&head[..head.len().min(room)]);
                 }
                 let line = std::mem::take(&mut self.partial);
-                self.line(&line, &mut out);
+                self.line(&line, &mut each);
             }
             rest = &tail[1..];
         }
@@ -67,16 +68,27 @@ impl IdListParser {
             let room = MAX_LINE - self.partial.len();
             self.partial.extend_from_slice(&rest[..rest.len().min(room)]);
         }
+    }
+
+    /// Hands `each` the last line, if the file does not end with a newline.
+    pub fn finish_each(&mut self, mut each: impl FnMut(Line<'_>)) {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, &mut each);
+        }
+    }
+
+    /// Data lines completed by `chunk`, owned.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Line<'static>> {
+        let mut out = Vec::new();
+        self.feed_each(chunk, |line| out.push(line.into_owned()));
         out
     }
 
-    /// The last line, if the file does not end with a newline.
-    pub fn finish(&mut self) -> Vec<Line> {
+    /// The last line, if the file does not end with a newline, owned.
+    pub fn finish(&mut self) -> Vec<Line<'static>> {
         let mut out = Vec::new();
-        if !self.partial.is_empty() {
-            let line = std::mem::take(&mut self.partial);
-            self.line(&line, &mut out);
-        }
+        self.finish_each(|line| out.push(line.into_owned()));
         out
     }
 
@@ -85,7 +97,7 @@ impl IdListParser {
         self.header_seen
     }
 
-    fn line(&mut self, raw: &[u8], out: &mut Vec<Line>) {
+    fn line(&mut self, raw: &[u8], each: &mut impl FnMut(Line<'_>)) {
         self.line += 1;
         let line = self.line;
         let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -97,31 +109,31 @@ impl IdListParser {
             reason: reason.to_string(),
         };
         let Ok(text) = std::str::from_utf8(raw) else {
-            out.push(invalid("is not UTF-8 text"));
+            each(invalid("is not UTF-8 text"));
             return;
         };
         if !self.header_seen {
             if text.trim().trim_matches('"') == "entity_id" {
                 self.header_seen = true;
             } else {
-                out.push(invalid("the first line must be the header entity_id"));
+                each(invalid("the first line must be the header entity_id"));
                 self.header_seen = true;
             }
             return;
         }
         if raw.len() >= MAX_LINE {
-            out.push(invalid("is longer than 4096 bytes"));
+            each(invalid("is longer than 4096 bytes"));
             return;
         }
         let id = match field(text) {
             Ok(id) => id,
             Err(reason) => {
-                out.push(invalid(reason));
+                each(invalid(reason));
                 return;
             }
         };
         if let Err(reason) = validate_entity_id(&id) {
-            out.push(Line::Invalid {
+            each(Line::Invalid {
                 line,
                 reason: format!("the ID {reason}"),
             });
@@ -132,7 +144,7 @@ impl IdListParser {
             hasher.write(id.as_bytes());
             !seen.insert(hasher.finish())
         });
-        out.push(if repeated {
+        each(if repeated {
             Line::Duplicate { line }
         } else {
             Line::Id { line, id }
@@ -141,7 +153,7 @@ impl IdListParser {
 }
 
 /// The single field of a line: trimmed, unquoted; more than one is an error.
-fn field(text: &str) -> Result<String, &'static str> {
+fn field(text: &str) -> Result<Cow<'_, str>, &'static str> {
     let text = text.trim();
     if let Some(inner) = text.strip_prefix('"') {
         let Some(inner) = inner.strip_suffix('"') else {
@@ -151,12 +163,26 @@ fn field(text: &str) -> Result<String, &'static str> {
         if unescaped.contains('"') {
             return Err("has a stray quote");
         }
-        return Ok(unescaped.trim().to_string());
+        return Ok(Cow::Owned(unescaped.trim().to_string()));
     }
     if text.contains(',') {
         return Err("has more than one column (expected only entity_id)");
     }
-    Ok(text.to_string())
+    Ok(Cow::Borrowed(text))
+}
+
+impl Line<'_> {
+    /// The same line, owning its ID.
+    pub fn into_owned(self) -> Line<'static> {
+        match self {
+            Line::Id { line, id } => Line::Id {
+                line,
+                id: Cow::Owned(id.into_owned()),
+            },
+            Line::Invalid { line, reason } => Line::Invalid { line, reason },
+            Line::Duplicate { line } => Line::Duplicate { line },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -164,7 +190,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn parse_in_chunks(text: &str, size: usize) -> Vec<Line> {
+    fn parse_in_chunks(text: &str, size: usize) -> Vec<Line<'static>> {
         let mut parser = IdListParser::new();
         let mut out = Vec::new();
         for chunk in text.as_bytes().chunks(size.max(1)) {

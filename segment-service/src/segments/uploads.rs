@@ -26,16 +26,21 @@ use segment_contract::segments::{Definition, REPORT_SAMPLE, RejectedLine, Upload
 /// An upload being read.
 pub struct UploadBuilder {
     db: Db,
-    target: TargetObject,
-    /// The population, as of the newest import when the upload started.
-    dictionary: Arc<EntityDictionary>,
-    /// IDs the uploader may know of: others are reported as unknown.
-    visible: Visible,
     /// Held while the upload is read: one principal's uploads are bounded.
     _slot: Slot,
     max_bytes: u64,
     bytes: u64,
     parser: IdListParser,
+    matching: Matching,
+}
+
+/// The lines read so far, matched against the population.
+struct Matching {
+    target: TargetObject,
+    /// The population, as of the newest import when the upload started.
+    dictionary: Arc<EntityDictionary>,
+    /// IDs the uploader may know of: others are reported as unknown.
+    visible: Visible,
     /// One bit per member index: matched so far (a second match is a repeat).
     matched: Vec<u64>,
     /// Hashes of the unknown IDs so far, to tell their repeats apart.
@@ -51,22 +56,24 @@ impl UploadBuilder {
         let slot = state.uploads.take(&principal.key())?;
         Ok(Self {
             db: state.db.clone(),
-            target,
-            dictionary: state.dictionaries.fresh(&state.db).await?.of(target),
-            visible: Visible::stored(&state.db, &principal.scope, target).await?,
             _slot: slot,
             max_bytes: state.upload_max_bytes,
             bytes: 0,
             parser: IdListParser::keeping_duplicates(),
-            matched: Vec::new(),
-            unknown_seen: HashSet::new(),
-            hasher: RandomState::new(),
-            report: UploadReport::default(),
+            matching: Matching {
+                target,
+                dictionary: state.dictionaries.fresh(&state.db).await?.of(target),
+                visible: Visible::stored(&state.db, &principal.scope, target).await?,
+                matched: Vec::new(),
+                unknown_seen: HashSet::new(),
+                hasher: RandomState::new(),
+                report: UploadReport::default(),
+            },
         })
     }
 
     /// Reads the next piece of the file.
-    pub async fn feed(&mut self, chunk: &[u8]) -> AppResult<()> {
+    pub fn feed(&mut self, chunk: &[u8]) -> AppResult<()> {
         self.bytes += chunk.len() as u64;
         if self.bytes > self.max_bytes {
             return Err(AppError::TooLarge(format!(
@@ -74,41 +81,40 @@ impl UploadBuilder {
                 self.max_bytes / (1 << 20)
             )));
         }
-        let lines = self.parser.feed(chunk);
-        self.take(lines);
+        self.parser.feed_each(chunk, |line| self.matching.take(line));
         Ok(())
     }
+}
 
-    fn take(&mut self, lines: Vec<Line>) {
-        for line in lines {
-            self.report.rows += 1;
-            match line {
-                Line::Id { line, id } => self.resolve(line, id),
-                Line::Duplicate { .. } => self.report.duplicates += 1,
-                Line::Invalid { line, reason } => {
-                    // The header line is not data.
-                    if line == 1 {
-                        self.report.rows -= 1;
-                    }
-                    self.report.invalid_count += 1;
-                    if self.report.invalid.len() < REPORT_SAMPLE {
-                        self.report.invalid.push(RejectedLine {
-                            line,
-                            entity_id: None,
-                            reason,
-                        });
-                    }
+impl Matching {
+    fn take(&mut self, line: Line<'_>) {
+        self.report.rows += 1;
+        match line {
+            Line::Id { line, id } => self.resolve(line, &id),
+            Line::Duplicate { .. } => self.report.duplicates += 1,
+            Line::Invalid { line, reason } => {
+                // The header line is not data.
+                if line == 1 {
+                    self.report.rows -= 1;
+                }
+                self.report.invalid_count += 1;
+                if self.report.invalid.len() < REPORT_SAMPLE {
+                    self.report.invalid.push(RejectedLine {
+                        line,
+                        entity_id: None,
+                        reason,
+                    });
                 }
             }
         }
     }
 
     /// Counts a valid line's ID as matched, unknown or a repeat.
-    fn resolve(&mut self, line: u64, id: String) {
+    fn resolve(&mut self, line: u64, id: &str) {
         // An ID outside the uploader's audience reads as unknown.
         match self
             .dictionary
-            .index_of(&id)
+            .index_of(id)
             .filter(|idx| self.visible.contains(*idx))
         {
             Some(idx) => {
@@ -124,7 +130,7 @@ impl UploadBuilder {
                 self.report.valid += 1;
             }
             None => {
-                if !self.unknown_seen.insert(self.hasher.hash_one(&id)) {
+                if !self.unknown_seen.insert(self.hasher.hash_one(id)) {
                     self.report.duplicates += 1;
                     return;
                 }
@@ -133,37 +139,43 @@ impl UploadBuilder {
                 if self.report.unknown_sample.len() < REPORT_SAMPLE {
                     self.report.unknown_sample.push(RejectedLine {
                         line,
-                        entity_id: Some(id),
+                        entity_id: Some(id.to_string()),
                         reason: format!("not a known {}", self.target.as_str()),
                     });
                 }
             }
         }
     }
+}
 
+impl UploadBuilder {
     /// Ends the file and stores the upload; answers its ID and report.
     pub async fn finish(mut self, principal: &Principal) -> AppResult<UploadAnswer> {
-        let lines = self.parser.finish();
-        self.take(lines);
+        self.parser.finish_each(|line| self.matching.take(line));
         if !self.parser.has_header() {
             return Err(AppError::validation(
                 "file",
                 "The file is empty: it needs the header entity_id and one ID per line.",
             ));
         }
-        let bits: Vec<u8> = self.matched.iter().flat_map(|word| word.to_le_bytes()).collect();
+        let bits: Vec<u8> = self
+            .matching
+            .matched
+            .iter()
+            .flat_map(|word| word.to_le_bytes())
+            .collect();
         let members = RoaringBitmap::from_lsb0_bytes(0, &bits);
-        self.report.matched = members.len();
+        self.matching.report.matched = members.len();
         let mut bytes = Vec::with_capacity(members.serialized_size());
         members.serialize_into(&mut bytes).map_err(anyhow::Error::from)?;
-        let report = serde_json::to_string(&self.report).map_err(anyhow::Error::from)?;
+        let report = serde_json::to_string(&self.matching.report).map_err(anyhow::Error::from)?;
         let id = with_db!(&self.db, pool => {
             sqlx::query_scalar::<_, UploadId>(
                 "INSERT INTO uploads (owner_scope, target_object, report, members, created_by, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(principal.scope.to_string())
-            .bind(self.target.as_str())
+            .bind(self.matching.target.as_str())
             .bind(&report)
             .bind(&bytes)
             .bind(principal.display_name())
@@ -173,14 +185,14 @@ impl UploadBuilder {
         });
         tracing::info!(
             %id,
-            rows = self.report.rows,
-            matched = self.report.matched,
+            rows = self.matching.report.rows,
+            matched = self.matching.report.matched,
             "upload stored"
         );
         Ok(UploadAnswer {
             upload_id: id,
-            target_object: self.target,
-            report: self.report,
+            target_object: self.matching.target,
+            report: self.matching.report,
         })
     }
 }

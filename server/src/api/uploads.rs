@@ -48,14 +48,29 @@ pub async fn upload(
         })?,
     };
     let mut builder = UploadBuilder::start(&state, &principal, target).await?;
+    // The file is received here and parsed and matched on a blocking thread,
+    // side by side; a refusal there (too large) ends the receiving.
+    let (pieces, mut received) = tokio::sync::mpsc::channel::<axum::body::Bytes>(16);
+    let parsing = tokio::task::spawn_blocking(move || {
+        while let Some(piece) = received.blocking_recv() {
+            builder.feed(&piece)?;
+        }
+        Ok::<_, AppError>(builder)
+    });
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| AppError::Validation {
             field: Some("file".into()),
             message: format!("The upload was interrupted: {error}"),
         })?;
-        builder.feed(&chunk).await?;
+        if pieces.send(chunk).await.is_err() {
+            break;
+        }
     }
+    drop(pieces);
+    let builder = parsing
+        .await
+        .map_err(|error| AppError::from(anyhow::Error::from(error)))??;
     Ok((StatusCode::CREATED, Json(builder.finish(&principal).await?)))
 }
 

@@ -80,6 +80,28 @@ both_backends! {
         assert_eq!(check["members"], json!(["U1", "U2", "U4"]));
     }
 
+    async fn a_long_upload_is_counted_exactly_across_lookup_batches(app: TestApp) {
+        segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
+        let token = app.token("platform").await;
+        // IDs are looked up 16,384 at a time: repeats and known IDs fall on both sides of a batch's end.
+        let unknown: Vec<String> = (0..25_000).map(|i| format!("X{i}")).collect();
+        let body = format!("entity_id\nU1\n{}\nU2\nU1\nX0\nU3\n", unknown.join("\n"));
+        let (status, answer) = send(
+            app.client
+                .post(app.url("/api/v1/uploads?target_object=user"))
+                .bearer_auth(&token)
+                .header("content-type", "text/csv")
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, 201, "{answer}");
+        let report = &answer["report"];
+        assert_eq!(report["rows"], 25_005);
+        assert_eq!((report["valid"].as_u64(), report["duplicates"].as_u64()), (Some(25_003), Some(2)));
+        assert_eq!((report["unknown"].as_u64(), report["matched"].as_u64()), (Some(25_000), Some(3)));
+        assert_eq!((report["unknown_sample"][0]["line"].as_u64(), report["unknown_sample"][0]["entity_id"].as_str()), (Some(3), Some("X0")));
+    }
+
     async fn ids_imported_after_the_server_started_are_known_at_once(app: TestApp) {
         segment_service::tags::import::import_dir(&app.db, &small_dataset(), Box::new(|_| {})).await.unwrap();
         let token = app.token("platform").await;

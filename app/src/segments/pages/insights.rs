@@ -1,21 +1,40 @@
 //! The details page's insights: how the segment spreads over tag values
 //! beside the population (or the owner's audience), as bars with the lift.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 
 use crate::components::charts::{ShareBars, ShareRow};
 use crate::components::widgets::{Loaded, format_count};
+use crate::error::AppError;
 use crate::segments::api::segment_insights;
 use crate::segments::*;
 
 /// Values shown per tag; the rest are summed as "other values".
 const SHOWN_VALUES: usize = 10;
+/// When the user's own evaluations fill their queue for a moment (the
+/// page's and the estimates just made), insights are asked again after
+/// this, up to `QUEUE_RETRIES` times, instead of showing the refusal.
+const QUEUE_RETRY: Duration = Duration::from_secs(1);
+const QUEUE_RETRIES: u32 = 10;
 
 #[component]
 pub fn InsightsPanel(id: SegmentId) -> impl IntoView {
     // The tags the user picked; none means the most distinctive few.
     let picked = RwSignal::new(Vec::<String>::new());
-    let insights = Resource::new(move || picked.get(), move |tags| segment_insights(id, tags));
+    let attempt = RwSignal::new(0u32);
+    let insights = Resource::new(
+        move || (picked.get(), attempt.get()),
+        move |(tags, _)| segment_insights(id, tags),
+    );
+    Effect::new(move |_| {
+        if let Some(Err(AppError::RateLimited(_))) = insights.get()
+            && attempt.get_untracked() < QUEUE_RETRIES
+        {
+            set_timeout(move || attempt.update(|n| *n += 1), QUEUE_RETRY);
+        }
+    });
     let choice = RwSignal::new(String::new());
     let add = move |_| {
         let code = choice.get_untracked();

@@ -128,3 +128,33 @@ test("a merchant's insights compare with its audience, not with everyone", async
   await hydrated(page);
   await expect(page.getByTestId("insights-summary")).toContainText("compared with your audience");
 });
+
+test("insights refused because the user's own evaluations are queued are asked again, not shown as an error", async ({ page }) => {
+  await login(page, accounts.operator);
+  const id = await activeSegment(page, uniqueName("Queued"), "member_level", ["gold", "platinum"]);
+  await page.goto(`/segments/${id}`);
+  await hydrated(page);
+  const insights = page.getByTestId("insights");
+  await expect(insights.getByTestId("insights-summary")).toBeVisible();
+
+  // The next insights call is refused as the engine refuses a principal whose queue is full; later ones go through.
+  let calls = 0;
+  await page.route(/\/api\/segment_insights/, async (route) => {
+    calls += 1;
+    if (calls === 1) {
+      await route.fulfill({
+        status: 500,
+        contentType: "application/json",
+        body: JSON.stringify({ RateLimited: "4 evaluations of yours are already waiting; try again when they have finished." }),
+      });
+    } else {
+      await route.continue();
+    }
+  });
+  await insights.getByTestId("insight-tag").selectOption("home_city");
+  await insights.getByTestId("insight-add").click();
+  await expect(insights.locator('[data-testid=insight][data-tag="home_city"]')).toBeVisible();
+  await expect(insights.getByTestId("insights-summary")).toContainText("the tags you added");
+  expect(calls).toBe(2);
+  await expect(insights.getByRole("alert")).toHaveCount(0);
+});

@@ -47,8 +47,8 @@ struct Matching {
     unknown_seen: HashSet<u64>,
     hasher: RandomState,
     report: UploadReport,
-    /// IDs read but not yet looked up: their bytes, and each one's end and line.
-    pending_bytes: Vec<u8>,
+    /// IDs read but not yet looked up: their text, and each one's end and line.
+    pending_text: String,
     pending: Vec<(usize, u64)>,
 }
 
@@ -76,7 +76,7 @@ impl UploadBuilder {
                 unknown_seen: HashSet::new(),
                 hasher: RandomState::new(),
                 report: UploadReport::default(),
-                pending_bytes: Vec::new(),
+                pending_text: String::new(),
                 pending: Vec::new(),
             },
         })
@@ -101,8 +101,8 @@ impl Matching {
         self.report.rows += 1;
         match line {
             Line::Id { line, id } => {
-                self.pending_bytes.extend_from_slice(id.as_bytes());
-                self.pending.push((self.pending_bytes.len(), line));
+                self.pending_text.push_str(&id);
+                self.pending.push((self.pending_text.len(), line));
                 if self.pending.len() == LOOKUP_BATCH {
                     self.look_up_pending();
                 }
@@ -129,13 +129,13 @@ impl Matching {
     fn look_up_pending(&mut self) {
         use rayon::prelude::*;
         let pending = std::mem::take(&mut self.pending);
-        let bytes = std::mem::take(&mut self.pending_bytes);
+        let text = std::mem::take(&mut self.pending_text);
         let ids: Vec<&str> = pending
             .iter()
             .scan(0, |start, (end, _)| {
-                let id = &bytes[*start..*end];
+                let id = &text[*start..*end];
                 *start = *end;
-                Some(std::str::from_utf8(id).expect("copied from text"))
+                Some(id)
             })
             .collect();
         let dictionary = &self.dictionary;
@@ -150,8 +150,8 @@ impl Matching {
         // The buffers are kept for the next batch.
         self.pending = pending;
         self.pending.clear();
-        self.pending_bytes = bytes;
-        self.pending_bytes.clear();
+        self.pending_text = text;
+        self.pending_text.clear();
     }
 
     /// Counts a valid line's ID (found at `idx` in the dictionary) as

@@ -1,8 +1,9 @@
 //! A bit-sliced index over small unsigned integers (the rank of each
 //! entity's value among the partition's distinct values), kept per chunk
-//! of 2^16 entities. A dense chunk interleaves its slices word by word, so
-//! a comparison reads each word of every slice once, in memory order, and
-//! builds no intermediate bitmap; a sparse chunk lists its entities and
+//! of 2^16 entities. A dense chunk interleaves its slices in blocks of eight
+//! rows of 64 entities, highest bit first, so a comparison reads each word
+//! of every slice once, in memory order, compares eight rows side by side
+//! and builds no intermediate bitmap; a sparse chunk lists its entities and
 //! values, and a comparison scans them. Each chunk takes the smaller form.
 
 use roaring::RoaringBitmap;
@@ -33,8 +34,11 @@ pub(crate) struct Chunk {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Layout {
-    /// Rows of `bits + 1` words, one row per 64 entities: which of them have
-    /// a value, then which have bit 0, bit 1, … set.
+    /// Blocks of [`BLOCK_ROWS`] rows of 64 entities ([`word_at`]): per row,
+    /// which of its entities have a value, then which have the highest bit
+    /// set, the next one, … down to bit 0. A block holds the presence words
+    /// of its rows side by side, then their highest-bit words, and so on, so
+    /// a comparison (highest bit first) reads memory in ascending order.
     Dense(Box<[u64]>),
     /// Entities (low 16 bits) in ascending order and their values.
     Sparse { lows: Box<[u16]>, values: Box<[u32]> },
@@ -49,7 +53,25 @@ fn takes_dense_form(key: u16, entities: usize, bits: u32) -> bool {
     entities * SPARSE_ENTITY_BYTES > CHUNK_BYTES * (bits as usize + 1)
 }
 
-/// Which entities of a row's 64 hold a value of at least `c`, with
+/// Rows per block of a dense chunk. A row's comparison is a chain of
+/// dependent steps, one per bit; a block compares its rows side by side, so
+/// the steps of eight chains overlap and each step's words are adjacent.
+const BLOCK_ROWS: usize = 8;
+
+/// Where row `row`'s word of `slice` lies in a dense chunk of `width`
+/// slices: slice 0 is presence, slice `width - 1 - b` holds bit `b`.
+fn word_at(row: usize, slice: usize, width: usize) -> usize {
+    (row / BLOCK_ROWS) * BLOCK_ROWS * width + slice * BLOCK_ROWS + row % BLOCK_ROWS
+}
+
+/// The slice of a dense chunk of `width` slices holding bit `bit`.
+fn slice_of_bit(bit: usize, width: usize) -> usize {
+    width - 1 - bit
+}
+
+type Block = [u64; BLOCK_ROWS];
+
+/// Which entities of a block's rows hold a value of at least `c`, with
 /// `1 ≤ c < 2^bits`, from the highest bit down (O'Neil's algorithm on one
 /// word of each slice). `covering` keeps the entities whose bits so far
 /// include every set bit of `c`; where `c` has a 0 and such an entity a 1,
@@ -57,18 +79,22 @@ fn takes_dense_form(key: u16, entities: usize, bits: u32) -> bool {
 /// nothing: they are already counted. Bits of `c` below its lowest set bit
 /// change nothing and are skipped.
 #[inline(always)]
-fn at_least_in_row(row: &[u64], c: u32) -> u64 {
-    let mut greater = 0u64;
-    let mut covering = row[0];
-    for bit in (c.trailing_zeros() as usize..row.len() - 1).rev() {
-        let slice = row[bit + 1];
-        if c >> bit & 1 == 1 {
-            covering &= slice;
+fn at_least_in_block(slices: &[Block], c: u32) -> Block {
+    let mut greater = [0u64; BLOCK_ROWS];
+    let mut covering = slices[0];
+    let lowest = slice_of_bit(c.trailing_zeros() as usize, slices.len());
+    for (at, slice) in slices.iter().enumerate().take(lowest + 1).skip(1) {
+        if c >> slice_of_bit(at, slices.len()) & 1 == 1 {
+            for (covering, slice) in covering.iter_mut().zip(slice) {
+                *covering &= slice;
+            }
         } else {
-            greater |= covering & slice;
+            for ((greater, covering), slice) in greater.iter_mut().zip(&covering).zip(slice) {
+                *greater |= covering & slice;
+            }
         }
     }
-    greater | covering
+    std::array::from_fn(|r| greater[r] | covering[r])
 }
 
 /// Values in `from..past` (`past: None` is open above), already clamped
@@ -84,17 +110,28 @@ impl Range {
         self.from <= value && self.past.is_none_or(|past| value < past)
     }
 
-    fn row(self, row: &[u64]) -> u64 {
-        let from = if self.from == 0 {
-            row[0]
+    /// The entities of a block's rows in the range. The block is in the
+    /// cache after the first bound, so a closed range reads memory once.
+    fn block(self, slices: &[Block]) -> Block {
+        let mut from = if self.from == 0 {
+            slices[0]
         } else {
-            at_least_in_row(row, self.from)
+            at_least_in_block(slices, self.from)
         };
-        match self.past {
-            None => from,
-            Some(past) => from & !at_least_in_row(row, past),
+        if let Some(past) = self.past {
+            for (from, past) in from.iter_mut().zip(at_least_in_block(slices, past)) {
+                *from &= !past;
+            }
         }
+        from
     }
+}
+
+/// A dense chunk's words as blocks of slices.
+fn blocks(words: &[u64], width: usize) -> impl Iterator<Item = &[Block]> {
+    let (blocks, rest) = words.as_chunks::<BLOCK_ROWS>();
+    debug_assert!(rest.is_empty());
+    blocks.chunks_exact(width)
 }
 
 impl Chunk {
@@ -103,8 +140,11 @@ impl Chunk {
     fn select(&self, bits: u32, range: Range, out: &mut [u8]) {
         match &self.layout {
             Layout::Dense(words) => {
-                for (row, word) in words.chunks_exact(bits as usize + 1).zip(out.chunks_exact_mut(8)) {
-                    word.copy_from_slice(&range.row(row).to_le_bytes());
+                let out = out.chunks_exact_mut(8 * BLOCK_ROWS);
+                for (slices, out) in blocks(words, bits as usize + 1).zip(out) {
+                    for (word, out) in range.block(slices).iter().zip(out.chunks_exact_mut(8)) {
+                        out.copy_from_slice(&word.to_le_bytes());
+                    }
                 }
             }
             Layout::Sparse { lows, values } => {
@@ -121,13 +161,11 @@ impl Chunk {
         match &self.layout {
             Layout::Dense(words) => {
                 let width = bits as usize + 1;
-                let row = &words[usize::from(low / 64) * width..][..width];
-                let bit = low % 64;
-                (row[0] >> bit & 1 == 1).then(|| {
-                    row[1..]
-                        .iter()
-                        .enumerate()
-                        .map(|(b, slice)| ((slice >> bit & 1) as u32) << b)
+                let row = usize::from(low / 64);
+                let has = |slice| words[word_at(row, slice, width)] >> (low % 64) & 1 == 1;
+                has(0).then(|| {
+                    (0..bits as usize)
+                        .map(|b| u32::from(has(slice_of_bit(b, width))) << b)
                         .sum()
                 })
             }
@@ -145,9 +183,8 @@ impl Chunk {
     /// Entities with a value in this chunk.
     fn len(&self, bits: u32) -> u64 {
         match &self.layout {
-            Layout::Dense(words) => words
-                .iter()
-                .step_by(bits as usize + 1)
+            Layout::Dense(words) => blocks(words, bits as usize + 1)
+                .flat_map(|slices| slices[0])
                 .map(|w| u64::from(w.count_ones()))
                 .sum(),
             Layout::Sparse { lows, .. } => lows.len() as u64,
@@ -308,12 +345,12 @@ impl Chunk {
             let width = bits as usize + 1;
             let mut words = vec![0u64; WORDS * width].into_boxed_slice();
             for (low, value) in entries {
-                let row = usize::from(low / 64) * width;
+                let row = usize::from(low / 64);
                 let bit = 1u64 << (low % 64);
-                words[row] |= bit;
+                words[word_at(row, 0, width)] |= bit;
                 for b in 0..bits as usize {
                     if value >> b & 1 == 1 {
-                        words[row + 1 + b] |= bit;
+                        words[word_at(row, slice_of_bit(b, width), width)] |= bit;
                     }
                 }
             }

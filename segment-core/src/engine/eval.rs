@@ -32,9 +32,14 @@ impl TagIndex {
         let groups = parallel::map(split, &plan.groups, |group| {
             self.evaluate_group(group, &population, split)
         });
-        let mut result = RoaringBitmap::new();
+        let mut groups = groups.into_iter().collect::<Result<Vec<_>, _>>()?;
+        // Into the largest first: a sparse group is added to a dense one bit
+        // by bit, where two sparse ones would be merged into a new list.
+        groups.sort_by_key(|group| std::cmp::Reverse(group.len()));
+        let mut groups = groups.into_iter();
+        let mut result = groups.next().unwrap_or_default();
         for group in groups {
-            result |= group?;
+            result |= group;
         }
         result &= &population;
         if let Some(scopes) = audience_scopes {

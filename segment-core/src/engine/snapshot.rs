@@ -11,7 +11,7 @@ use super::bsi::{BitSlicedIndex, Chunk, Layout};
 use super::index::*;
 
 /// Bumped whenever the layout changes; older snapshots are rebuilt.
-const VERSION: u8 = 4;
+const VERSION: u8 = 5;
 
 struct Out(Vec<u8>);
 

@@ -1,5 +1,5 @@
 //! Everything that differs between SQL dialects, in one trait: a new
-//! dialect (Spark SQL, say) is one more implementation of [`SqlDialect`].
+//! dialect is one more implementation of [`SqlDialect`].
 
 use chrono::NaiveDate;
 
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub enum Dialect {
     Sqlite,
     Postgres,
+    Spark,
 }
 
 /// A bound parameter of compiled SQL.
@@ -75,6 +76,14 @@ pub trait SqlDialect {
         }
     }
 
+    /// Whether an exclusion (`e.idx NOT IN (subquery)`) is written as a
+    /// correlated `NOT EXISTS` instead. Where it may sit inside an `OR`,
+    /// Spark plans `NOT IN` as a nested-loop join (it must honor NULLs the
+    /// subquery cannot hold): minutes, where `NOT EXISTS` is a hash join.
+    fn excludes_with_not_exists(&self) -> bool {
+        false
+    }
+
     /// `param`'s placeholder, as the dialect reads a value of its type.
     fn bound(&self, n: usize, param: &Param) -> String {
         match param {
@@ -110,12 +119,55 @@ impl SqlDialect for Postgres {
     }
 }
 
+/// Spark SQL: backquoted identifiers, `DATE` literals, strings with
+/// backslash escapes (Spark reads `'a''b'` as the two strings `'a'` and
+/// `'b'` joined, not as `a'b`), doubles marked `D` (a bare `1.5` is a
+/// DECIMAL) and exclusions as `NOT EXISTS`.
+pub struct Spark;
+
+impl SqlDialect for Spark {
+    fn placeholder(&self, _: usize) -> String {
+        "?".into()
+    }
+
+    /// Dates are `DATE` columns, and literals and parameters are dates already.
+    fn date(&self, value: String) -> String {
+        value
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+
+    fn text_literal(&self, text: &str) -> String {
+        format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+
+    fn real_literal(&self, x: f64) -> String {
+        let shown = x.to_string();
+        if shown.contains(['.', 'e', 'E']) {
+            format!("{shown}D")
+        } else {
+            format!("{shown}.0D")
+        }
+    }
+
+    fn date_literal(&self, date: NaiveDate) -> String {
+        format!("DATE '{date}'")
+    }
+
+    fn excludes_with_not_exists(&self) -> bool {
+        true
+    }
+}
+
 impl Dialect {
     /// The dialect's spelling.
     pub fn syntax(self) -> &'static dyn SqlDialect {
         match self {
             Dialect::Sqlite => &Sqlite,
             Dialect::Postgres => &Postgres,
+            Dialect::Spark => &Spark,
         }
     }
 }

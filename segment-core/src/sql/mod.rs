@@ -1,5 +1,6 @@
-//! Plan → SQL for SQLite and PostgreSQL: parameterized for execution,
-//! readably formatted (and with literals inlined) for people to review.
+//! Plan → SQL for SQLite, PostgreSQL and Spark: parameterized for
+//! execution, readably formatted (and with literals inlined) for people to
+//! review.
 //!
 //! The tables the SQL reads (created by the importer):
 //! - `entities (target_object, idx, entity_id)`: the population, with each
@@ -10,8 +11,8 @@
 //! - `behavior_<code> (event_date, entity_idx, count, <attribute>…)` per behavior;
 //! - `audience_scopes (scope, target_object, entity_idx)`.
 //!
-//! Dates are `DATE` in PostgreSQL and `'YYYY-MM-DD'` text in SQLite; that
-//! and every other difference of spelling is a [`SqlDialect`].
+//! Dates are `DATE` in PostgreSQL and Spark and `'YYYY-MM-DD'` text in
+//! SQLite; that and every other difference of spelling is a [`SqlDialect`].
 
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -23,7 +24,7 @@ use crate::time::format_epoch;
 mod dialect;
 mod statement;
 
-pub use dialect::{Dialect, Param, Postgres, SqlDialect, Sqlite, quote_ident};
+pub use dialect::{Dialect, Param, Postgres, Spark, SqlDialect, Sqlite, quote_ident};
 use statement::{Fragment, Render, Sql, render, sql};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +49,16 @@ pub enum Output {
     Indexes,
     /// `COUNT(*)`.
     Count,
+    /// `bucket, bits`: the members as Spark bitmaps (its `bitmap_*`
+    /// functions, so Spark only), one row per bucket of 32,768 indexes
+    /// holding any: bit `i` of `bits` (byte `i / 8`, least significant bit
+    /// first) is index `bucket × 32768 + i`. Built where the data is, so no
+    /// member list passes through Spark's driver.
+    BucketBitmaps,
 }
+
+/// Indexes per bucket of [`Output::BucketBitmaps`].
+pub const BUCKET_BITS: u32 = 32_768;
 
 pub fn profile_table(code: &str) -> String {
     format!("tag_{code}")
@@ -200,40 +210,55 @@ fn two_dates_sql(b: &mut Builder, table: &str, from: NaiveDate, to: NaiveDate, i
 }
 
 fn behavior_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
-    let table = b.ident(&behavior_table(&plan.behavior));
     // Entities without events count 0: when 0 passes, keep everyone except
     // those whose events make the comparison fail.
-    b.line(
-        indent,
-        match plan.count {
-            CountTest::NotFailing(_) => "e.idx NOT IN (",
-            CountTest::Passing(_) | CountTest::AtLeastOnce => "e.idx IN (",
-        },
-    );
-    b.line(indent + 1, format!("SELECT b.entity_idx FROM {table} AS b"));
-    let from = b.date(plan.from);
-    let to = b.date(plan.to);
-    b.line(indent + 1, sql!["WHERE b.event_date BETWEEN ", from, " AND ", to]);
-    for filter in &plan.filters {
-        let column = format!("b.{}", b.ident(&filter.attr));
-        let test = pred_sql(b, &column, &filter.pred);
-        b.line(indent + 2, sql!["AND ", test]);
-    }
     match plan.count {
-        // Any passing row with events will do: nothing to sum.
-        CountTest::AtLeastOnce => b.line(indent + 2, "AND b.count > 0"),
-        CountTest::Passing(cmp) => {
-            b.line(indent + 1, "GROUP BY b.entity_idx");
-            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
-            b.line(indent + 1, sql!["HAVING ", test]);
+        CountTest::NotFailing(_) if b.dialect.excludes_with_not_exists() => {
+            b.line(indent, "NOT EXISTS (");
+            b.line(indent + 1, "SELECT 1 FROM (");
+            behavior_rows_sql(b, plan, indent + 2);
+            b.line(indent + 1, ") AS failing");
+            b.line(indent + 1, "WHERE failing.entity_idx = e.idx");
         }
-        CountTest::NotFailing(cmp) => {
-            b.line(indent + 1, "GROUP BY b.entity_idx");
-            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
-            b.line(indent + 1, sql!["HAVING NOT (", test, ")"]);
+        CountTest::NotFailing(_) => {
+            b.line(indent, "e.idx NOT IN (");
+            behavior_rows_sql(b, plan, indent + 1);
+        }
+        CountTest::Passing(_) | CountTest::AtLeastOnce => {
+            b.line(indent, "e.idx IN (");
+            behavior_rows_sql(b, plan, indent + 1);
         }
     }
     b.line(indent, ")");
+}
+
+/// The entities whose events in the window pass `plan`'s count test (or,
+/// for a `NotFailing` test, fail it).
+fn behavior_rows_sql(b: &mut Builder, plan: &BehaviorPlan, indent: usize) {
+    let table = b.ident(&behavior_table(&plan.behavior));
+    b.line(indent, format!("SELECT b.entity_idx FROM {table} AS b"));
+    let from = b.date(plan.from);
+    let to = b.date(plan.to);
+    b.line(indent, sql!["WHERE b.event_date BETWEEN ", from, " AND ", to]);
+    for filter in &plan.filters {
+        let column = format!("b.{}", b.ident(&filter.attr));
+        let test = pred_sql(b, &column, &filter.pred);
+        b.line(indent + 1, sql!["AND ", test]);
+    }
+    match plan.count {
+        // Any passing row with events will do: nothing to sum.
+        CountTest::AtLeastOnce => b.line(indent + 1, "AND b.count > 0"),
+        CountTest::Passing(cmp) => {
+            b.line(indent, "GROUP BY b.entity_idx");
+            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
+            b.line(indent, sql!["HAVING ", test]);
+        }
+        CountTest::NotFailing(cmp) => {
+            b.line(indent, "GROUP BY b.entity_idx");
+            let test = cmp_sql(b, "SUM(b.count)", cmp, |b, v| b.param(Param::Int(v)));
+            b.line(indent, sql!["HAVING NOT (", test, ")"]);
+        }
+    }
 }
 
 /// Compiles `plan` to one statement over the population of its target
@@ -273,12 +298,18 @@ fn build(
         params: Vec::new(),
         notes: Vec::new(),
     };
-    let select = match output {
-        Output::EntityIds => "SELECT e.entity_id",
-        Output::Indexes => "SELECT e.idx",
-        Output::Count => "SELECT COUNT(*) AS size",
-    };
-    b.line(0, select);
+    match output {
+        Output::EntityIds => b.line(0, "SELECT e.entity_id"),
+        Output::Indexes => b.line(0, "SELECT e.idx"),
+        Output::Count => b.line(0, "SELECT COUNT(*) AS size"),
+        // Spark's buckets and positions count from 1 (its bitmaps are meant
+        // for 1-based IDs); indexes count from 0.
+        Output::BucketBitmaps => b.line(
+            0,
+            "SELECT bitmap_bucket_number(e.idx + 1) - 1 AS bucket, \
+             bitmap_construct_agg(bitmap_bit_position(e.idx + 1)) AS bits",
+        ),
+    }
     b.line(0, "FROM entities AS e");
     let target = b.param(Param::Text(plan.target.as_str().to_string()));
     b.line(0, sql!["WHERE e.target_object = ", target]);
@@ -317,15 +348,11 @@ fn build(
         b.line(2, ")");
     }
     b.line(1, ")");
-    if output != Output::Count {
-        b.line(
-            0,
-            if output == Output::EntityIds {
-                "ORDER BY e.entity_id"
-            } else {
-                "ORDER BY e.idx"
-            },
-        );
+    match output {
+        Output::EntityIds => b.line(0, "ORDER BY e.entity_id"),
+        Output::Indexes => b.line(0, "ORDER BY e.idx"),
+        Output::Count => {}
+        Output::BucketBitmaps => b.line(0, "GROUP BY bitmap_bucket_number(e.idx + 1) - 1"),
     }
     b
 }
@@ -546,7 +573,11 @@ mod tests {
         let update = std::env::var("UPDATE_GOLDEN").is_ok();
         let mut mismatches = Vec::new();
         for (name, plan) in cases() {
-            for (dialect, folder) in [(Dialect::Sqlite, "sqlite"), (Dialect::Postgres, "postgres")] {
+            for (dialect, folder) in [
+                (Dialect::Sqlite, "sqlite"),
+                (Dialect::Postgres, "postgres"),
+                (Dialect::Spark, "spark"),
+            ] {
                 let sql = compile(&plan, dialect, Output::EntityIds, None).display() + "\n";
                 let path = root.join(folder).join(format!("{name}.sql"));
                 if update {
@@ -610,47 +641,53 @@ mod tests {
         );
     }
 
-    /// Spark SQL's spelling: `?` placeholders, backquoted identifiers, `DATE` literals.
-    struct Spark;
-
-    impl SqlDialect for Spark {
-        fn placeholder(&self, _: usize) -> String {
-            "?".into()
-        }
-
-        fn date(&self, value: String) -> String {
-            format!("DATE({value})")
-        }
-
-        fn quote_ident(&self, name: &str) -> String {
-            format!("`{name}`")
-        }
-    }
-
     #[test]
-    fn a_dialect_is_one_implementation_of_its_spelling() {
-        let plan = plan(
-            json!([{"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
-                "where": [{"attr": "industry_l1", "op": "in", "values": ["Food & Beverages"]}], "count": {"op": "gte", "value": 2}}]),
-        );
-        let built = build(&plan, &Spark, Output::Count, None);
-        let Sql(fragments) = &built.statement;
-        let shown = |how| render(fragments, &built.params, &built.notes, &Spark, how);
-        let text = shown(Render::Placeholders);
+    fn spark_spelling_escapes_strings_marks_doubles_and_excludes_with_not_exists() {
+        let plan = plan(json!([
+            {"type": "behavior", "behavior": "trade", "window": {"mode": "fixed", "from": "2024-08-01", "to": "2024-08-03"},
+             "where": [{"attr": "industry_l1", "op": "in", "values": ["Food & Beverages"]}], "count": {"op": "lt", "value": 2}},
+            {"type": "profile", "tag": "v2_trade_cnt_7d", "date": {"mode": "latest"}, "op": "gt", "value": 100}
+        ]));
+        let scopes = ["merchant:O'Brien \\'".to_string()];
+        let sql = compile(&plan, Dialect::Spark, Output::Count, Some(&scopes));
+        let text = &sql.text;
         assert!(
             text.contains("SELECT b.entity_idx FROM `behavior_trade` AS b\n"),
             "{text}"
         );
-        assert!(
-            text.contains("WHERE b.event_date BETWEEN DATE(?) AND DATE(?)\n"),
-            "{text}"
-        );
+        assert!(text.contains("WHERE b.event_date BETWEEN ? AND ?\n"), "{text}");
         assert!(text.contains("AND b.`industry_l1` IN (?)\n"), "{text}");
+        // Fewer than 2 passes with no events: the exclusion of those with 2 or more.
+        assert!(text.contains("NOT EXISTS (\n"), "{text}");
+        assert!(text.contains(") AS failing\n"), "{text}");
+        assert!(text.contains("WHERE failing.entity_idx = e.idx\n"), "{text}");
+        assert!(!text.contains("NOT IN"), "{text}");
+        let shown = sql.display();
         assert!(
-            shown(Render::Literals)
-                .contains("WHERE b.event_date BETWEEN DATE('2024-08-01') AND DATE('2024-08-03')"),
-            "{}",
-            shown(Render::Literals)
+            shown.contains("WHERE b.event_date BETWEEN DATE '2024-08-01' AND DATE '2024-08-03'"),
+            "{shown}"
+        );
+        assert!(shown.contains("t.value > 100.0D"), "{shown}");
+        // A quote and a backslash escaped with backslashes: `''` would end the string.
+        assert!(shown.contains(r"'merchant:O\'Brien \\\''"), "{shown}");
+    }
+
+    #[test]
+    fn spark_member_buckets_are_grouped_by_bucket_of_the_zero_based_index() {
+        let plan = plan(
+            json!([{"type": "profile", "tag": "city_cross_border_ride", "date": {"mode": "latest"}, "op": "in", "values": ["Shenzhen"]}]),
+        );
+        let shown = compile(&plan, Dialect::Spark, Output::BucketBitmaps, None).display();
+        assert!(
+            shown.starts_with(
+                "SELECT bitmap_bucket_number(e.idx + 1) - 1 AS bucket, \
+                 bitmap_construct_agg(bitmap_bit_position(e.idx + 1)) AS bits\nFROM entities AS e\n"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with("\nGROUP BY bitmap_bucket_number(e.idx + 1) - 1"),
+            "{shown}"
         );
     }
 }

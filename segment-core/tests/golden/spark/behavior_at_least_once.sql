@@ -1,0 +1,14 @@
+SELECT e.entity_id
+FROM entities AS e
+WHERE e.target_object = 'user'
+  AND (
+    ( -- rule group 1
+      e.idx IN (
+        SELECT b.entity_idx FROM `behavior_trade` AS b
+        WHERE b.event_date BETWEEN DATE '2024-07-30' AND DATE '2024-08-05'
+          AND b.`industry_l1` IN ('Retail')
+          AND b.count > 0
+      )
+    )
+  )
+ORDER BY e.entity_id

@@ -1,0 +1,14 @@
+SELECT e.entity_id
+FROM entities AS e
+WHERE e.target_object = 'user'
+  AND (
+    ( -- rule group 1
+      e.idx IN (
+        SELECT t.entity_idx FROM `tag_v2_trade_cnt_7d` AS f
+        JOIN `tag_v2_trade_cnt_7d` AS t ON t.entity_idx = f.entity_idx
+        WHERE f.data_date = DATE '2024-07-30' AND t.data_date = DATE '2024-08-04'
+          AND t.value - f.value > 100.0D
+      )
+    )
+  )
+ORDER BY e.entity_id

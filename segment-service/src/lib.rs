@@ -14,6 +14,7 @@ pub mod entities;
 pub mod groups;
 pub mod infra;
 pub mod segments;
+pub mod spark;
 pub mod state;
 pub mod tags;
 pub mod warehouse;

@@ -31,6 +31,9 @@ pub struct AppState {
     pub dictionaries: Dictionaries,
     /// The read-only warehouse of warehouse-table segments (`WAREHOUSE_URL`).
     pub warehouse: Option<crate::warehouse::Warehouse>,
+    /// The tag warehouse in Spark (`SPARK_CONNECT_URL`): estimates and
+    /// tag-filter materializations run there instead of on the engine.
+    pub spark: Option<crate::spark::SparkWarehouse>,
     /// The largest ID list an upload may send (`UPLOAD_MAX_MB`, default 512).
     pub upload_max_bytes: u64,
     /// Uploads in progress, per principal and in all.
@@ -59,6 +62,7 @@ impl AppState {
             serving: ServingCache::default(),
             dictionaries: Dictionaries::default(),
             warehouse: None,
+            spark: None,
             upload_max_bytes: 512 << 20,
             uploads: Slots::new("uploads", 2, 4),
             exports_per_principal: 5,

@@ -153,7 +153,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { dir } => {
             let db = open_database(&config).await?;
-            let summary = crate::import::run_import(&db, &dir).await?;
+            let spark = config.connect_spark().await?;
+            let summary = crate::import::run_import(&db, &dir, spark.as_ref()).await?;
             println!(
                 "imported {}: {}",
                 dir.display(),

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use leptos::config::{LeptosOptions, get_configuration};
 use segment_service::infra::mail::MailSettings;
 use segment_service::segments::worker::WorkerSettings;
@@ -47,6 +49,28 @@ pub struct Config {
     pub upload_retention: Duration,
     /// Exports one principal may have queued or running (`EXPORTS_PER_PRINCIPAL`, default 5).
     pub exports_per_principal: i64,
+    /// The tag warehouse in Apache Spark (`SPARK_CONNECT_URL`, `sc://host:port`;
+    /// tables in the database `SPARK_DATABASE`, default `segment_targeting`).
+    pub spark: Option<SparkSettings>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SparkSettings {
+    pub url: String,
+    pub database: String,
+}
+
+impl Config {
+    /// Connects the Spark tag warehouse when one is configured.
+    pub async fn connect_spark(&self) -> anyhow::Result<Option<segment_service::spark::SparkWarehouse>> {
+        let Some(settings) = &self.spark else {
+            return Ok(None);
+        };
+        let warehouse = segment_service::spark::SparkWarehouse::connect(&settings.url, &settings.database)
+            .await
+            .with_context(|| format!("connecting to Spark at {} (SPARK_CONNECT_URL)", settings.url))?;
+        Ok(Some(warehouse))
+    }
 }
 
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -120,6 +144,16 @@ impl Config {
             trusted_proxies: trusted_proxies()?,
             upload_retention: Duration::from_secs(env_number("UPLOAD_RETENTION_HOURS", 24u64) * 3600),
             exports_per_principal: env_number("EXPORTS_PER_PRINCIPAL", 5i64).max(1),
+            spark: std::env::var("SPARK_CONNECT_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|url| SparkSettings {
+                    url,
+                    database: std::env::var("SPARK_DATABASE")
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or_else(|| "segment_targeting".into()),
+                }),
         })
     }
 }

@@ -18,6 +18,7 @@ use segment_service::console::ConsoleService;
 use segment_service::infra::db::Db;
 use segment_service::infra::mail::Mailer;
 use segment_service::segments;
+use segment_service::spark::SparkWarehouse;
 use segment_service::state::AppState;
 use segment_service::warehouse::Warehouse;
 use tokio::net::TcpListener;
@@ -96,9 +97,10 @@ impl Application {
             .await
             .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
         db.migrate().await.context("applying migrations")?;
+        let spark = config.connect_spark().await?;
         if options.demo {
             create_demo_accounts(&db).await?;
-            load_demo_data(&db, &config).await?;
+            load_demo_data(&db, &config, spark.as_ref()).await?;
         }
         let warehouse_url = match (&config.warehouse_url, options.demo) {
             (Some(url), _) => Some(url.clone()),
@@ -106,6 +108,7 @@ impl Application {
             (None, false) => None,
         };
         let mut state = AppState::new(db.clone());
+        state.spark = spark;
         if let Some(url) = warehouse_url {
             state.warehouse = Some(
                 Warehouse::connect(&url)
@@ -235,7 +238,7 @@ async fn create_demo_accounts(db: &Db) -> anyhow::Result<()> {
 }
 
 /// On a warehouse without any import, writes the demo dataset and imports it.
-async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
+async fn load_demo_data(db: &Db, config: &Config, spark: Option<&SparkWarehouse>) -> anyhow::Result<()> {
     if segment_service::tags::store::latest_import(db).await? > 0 {
         return Ok(());
     }
@@ -257,7 +260,7 @@ async fn load_demo_data(db: &Db, config: &Config) -> anyhow::Result<()> {
     );
     let generate_dir = dir.clone();
     tokio::task::spawn_blocking(move || crate::demo_data::generate(&generate_dir, &options)).await??;
-    crate::import::run_import(db, dir).await?;
+    crate::import::run_import(db, dir, spark).await?;
     Ok(())
 }
 

@@ -47,10 +47,14 @@ pub async fn estimate(
         Some(text) => parse_date(text).map_err(|message| AppError::validation("as_of", message))?,
     };
     let loaded = state.tag_index.loaded()?;
-    let dialect = match state.db.backend() {
-        Backend::Sqlite => Dialect::Sqlite,
-        Backend::Postgres => Dialect::Postgres,
+    let spark = state.spark.clone();
+    // The preview shows the SQL of wherever the count runs.
+    let dialect = match (&spark, state.db.backend()) {
+        (Some(_), _) => Dialect::Spark,
+        (None, Backend::Sqlite) => Dialect::Sqlite,
+        (None, Backend::Postgres) => Dialect::Postgres,
     };
+    let on_spark = spark.is_some();
     let (rule, scope, target) = (
         request.rule.clone(),
         principal.scope.clone(),
@@ -58,7 +62,7 @@ pub async fn estimate(
     );
     // Validating and compiling a large rule costs milliseconds too: all of
     // it runs on the engine threads, none on the request threads.
-    let (plan, sql, explained, size, engine_micros) = state
+    let (plan, sql, explained, counted) = state
         .engine
         .run(&principal.key(), Some(state.estimate_deadline), move || {
             let plan = validate(
@@ -74,6 +78,10 @@ pub async fn estimate(
             let audience = scope.audience_scopes();
             let sql = compile(&plan, dialect, Output::EntityIds, audience.as_deref()).display();
             let explained = optimize(plan.clone()).to_string();
+            if on_spark {
+                let count = compile(&plan, Dialect::Spark, Output::Count, audience.as_deref());
+                return Ok::<_, AppError>((plan, sql, explained, Counted::OnSpark(count)));
+            }
             let started = Instant::now();
             let members = loaded
                 .index
@@ -82,10 +90,23 @@ pub async fn estimate(
                     tracing::error!(%error, "the engine could not evaluate a validated plan");
                     AppError::Internal
                 })?;
-            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            Ok::<_, AppError>((plan, sql, explained, members.len(), micros))
+            Ok((
+                plan,
+                sql,
+                explained,
+                Counted::Engine(members.len(), micros_since(started)),
+            ))
         })
         .await??;
+    let (size, engine_micros) = match (counted, spark) {
+        (Counted::Engine(size, micros), _) => (size, micros),
+        (Counted::OnSpark(count), Some(spark)) => {
+            let started = Instant::now();
+            let size = spark.count(&count, state.estimate_deadline).await?;
+            (size, micros_since(started))
+        }
+        (Counted::OnSpark(_), None) => return Err(AppError::Internal),
+    };
     Ok(Estimate {
         size,
         sql,
@@ -95,6 +116,16 @@ pub async fn estimate(
         time_zone: time_zone.name().to_string(),
         engine_micros,
     })
+}
+
+/// An estimate's count, or the statement that counts it on Spark.
+enum Counted {
+    Engine(u64, u64),
+    OnSpark(segment_core::sql::CompiledSql),
+}
+
+fn micros_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 pub async fn list(db: &Db, principal: &Principal, query: &ListQuery) -> AppResult<SegmentPage> {

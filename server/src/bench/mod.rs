@@ -152,7 +152,7 @@ pub(crate) async fn import_once(
         return Ok(Duration::from_secs_f64(seconds.trim().parse().unwrap_or(0.0)));
     }
     let started = Instant::now();
-    crate::import::run_import(db, data_dir).await?;
+    crate::import::run_import(db, data_dir, None).await?;
     let elapsed = started.elapsed();
     std::fs::write(marker, elapsed.as_secs_f64().to_string())?;
     Ok(elapsed)

@@ -3,6 +3,9 @@
 //! and random valid rules over every operator and mode. For every rule the
 //! engine's member set must equal what the compiled SQL returns on the same
 //! database. `DIFF_DATASETS` × `DIFF_RULES` cases per backend (25 × 120 by default).
+//! With a Spark cluster the same datasets are imported into Spark too, and
+//! the Spark SQL must return the same members and counts
+//! (`DIFF_SPARK_DATASETS` × `DIFF_SPARK_RULES`, 3 × 40 by default).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -17,7 +20,8 @@ use segment_core::TargetObject;
 use segment_core::rule::Rule;
 use segment_core::sql::{Dialect, Output, compile};
 use segment_core::validate::{Context, validate};
-use segment_service::tags::import::import_dir;
+use segment_service::spark::SparkWarehouse;
+use segment_service::tags::import::{import_dir, import_dir_with_spark};
 use segment_service::tags::index::load_index;
 use segment_service::tags::sql_exec::member_indexes;
 use serde_json::{Value, json};
@@ -448,17 +452,125 @@ fn dump_dataset(dir: &Path) -> String {
     out
 }
 
-async fn engine_agrees_with_sql(backend: Backend) {
-    let datasets = env_count("DIFF_DATASETS", 25);
-    let rules_per_dataset = env_count("DIFF_RULES", 120);
+/// What the engine's answers are compared with.
+#[derive(Debug, Clone, Copy)]
+enum Reference {
+    /// The compiled SQL on the database the data was imported into.
+    Sql(Backend),
+    /// The compiled Spark SQL on the Spark cluster at `SPARK_CONNECT_URL`,
+    /// the data imported into both SQLite and Spark; every member set is
+    /// also checked against SQLite, so the three agree.
+    Spark,
+}
+
+/// The warehouse a dataset was imported into.
+struct Imported {
+    db: segment_service::infra::db::Db,
+    spark: Option<(SparkWarehouse, String)>,
+}
+
+async fn import_for(reference: Reference, dir: &Path, name: &str) -> Result<Imported, String> {
+    match reference {
+        Reference::Sql(backend) => {
+            let db = fresh_database(backend).await;
+            import_dir(&db, dir, Box::new(|_| {}))
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            Ok(Imported { db, spark: None })
+        }
+        Reference::Spark => {
+            let url = std::env::var("SPARK_CONNECT_URL").unwrap();
+            let db = fresh_database(Backend::Sqlite).await;
+            let database = format!("diff_{name}").replace('-', "_");
+            let spark = SparkWarehouse::connect(&url, &database)
+                .await
+                .map_err(|e| e.to_string())?;
+            import_dir_with_spark(&db, dir, Box::new(|_| {}), &spark)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            Ok(Imported {
+                db,
+                spark: Some((spark, database)),
+            })
+        }
+    }
+}
+
+/// The members the reference finds for `plan`, or why it failed (with the statement).
+async fn reference_members(
+    imported: &Imported,
+    plan: &segment_core::plan::Plan,
+    scopes: Option<&[String]>,
+    engine_count: usize,
+    check_count: bool,
+) -> Result<Vec<u32>, String> {
+    let local_sql = compile(plan, imported.db_dialect(), Output::Indexes, scopes);
+    let local = member_indexes(&imported.db, &local_sql)
+        .await
+        .map_err(|e| format!("SQL failed: {e}\n{}", local_sql.display()))?;
+    let Some((spark, _)) = &imported.spark else {
+        return Ok(local);
+    };
+    let spark_sql = compile(plan, Dialect::Spark, Output::BucketBitmaps, scopes);
+    let members: Vec<u32> = spark
+        .members(&spark_sql)
+        .await
+        .map_err(|e| format!("Spark failed: {e}\n{}", spark_sql.display()))?
+        .into_iter()
+        .collect();
+    if members != local {
+        return Err(format!(
+            "Spark and SQLite disagree: {} members in Spark, {} in SQLite\nSpark SQL:\n{}",
+            members.len(),
+            local.len(),
+            spark_sql.display()
+        ));
+    }
+    if check_count {
+        let count_sql = compile(plan, Dialect::Spark, Output::Count, scopes);
+        let count = spark
+            .count(&count_sql, std::time::Duration::from_secs(300))
+            .await
+            .map_err(|e| format!("Spark failed: {e}\n{}", count_sql.display()))?;
+        if count != engine_count as u64 {
+            return Err(format!(
+                "Spark counts {count} members, the engine {engine_count}\nSpark SQL:\n{}",
+                count_sql.display()
+            ));
+        }
+    }
+    Ok(members)
+}
+
+impl Imported {
+    fn db_dialect(&self) -> Dialect {
+        match self.db {
+            segment_service::infra::db::Db::Sqlite(_) => Dialect::Sqlite,
+            segment_service::infra::db::Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    async fn close(self) {
+        if let Some((spark, database)) = &self.spark {
+            spark.drop_database(database).await.unwrap();
+        }
+        self.db.close().await;
+    }
+}
+
+async fn engine_agrees_with(reference: Reference) {
+    let (datasets, rules_per_dataset) = match reference {
+        Reference::Sql(_) => (env_count("DIFF_DATASETS", 25), env_count("DIFF_RULES", 120)),
+        // Each Spark statement takes a few hundred milliseconds.
+        Reference::Spark => (
+            env_count("DIFF_SPARK_DATASETS", 3),
+            env_count("DIFF_SPARK_RULES", 40),
+        ),
+    };
     let seed: u64 = std::env::var("DIFF_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_241_106);
-    let dialect = match backend {
-        Backend::Sqlite => Dialect::Sqlite,
-        Backend::Postgres => Dialect::Postgres,
-    };
     let (mut compared, mut non_trivial, mut zero_count_rules) = (0usize, 0usize, 0usize);
     for d in 0..datasets {
         let dataset_seed = seed.wrapping_add(d as u64);
@@ -466,18 +578,18 @@ async fn engine_agrees_with_sql(backend: Backend) {
         let dir = std::env::temp_dir().join("segment-targeting-tests").join(format!(
             "diff-{}-{dataset_seed}-{}",
             std::process::id(),
-            backend_name(backend)
+            reference_name(reference)
         ));
         let _ = std::fs::remove_dir_all(&dir);
         let data = generate_dataset(&mut rng, dir.clone());
-        let db = fresh_database(backend).await;
-        import_dir(&db, &dir, Box::new(|_| {})).await.unwrap_or_else(|e| {
+        let name = format!("{}_{dataset_seed}", std::process::id());
+        let imported = import_for(reference, &dir, &name).await.unwrap_or_else(|e| {
             panic!(
-                "dataset {dataset_seed} did not import: {e:?}\n{}",
+                "dataset {dataset_seed} did not import: {e}\n{}",
                 dump_dataset(&dir)
             )
         });
-        let loaded = load_index(&db, None).await.unwrap();
+        let loaded = load_index(&imported.db, None).await.unwrap();
         let population = loaded.index.population(TargetObject::User).len();
         for r in 0..rules_per_dataset {
             let zone: Tz = ZONES.choose(&mut rng).unwrap().parse().unwrap();
@@ -506,21 +618,25 @@ async fn engine_agrees_with_sql(backend: Backend) {
                 .unwrap()
                 .into_iter()
                 .collect();
-            let sql = compile(&plan, dialect, Output::Indexes, scopes.as_deref());
-            let from_sql = member_indexes(&db, &sql)
+            let from_sql = reference_members(&imported, &plan, scopes.as_deref(), engine.len(), r % 4 == 0)
                 .await
-                .unwrap_or_else(|e| panic!("SQL failed: {e}\n{}", sql.display()));
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{reference:?} (dataset seed {dataset_seed}, rule {r}): {e}\nrule: {}",
+                        serde_json::to_string_pretty(&rule_json).unwrap()
+                    )
+                });
             if engine != from_sql {
                 let engine_set: BTreeSet<u32> = engine.iter().copied().collect();
                 let sql_set: BTreeSet<u32> = from_sql.iter().copied().collect();
                 panic!(
-                    "engine and {backend:?} SQL disagree (dataset seed {dataset_seed}, rule {r}, zone {zone}, as_of {as_of}, scopes {scopes:?}, data zone {})\n\
+                    "engine and {reference:?} disagree (dataset seed {dataset_seed}, rule {r}, zone {zone}, as_of {as_of}, scopes {scopes:?}, data zone {})\n\
                      only in engine: {:?}\nonly in SQL: {:?}\nrule: {}\nplan: {plan:#?}\nSQL:\n{}\ndataset in {}:\n{}",
                     data.data_zone,
                     engine_set.difference(&sql_set).collect::<Vec<_>>(),
                     sql_set.difference(&engine_set).collect::<Vec<_>>(),
                     serde_json::to_string_pretty(&rule_json).unwrap(),
-                    sql.display(),
+                    compile(&plan, imported.db_dialect(), Output::Indexes, scopes.as_deref()).display(),
                     dir.display(),
                     dump_dataset(&dir)
                 );
@@ -538,12 +654,12 @@ async fn engine_agrees_with_sql(backend: Backend) {
                 zero_count_rules += 1;
             }
         }
-        db.close().await;
+        imported.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
     let total = datasets * rules_per_dataset;
     eprintln!(
-        "{backend:?}: {compared} of {total} random rules were valid and agreed; {non_trivial} selected some but not all entities; {zero_count_rules} counted zero events"
+        "{reference:?}: {compared} of {total} random rules were valid and agreed; {non_trivial} selected some but not all entities; {zero_count_rules} counted zero events"
     );
     // The generator must keep producing meaningful cases, or this test proves nothing.
     assert!(
@@ -560,10 +676,11 @@ async fn engine_agrees_with_sql(backend: Backend) {
     );
 }
 
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
+fn reference_name(reference: Reference) -> &'static str {
+    match reference {
+        Reference::Sql(Backend::Sqlite) => "sqlite",
+        Reference::Sql(Backend::Postgres) => "postgres",
+        Reference::Spark => "spark",
     }
 }
 
@@ -572,7 +689,7 @@ mod engine_agrees_with_sql {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        engine_agrees_with_sql(Backend::Sqlite).await;
+        engine_agrees_with(Reference::Sql(Backend::Sqlite)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -584,6 +701,20 @@ mod engine_agrees_with_sql {
             );
             return;
         }
-        engine_agrees_with_sql(Backend::Postgres).await;
+        engine_agrees_with(Reference::Sql(Backend::Postgres)).await;
+    }
+
+    /// Runs with a Spark cluster (`scripts/with-spark`); `REQUIRE_SPARK`
+    /// makes its absence a failure.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn spark() {
+        if std::env::var("SPARK_CONNECT_URL").is_err() {
+            assert!(
+                std::env::var("REQUIRE_SPARK").is_err(),
+                "REQUIRE_SPARK is set but SPARK_CONNECT_URL is not"
+            );
+            return;
+        }
+        engine_agrees_with(Reference::Spark).await;
     }
 }

@@ -6,12 +6,14 @@ use std::time::Instant;
 use segment_core::TargetObject;
 use segment_core::catalog::Catalog;
 use segment_core::rule::Rule;
+use segment_core::sql::{Dialect, Output as SqlOutput, compile};
 use segment_core::time::{parse_date, parse_tz, today_in};
 use segment_core::validate::{Context, validate};
 
 use super::{Checked, CreateContext, Method, Output, RUNS, RunContext, RunError, check_input};
 use crate::infra::millis;
 use crate::segments::freshness::newest_ready_date;
+use crate::spark::SparkError;
 use crate::tags::catalog_for;
 use segment_contract::error::{AppError, AppResult, FieldError};
 use segment_contract::segments::{Definition, TagFilter, validate_basic};
@@ -100,17 +102,34 @@ impl Method for TagFilter {
         let audience = owner.audience_scopes();
         let data_date = plan.data_date.map(|d| d.to_string());
         let ready_date = newest_ready_date(&loaded.catalog, &self.rule).map(|d| d.to_string());
-        let (members, evaluate_ms) = cx
-            .state
-            .engine
-            .run(RUNS, None, move || {
+        let (members, evaluate_ms) = match &cx.state.spark {
+            Some(spark) => {
+                let sql = compile(
+                    &plan,
+                    Dialect::Spark,
+                    SqlOutput::BucketBitmaps,
+                    audience.as_deref(),
+                );
                 let evaluating = Instant::now();
-                let members = loaded.index.evaluate(&plan, audience.as_deref());
+                let members = spark.members(&sql).await.map_err(spark_run_error)?;
                 (members, millis(evaluating.elapsed()))
-            })
-            .await?;
-        let members = members
-            .map_err(|error| RunError::Retry(format!("The engine could not evaluate the rule: {error}")))?;
+            }
+            None => {
+                let (members, evaluate_ms) = cx
+                    .state
+                    .engine
+                    .run(RUNS, None, move || {
+                        let evaluating = Instant::now();
+                        let members = loaded.index.evaluate(&plan, audience.as_deref());
+                        (members, millis(evaluating.elapsed()))
+                    })
+                    .await?;
+                let members = members.map_err(|error| {
+                    RunError::Retry(format!("The engine could not evaluate the rule: {error}"))
+                })?;
+                (members, evaluate_ms)
+            }
+        };
         Ok(Output {
             members,
             as_of: Some(as_of.to_string()),
@@ -119,6 +138,17 @@ impl Method for TagFilter {
             inputs: None,
             evaluate_ms,
         })
+    }
+}
+
+/// A cluster that is down or slow is retried later; a statement Spark
+/// refuses would be refused again.
+fn spark_run_error(error: SparkError) -> RunError {
+    match error {
+        SparkError::Unavailable { .. } | SparkError::TimedOut(_) => {
+            RunError::Retry(format!("Spark: {error}"))
+        }
+        SparkError::Refused(_) | SparkError::Unreadable(_) => RunError::Fail(format!("Spark: {error}")),
     }
 }
 

@@ -83,7 +83,8 @@ impl SparkWarehouse {
             .await
     }
 
-    async fn execute(&self, sql: &str) -> Result<(), SparkError> {
+    /// Runs a statement in the warehouse's database.
+    pub async fn execute(&self, sql: &str) -> Result<(), SparkError> {
         self.client.execute(sql, WRITE_TIMEOUT).await
     }
 

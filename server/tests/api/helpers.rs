@@ -43,6 +43,8 @@ pub struct TestApp {
     pub backend: Backend,
     pub db: Db,
     pub database_url: String,
+    /// The Spark tag warehouse of an app spawned in Spark mode.
+    pub spark: Option<segment_service::spark::SparkWarehouse>,
     pub client: Client,
 }
 
@@ -147,18 +149,22 @@ impl TestApp {
         config.workers.retry_base = std::time::Duration::from_millis(200);
         // The tests' client stands for clients behind a proxy when it sends X-Forwarded-For.
         config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        // A cluster in the environment is for the tests that ask for it.
+        config.spark = None;
         configure(&mut config);
         let application = Application::build(config, Options::default())
             .await
             .expect("build the app");
         let address = format!("http://{}", application.local_addr());
         let db = application.state().db.clone();
+        let spark = application.state().spark.clone();
         tokio::spawn(application.serve());
         TestApp {
             address,
             backend,
             db,
             database_url,
+            spark,
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 // A request that never completes fails its test instead of stalling the run.

@@ -21,6 +21,7 @@ mod lookalike;
 mod manage;
 mod matrix;
 mod segments;
+mod spark;
 mod system;
 mod uploads;
 mod warehouse;

@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use segment_core::TargetObject;
 use segment_core::catalog::{DataType, TagDef, TagKind};
-use segment_core::sql::{BUCKET_BITS, CompiledSql, behavior_table, profile_table};
+use segment_core::sql::{BUCKET_BITS, CompiledSql, Spark, SqlDialect, behavior_table, profile_table};
 
 use super::client::{SparkClient, SparkError, days_since_epoch};
 use crate::tags::columns::{Batch, Column};
@@ -240,8 +240,9 @@ fn spark_type(data_type: DataType) -> &'static str {
     }
 }
 
+/// Names and text as the SQL compiler spells them for Spark.
 fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    Spark.quote_ident(name)
 }
 
 /// One table's rows of an import: a staging table, and rows not yet sent.
@@ -365,7 +366,7 @@ impl SparkImport {
             self.warehouse
                 .execute(&format!(
                     "ALTER TABLE audience_scopes DROP IF EXISTS PARTITION (scope = {}, target_object = '{}')",
-                    text_literal(scope),
+                    Spark.text_literal(scope),
                     target.as_str()
                 ))
                 .await?;
@@ -427,10 +428,6 @@ impl SparkImport {
         }
         Ok(())
     }
-}
-
-fn text_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 fn column_type(column: &Column) -> &'static str {

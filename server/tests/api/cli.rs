@@ -15,6 +15,10 @@ fn try_server(database_url: &str, args: &[&str], stdin: &str) -> (bool, String, 
         .args(args)
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
+        // The test servers run without Spark; an inherited cluster address
+        // would send every parallel CLI import into one shared Spark database.
+        .env_remove("SPARK_CONNECT_URL")
+        .env_remove("SPARK_DATABASE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

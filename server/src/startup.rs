@@ -160,6 +160,11 @@ impl Application {
         .await?;
         tracing::info!("stopping the background work");
         self.background.shutdown(SHUTDOWN_GRACE).await;
+        if let Some(spark) = &self.state.spark
+            && let Err(error) = spark.release_session().await
+        {
+            tracing::warn!(%error, "could not end the Spark session");
+        }
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! user edited the rule, the request was dropped) is interrupted on the
 //! cluster instead of running on.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
@@ -28,18 +28,37 @@ pub enum SparkError {
     TimedOut(Duration),
     #[error("Spark's answer could not be read: {0}")]
     Unreadable(String),
+    #[error("the Spark session ended: {0}")]
+    SessionEnded(String),
 }
 
 /// A connection to one Spark Connect server, cheap to clone.
+///
+/// Spark keeps `USE`, `SET` and temporary views per session, and a session
+/// ends when it idles past Connect's timeout (60 min by default) or the
+/// server restarts. The client sends back the server's id for its session,
+/// so a lost session is an error rather than a fresh one with default
+/// settings, and then opens a new session, replays its setup statements
+/// and runs the request again.
 #[derive(Clone)]
 pub struct SparkClient {
-    inner: Arc<SparkConnectClient>,
+    session: Arc<Mutex<Session>>,
     url: String,
+    setup: Arc<[String]>,
+}
+
+#[derive(Clone)]
+struct Session {
+    client: Arc<SparkConnectClient>,
+    /// The server's id for the session, once an answer has told it.
+    server_side_id: Option<String>,
 }
 
 impl SparkClient {
-    /// Connects to `url` (`sc://host:port`) and checks that Spark answers.
-    pub async fn connect(url: &str) -> Result<Self, SparkError> {
+    /// Connects to `url` (`sc://host:port`), checks that Spark answers, and
+    /// runs `setup` (statements that make a session this client's own) now
+    /// and in every later session.
+    pub async fn connect(url: &str, setup: Vec<String>) -> Result<Self, SparkError> {
         let unavailable = |message: String| SparkError::Unavailable {
             url: url.to_string(),
             message,
@@ -58,8 +77,12 @@ impl SparkClient {
             ..RetryPolicy::default()
         });
         let spark = Self {
-            inner: Arc::new(client),
+            session: Arc::new(Mutex::new(Session {
+                client: Arc::new(client),
+                server_side_id: None,
+            })),
             url: url.to_string(),
+            setup: setup.into(),
         };
         spark
             .query("SELECT 1", &[], Duration::from_secs(30))
@@ -68,7 +91,20 @@ impl SparkClient {
                 SparkError::Unavailable { .. } => error,
                 other => unavailable(other.to_string()),
             })?;
+        let session = spark.current_session();
+        spark.run_setup(&session).await?;
         Ok(spark)
+    }
+
+    /// Ends the session on the server (at shutdown, freeing what it holds
+    /// there); a later request opens a new one.
+    pub async fn release_session(&self) -> Result<(), SparkError> {
+        let session = self.current_session();
+        session
+            .client
+            .release_session()
+            .await
+            .map_err(|error| self.classify(error))
     }
 
     pub fn url(&self) -> &str {
@@ -77,15 +113,7 @@ impl SparkClient {
 
     /// Runs a statement (DDL, INSERT) to its end.
     pub async fn execute(&self, sql: &str, timeout: Duration) -> Result<(), SparkError> {
-        let command = proto::Command {
-            command_type: Some(proto::command::CommandType::SqlCommand(proto::SqlCommand {
-                input: Some(sql_relation(sql, &[])),
-                ..Default::default()
-            })),
-        };
-        self.run(proto::plan::OpType::Command(command), timeout)
-            .await
-            .map(drop)
+        self.run(sql_command(sql), timeout).await.map(drop)
     }
 
     /// Runs a query and returns its rows.
@@ -142,9 +170,60 @@ impl SparkClient {
     }
 
     async fn run(&self, op: proto::plan::OpType, timeout: Duration) -> Result<Vec<RecordBatch>, SparkError> {
+        let session = self.current_session();
+        match self.run_in(&session, op.clone(), timeout).await {
+            Err(SparkError::SessionEnded(reason)) => {
+                tracing::info!(
+                    reason,
+                    url = self.url,
+                    "the Spark session ended; opening a new one"
+                );
+                let renewed = self.renew(&session);
+                self.run_setup(&renewed).await?;
+                self.run_in(&renewed, op, timeout).await
+            }
+            answer => answer,
+        }
+    }
+
+    fn current_session(&self) -> Session {
+        self.session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A new session in place of `ended`, unless a concurrent request has
+    /// already replaced it.
+    fn renew(&self, ended: &Session) -> Session {
+        let mut current = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::ptr_eq(&current.client, &ended.client) {
+            *current = Session {
+                client: Arc::new(ended.client.with_new_session_id()),
+                server_side_id: None,
+            };
+        }
+        current.clone()
+    }
+
+    async fn run_setup(&self, session: &Session) -> Result<(), SparkError> {
+        for statement in self.setup.iter() {
+            let command = sql_command(statement);
+            self.run_in(session, command, Duration::from_secs(60)).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_in(
+        &self,
+        session: &Session,
+        op: proto::plan::OpType,
+        timeout: Duration,
+    ) -> Result<Vec<RecordBatch>, SparkError> {
         let operation_id = uuid::Uuid::new_v4().to_string();
         let request = proto::ExecutePlanRequest {
-            session_id: self.inner.session_id().to_string(),
+            session_id: session.client.session_id().to_string(),
+            client_observed_server_side_session_id: session.server_side_id.clone(),
             user_context: Some(proto::UserContext::default()),
             operation_id: Some(operation_id.clone()),
             plan: Some(proto::Plan { op_type: Some(op) }),
@@ -154,10 +233,10 @@ impl SparkClient {
         // Dropped before the answer is complete (a deadline, or a caller that
         // stopped waiting): the operation is interrupted on the cluster.
         let mut guard = Interrupt {
-            client: Some(self.inner.clone()),
+            client: Some(session.client.clone()),
             operation_id,
         };
-        let answer = tokio::time::timeout(timeout, self.collect(request)).await;
+        let answer = tokio::time::timeout(timeout, self.collect(session, request)).await;
         match answer {
             Ok(Ok(batches)) => {
                 guard.client = None;
@@ -171,14 +250,21 @@ impl SparkClient {
         }
     }
 
-    async fn collect(&self, request: proto::ExecutePlanRequest) -> Result<Vec<RecordBatch>, SparkError> {
-        let mut stream = self
-            .inner
+    async fn collect(
+        &self,
+        session: &Session,
+        request: proto::ExecutePlanRequest,
+    ) -> Result<Vec<RecordBatch>, SparkError> {
+        let mut stream = session
+            .client
             .execute_plan_reattachable(request)
             .await
             .map_err(|error| self.classify(error))?;
         let mut batches = Vec::new();
         while let Some(response) = stream.message().await.map_err(|error| self.classify(error))? {
+            if session.server_side_id.is_none() {
+                self.observe(session, &response.server_side_session_id);
+            }
             if let Some(ResponseType::ArrowBatch(batch)) = response.response_type {
                 let reader = StreamReader::try_new(std::io::Cursor::new(batch.data), None)
                     .map_err(|error| SparkError::Unreadable(error.to_string()))?;
@@ -190,8 +276,23 @@ impl SparkClient {
         Ok(batches)
     }
 
+    /// Remembers the server's id for `session`, the first time it is told.
+    fn observe(&self, session: &Session, server_side_id: &str) {
+        let mut current = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::ptr_eq(&current.client, &session.client)
+            && current.server_side_id.is_none()
+            && !server_side_id.is_empty()
+        {
+            current.server_side_id = Some(server_side_id.to_string());
+        }
+    }
+
     fn classify(&self, error: spark_connect_core::SparkError) -> SparkError {
         // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4): the cluster, not the statement.
+        let message = error.message();
+        if message.contains("INVALID_HANDLE.SESSION_") {
+            return SparkError::SessionEnded(message);
+        }
         match error.grpc_code {
             Some(14 | 4) => SparkError::Unavailable {
                 url: self.url.clone(),
@@ -205,7 +306,7 @@ impl SparkClient {
 impl From<SparkError> for AppError {
     fn from(error: SparkError) -> Self {
         match error {
-            SparkError::Unavailable { .. } => {
+            SparkError::Unavailable { .. } | SparkError::SessionEnded(_) => {
                 tracing::warn!(%error, "Spark is not reachable");
                 AppError::Unavailable(
                     "The Spark cluster that holds the tag data is not reachable. Try again in a minute."
@@ -243,6 +344,15 @@ impl Drop for Interrupt {
             });
         }
     }
+}
+
+fn sql_command(sql: &str) -> proto::plan::OpType {
+    proto::plan::OpType::Command(proto::Command {
+        command_type: Some(proto::command::CommandType::SqlCommand(proto::SqlCommand {
+            input: Some(sql_relation(sql, &[])),
+            ..Default::default()
+        })),
+    })
 }
 
 fn sql_relation(sql: &str, params: &[Param]) -> proto::Relation {

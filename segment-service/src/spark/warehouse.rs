@@ -44,19 +44,18 @@ impl SparkWarehouse {
     /// Connects, makes `database` (created when missing) the session's
     /// own, and creates the tables every rule reads.
     pub async fn connect(url: &str, database: &str) -> Result<Self, SparkError> {
-        let client = SparkClient::connect(url).await?;
+        // Run again in every new session: `USE` and `SET` are the session's.
+        let setup = vec![
+            format!("CREATE DATABASE IF NOT EXISTS {}", quote(database)),
+            format!("USE {}", quote(database)),
+            // A partition is replaced whole: only the partitions an import writes.
+            "SET spark.sql.sources.partitionOverwriteMode=dynamic".to_string(),
+        ];
+        let client = SparkClient::connect(url, setup).await?;
         let warehouse = Self {
             client,
             query_timeout: Duration::from_secs(600),
         };
-        warehouse
-            .execute(&format!("CREATE DATABASE IF NOT EXISTS {}", quote(database)))
-            .await?;
-        warehouse.execute(&format!("USE {}", quote(database))).await?;
-        // A partition is replaced whole: only the partitions an import writes.
-        warehouse
-            .execute("SET spark.sql.sources.partitionOverwriteMode=dynamic")
-            .await?;
         warehouse
             .execute(&format!(
                 "CREATE TABLE IF NOT EXISTS entities (target_object STRING, idx INT, entity_id STRING) \
@@ -74,6 +73,12 @@ impl SparkWarehouse {
 
     pub fn url(&self) -> &str {
         self.client.url()
+    }
+
+    /// Ends this server's Spark session (at shutdown); a later statement
+    /// opens a new one, set up the same way.
+    pub async fn release_session(&self) -> Result<(), SparkError> {
+        self.client.release_session().await
     }
 
     /// Drops `database` and every table in it (a throwaway test warehouse).

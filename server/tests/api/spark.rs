@@ -118,6 +118,11 @@ async fn estimates_and_segments_are_computed_on_spark() {
         json!(["U1", "U4"])
     );
 
+    // A session that ended (Connect's idle timeout, a restarted server) is
+    // replaced by one that reads the same database: the answer is unchanged.
+    spark.release_session().await.unwrap();
+    assert_eq!(estimate(&app, &platform).await["size"], 2);
+
     // A row only Spark holds (U3 rode in Shenzhen too) changes every answer:
     // the counts and the members come from Spark, not from the embedded engine.
     spark

@@ -145,7 +145,7 @@ impl Method for TagFilter {
 /// refuses would be refused again.
 fn spark_run_error(error: SparkError) -> RunError {
     match error {
-        SparkError::Unavailable { .. } | SparkError::TimedOut(_) => {
+        SparkError::Unavailable { .. } | SparkError::TimedOut(_) | SparkError::SessionEnded(_) => {
             RunError::Retry(format!("Spark: {error}"))
         }
         SparkError::Refused(_) | SparkError::Unreadable(_) => RunError::Fail(format!("Spark: {error}")),

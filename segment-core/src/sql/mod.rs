@@ -22,9 +22,11 @@ use crate::plan::*;
 use crate::time::format_epoch;
 
 mod dialect;
+mod explain;
 mod statement;
 
 pub use dialect::{Dialect, Param, Postgres, Spark, SqlDialect, Sqlite, quote_ident};
+pub use explain::{ExplainSql, explain};
 use statement::{Fragment, Render, Sql, render, sql};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,24 +272,35 @@ pub fn compile(
     output: Output,
     audience_scopes: Option<&[String]>,
 ) -> CompiledSql {
-    let syntax = dialect.syntax();
-    let b = build(plan, syntax, output, audience_scopes);
+    let b = build(plan, dialect.syntax(), output, audience_scopes, None);
+    finish(dialect, b)
+}
+
+fn finish(dialect: Dialect, b: Builder) -> CompiledSql {
     let Sql(fragments) = b.statement;
     CompiledSql {
         dialect,
-        text: render(&fragments, &b.params, &b.notes, syntax, Render::Placeholders),
+        text: render(
+            &fragments,
+            &b.params,
+            &b.notes,
+            dialect.syntax(),
+            Render::Placeholders,
+        ),
         params: b.params,
         notes: b.notes,
         fragments,
     }
 }
 
-/// The statement's fragments and parameters in `dialect`.
+/// The statement's fragments and parameters in `dialect`, over the
+/// population or only its members among `entities`.
 fn build(
     plan: &Plan,
     dialect: &'static dyn SqlDialect,
     output: Output,
     audience_scopes: Option<&[String]>,
+    entities: Option<&[u32]>,
 ) -> Builder {
     // The same rewrite passes as the engine runs, so both backends run one plan.
     let plan = optimize(plan.clone()).plan;
@@ -313,6 +326,9 @@ fn build(
     b.line(0, "FROM entities AS e");
     let target = b.param(Param::Text(plan.target.as_str().to_string()));
     b.line(0, sql!["WHERE e.target_object = ", target]);
+    if let Some(entities) = entities {
+        b.line(1, format!("AND e.idx IN ({})", explain::index_list(entities)));
+    }
     if let Some(scopes) = audience_scopes {
         b.line(1, "AND e.idx IN (");
         b.line(2, "SELECT s.entity_idx FROM audience_scopes AS s");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use segment_core::catalog::DataType;
-use segment_core::engine::{Observed, StoredValue};
+use segment_core::engine::{Explained, Observed, StoredValue};
 use segment_core::plan::PlanCondition;
 use segment_core::rule::Rule;
 use segment_core::time::{format_epoch, parse_date};
@@ -532,8 +532,9 @@ pub async fn verify(
 
 /// Each rule group and condition of a tag-filter segment for each of
 /// `entities`, planned at the snapshot's T as the segment's owner sees
-/// the catalog. Planned and evaluated (once per condition) on the engine threads;
-/// `None` when the rule no longer fits the tag data.
+/// the catalog, and evaluated once per condition where the tag data is:
+/// on the engine threads, or by Spark in Spark mode. `None` when the rule
+/// no longer fits the tag data.
 async fn explain(
     state: &AppState,
     principal: &Principal,
@@ -549,8 +550,20 @@ async fn explain(
     let as_of = as_of
         .and_then(|d| parse_date(d).ok())
         .unwrap_or_else(|| segment_core::time::today_in(tz, chrono::Utc::now()));
-    let (owner, target, rule) = (record.owner_scope.clone(), record.target_object, rule.clone());
-    let names = describe::Names::of(&catalog_for(&loaded.catalog, &owner).tags);
+    let (owner, target) = (record.owner_scope.clone(), record.target_object);
+    let catalog = catalog_for(&loaded.catalog, &owner);
+    let Ok(plan) = validate(
+        rule,
+        &Context {
+            catalog: &catalog,
+            target,
+            time_zone: tz,
+            as_of,
+        },
+    ) else {
+        return Ok(None);
+    };
+    let names = describe::Names::of(&catalog.tags);
     let described: Vec<Vec<String>> = rule
         .groups
         .iter()
@@ -562,56 +575,62 @@ async fn explain(
                 .collect()
         })
         .collect();
-    let explained = state
-        .engine
-        .run(&principal.key(), Some(state.estimate_deadline), move || {
-            let Ok(plan) = validate(
-                &rule,
-                &Context {
-                    catalog: &catalog_for(&loaded.catalog, &owner),
-                    target,
-                    time_zone: tz,
-                    as_of,
-                },
-            ) else {
-                return Ok(None);
+    let explained: Vec<Vec<Vec<Explained>>> = if let Some(spark) = &state.spark {
+        let conditions = plan.groups.iter().map(|group| {
+            futures_util::future::try_join_all(
+                group
+                    .iter()
+                    .map(|condition| spark.explain(&plan, condition, &entities)),
+            )
+        });
+        futures_util::future::try_join_all(conditions).await?
+    } else {
+        let plan = plan.clone();
+        state
+            .engine
+            .run(&principal.key(), Some(state.estimate_deadline), move || {
+                plan.groups
+                    .iter()
+                    .map(|group| {
+                        group
+                            .iter()
+                            .map(|condition| loaded.index.explain(condition, &entities))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?
+            .map_err(|error| {
+                tracing::error!(%error, "explaining a rule failed");
+                AppError::Internal
+            })?
+    };
+    let mut per_entity: Vec<Vec<GroupCheck>> = Vec::new();
+    for ((group, described), found) in plan.groups.iter().zip(described).zip(explained) {
+        let mut checks: Vec<Vec<ConditionCheck>> = Vec::new();
+        for ((condition, described), found) in group.iter().zip(described).zip(found) {
+            let data_type = match condition {
+                PlanCondition::Profile(p) => Some(p.data_type()),
+                PlanCondition::Behavior(_) => None,
             };
-            let mut per_entity: Vec<Vec<GroupCheck>> = vec![Vec::new(); entities.len()];
-            for (g, group) in plan.groups.iter().enumerate() {
-                let mut checks: Vec<Vec<ConditionCheck>> = vec![Vec::new(); entities.len()];
-                for (c, condition) in group.iter().enumerate() {
-                    let data_type = match condition {
-                        PlanCondition::Profile(p) => Some(p.data_type()),
-                        PlanCondition::Behavior(_) => None,
-                    };
-                    for (at, found) in loaded
-                        .index
-                        .explain(condition, &entities)?
-                        .into_iter()
-                        .enumerate()
-                    {
-                        checks[at].push(ConditionCheck {
-                            condition: described[g][c].clone(),
-                            actual: shown(&found.observed, data_type, tz),
-                            passed: found.passed,
-                        });
-                    }
-                }
-                for (at, conditions) in checks.into_iter().enumerate() {
-                    per_entity[at].push(GroupCheck {
-                        matched: conditions.iter().all(|c| c.passed),
-                        conditions,
-                    });
-                }
+            checks.resize_with(found.len(), Vec::new);
+            for (at, found) in found.into_iter().enumerate() {
+                checks[at].push(ConditionCheck {
+                    condition: described.clone(),
+                    actual: shown(&found.observed, data_type, tz),
+                    passed: found.passed,
+                });
             }
-            Ok::<_, segment_core::engine::EvalError>(Some(per_entity))
-        })
-        .await?
-        .map_err(|error| {
-            tracing::error!(%error, "explaining a rule failed");
-            AppError::Internal
-        })?;
-    Ok(explained)
+        }
+        per_entity.resize_with(checks.len(), Vec::new);
+        for (at, conditions) in checks.into_iter().enumerate() {
+            per_entity[at].push(GroupCheck {
+                matched: conditions.iter().all(|c| c.passed),
+                conditions,
+            });
+        }
+    }
+    Ok(Some(per_entity))
 }
 
 /// What a condition read, in words: "2024-08-04: Shenzhen", "3 events from … to …".

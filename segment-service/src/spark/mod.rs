@@ -4,6 +4,7 @@
 //! Segments, users, runs and the catalog stay in the local database.
 
 mod client;
+mod explain;
 mod warehouse;
 
 pub use client::{SparkClient, SparkError};

@@ -105,6 +105,20 @@ impl SparkWarehouse {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
+    /// Runs a job of two tasks that reads no table: what any statement
+    /// costs at least on this cluster (planning, round trips, scheduling).
+    pub async fn smallest_job(&self) -> Result<(), SparkError> {
+        self.client
+            .query("SELECT COUNT(*) FROM range(0, 2, 1, 2)", &[], self.query_timeout)
+            .await
+            .map(drop)
+    }
+
+    /// The rows of a compiled statement, within the query timeout.
+    pub(super) async fn rows(&self, sql: &CompiledSql) -> Result<Vec<RecordBatch>, SparkError> {
+        self.client.query_compiled(sql, self.query_timeout).await
+    }
+
     /// The members of a statement compiled with `Output::BucketBitmaps`:
     /// one dense bitmap per bucket of entity indexes, built on the executors.
     pub async fn members(&self, sql: &CompiledSql) -> Result<RoaringBitmap, SparkError> {

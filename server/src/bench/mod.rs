@@ -13,6 +13,7 @@
 
 pub mod data;
 pub mod lookalike;
+mod spark;
 mod suite;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +71,12 @@ pub struct Args {
     /// them (at 10M users they are 12 GB the later loads need).
     #[arg(long)]
     pub drop_data_after_load: bool,
+    /// Compare the engine with Spark instead (`scripts/bench --spark`
+    /// starts a throwaway cluster): the Spark mode's import, then every
+    /// rule counted and materialized on Spark.
+    /// The cluster is `SPARK_CONNECT_URL`'s.
+    #[arg(long, conflicts_with = "engine_only")]
+    pub spark: bool,
 }
 
 /// The newest partition of the benchmark data: fixed, so runs compare.
@@ -276,6 +283,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             anyhow::Ok(median(samples))
         })
     };
+    if args.spark {
+        let url = std::env::var("SPARK_CONNECT_URL")
+            .context("--spark needs SPARK_CONNECT_URL (scripts/bench --spark sets it)")?;
+        let time = |all: bool, plan: &segment_core::plan::Plan, scopes: Option<&[String]>| {
+            engine_time(if all { &all_threads } else { &one_thread }, plan, scopes)
+        };
+        return spark::run(&args, &url, &work, &data_dir, &cases, &plans, &loaded, &time).await;
+    }
     if args.engine_only {
         let chosen = |case: &&suite::Case| {
             args.rule

@@ -572,6 +572,7 @@ async fn engine_agrees_with(reference: Reference) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_241_106);
     let (mut compared, mut non_trivial, mut zero_count_rules) = (0usize, 0usize, 0usize);
+    let mut explained_conditions = 0usize;
     for d in 0..datasets {
         let dataset_seed = seed.wrapping_add(d as u64);
         let mut rng = StdRng::seed_from_u64(dataset_seed);
@@ -641,6 +642,28 @@ async fn engine_agrees_with(reference: Reference) {
                     dump_dataset(&dir)
                 );
             }
+            if let Some((spark, _)) = &imported.spark
+                && r % 4 == 0
+            {
+                // Verification in Spark mode: a few members and non-members,
+                // each condition explained by Spark as by the engine.
+                let population: Vec<u32> = loaded.index.population(TargetObject::User).iter().collect();
+                let mut asked: Vec<u32> = engine.iter().take(3).copied().collect();
+                asked.extend(population.choose_multiple(&mut rng, 4).copied());
+                asked.sort_unstable();
+                asked.dedup();
+                for condition in plan.groups.iter().flatten() {
+                    let by_engine = loaded.index.explain(condition, &asked).unwrap();
+                    let by_spark = spark.explain(&plan, condition, &asked).await.unwrap_or_else(|e| {
+                        panic!("Spark could not explain {condition:?} (dataset seed {dataset_seed}, rule {r}): {e}")
+                    });
+                    assert_eq!(
+                        by_spark, by_engine,
+                        "Spark explains {condition:?} for {asked:?} otherwise than the engine (dataset seed {dataset_seed}, rule {r})"
+                    );
+                    explained_conditions += 1;
+                }
+            }
             compared += 1;
             if !engine.is_empty() && (engine.len() as u64) < population {
                 non_trivial += 1;
@@ -659,7 +682,11 @@ async fn engine_agrees_with(reference: Reference) {
     }
     let total = datasets * rules_per_dataset;
     eprintln!(
-        "{reference:?}: {compared} of {total} random rules were valid and agreed; {non_trivial} selected some but not all entities; {zero_count_rules} counted zero events"
+        "{reference:?}: {compared} of {total} random rules were valid and agreed; {non_trivial} selected some but not all entities; {zero_count_rules} counted zero events; {explained_conditions} conditions explained alike"
+    );
+    assert!(
+        !matches!(reference, Reference::Spark) || explained_conditions * 4 >= compared,
+        "only {explained_conditions} conditions were explained on Spark"
     );
     // The generator must keep producing meaningful cases, or this test proves nothing.
     assert!(

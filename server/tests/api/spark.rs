@@ -48,7 +48,8 @@ async fn estimate(app: &TestApp, token: &str) -> Value {
     panic!("the estimate never answered");
 }
 
-async fn members_of_new_segment(app: &TestApp, token: &str, name: &str) -> Value {
+/// Creates a segment of the Shenzhen rule: its ID and which of U1–U4 it holds.
+async fn new_segment(app: &TestApp, token: &str, name: &str) -> (i64, Value) {
     let (status, created) = send(app.post(
         "/api/v1/segments",
         token,
@@ -72,7 +73,7 @@ async fn members_of_new_segment(app: &TestApp, token: &str, name: &str) -> Value
             ))
             .await;
             assert_eq!(status, 200, "{answer}");
-            return answer["members"].clone();
+            return (id, answer["members"].clone());
         }
         assert_ne!(detail["status"], "failed", "{detail}");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -114,7 +115,7 @@ async fn estimates_and_segments_are_computed_on_spark() {
     );
     assert_eq!(estimate(&app, &merchant).await["size"], 1);
     assert_eq!(
-        members_of_new_segment(&app, &platform, "Shenzhen riders").await,
+        new_segment(&app, &platform, "Shenzhen riders").await.1,
         json!(["U1", "U4"])
     );
 
@@ -131,10 +132,26 @@ async fn estimates_and_segments_are_computed_on_spark() {
         .unwrap();
     assert_eq!(estimate(&app, &platform).await["size"], 3);
     assert_eq!(estimate(&app, &merchant).await["size"], 2);
+    let (again, members) = new_segment(&app, &platform, "Shenzhen riders, again").await;
+    assert_eq!(members, json!(["U1", "U3", "U4"]));
+    // Verification reads Spark too: U3's Shenzhen ride is there only.
+    let (status, answer) = send(app.post(
+        &format!("/api/v1/segments/{again}/verify"),
+        &platform,
+        json!({"ids": ["U3", "U2"]}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let u3 = &answer["rows"][0];
+    assert_eq!(u3["verdict"], "included", "{answer}");
     assert_eq!(
-        members_of_new_segment(&app, &platform, "Shenzhen riders, again").await,
-        json!(["U1", "U3", "U4"])
+        u3["groups"][0]["conditions"][0]["actual"], "2024-08-04: Shenzhen",
+        "{answer}"
     );
+    assert_eq!(u3["groups"][0]["conditions"][0]["passed"], true, "{answer}");
+    let u2 = &answer["rows"][1];
+    assert_eq!(u2["verdict"], "excluded", "{answer}");
+    assert_eq!(u2["groups"][0]["matched"], false, "{answer}");
     spark.drop_database(&database).await.unwrap();
 }
 

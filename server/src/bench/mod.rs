@@ -271,25 +271,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let all_threads = rayon::ThreadPoolBuilder::new().build()?;
     // The median time of the engine's evaluation of `plan` on `pool`.
-    let engine_time = |pool: &rayon::ThreadPool, plan, scopes: Option<&[String]>| {
-        pool.install(|| {
-            let mut samples = Vec::new();
-            for _ in 0..args.runs {
-                let started = Instant::now();
-                let members = loaded.index.evaluate(plan, scopes)?;
-                samples.push(started.elapsed());
-                std::hint::black_box(members);
-            }
-            anyhow::Ok(median(samples))
-        })
-    };
+    let engine_time =
+        |pool: &rayon::ThreadPool, plan: &segment_core::plan::Plan, scopes: Option<&[String]>| {
+            pool.install(|| {
+                let mut samples = Vec::new();
+                for _ in 0..args.runs {
+                    let started = Instant::now();
+                    let members = loaded.index.evaluate(plan, scopes)?;
+                    samples.push(started.elapsed());
+                    std::hint::black_box(members);
+                }
+                anyhow::Ok(median(samples))
+            })
+        };
     if args.spark {
         let url = std::env::var("SPARK_CONNECT_URL")
             .context("--spark needs SPARK_CONNECT_URL (scripts/bench --spark sets it)")?;
         let time = |all: bool, plan: &segment_core::plan::Plan, scopes: Option<&[String]>| {
             engine_time(if all { &all_threads } else { &one_thread }, plan, scopes)
         };
-        return spark::run(&args, &url, &work, &data_dir, &cases, &plans, &loaded, &time).await;
+        let suite = spark::Suite {
+            cases: &cases,
+            plans: &plans,
+            loaded: &loaded,
+            engine_time: &time,
+        };
+        return spark::run(&args, &url, &work, &data_dir, suite).await;
     }
     if args.engine_only {
         let chosen = |case: &&suite::Case| {

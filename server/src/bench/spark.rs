@@ -28,23 +28,37 @@ struct SparkRow {
     buckets: usize,
 }
 
+/// The engine's median time for a plan, on one thread (`false`) or all.
+pub(super) type EngineTime<'a> = dyn Fn(bool, &Plan, Option<&[String]>) -> anyhow::Result<Duration> + 'a;
+
+/// The suite as the engine runs it.
+pub(super) struct Suite<'a> {
+    pub cases: &'a [Case],
+    pub plans: &'a [Plan],
+    pub loaded: &'a LoadedIndex,
+    pub engine_time: &'a EngineTime<'a>,
+}
+
 /// The statements' timings, rule by rule; an error when any answer differs.
 pub(super) async fn run(
     args: &Args,
     url: &str,
     work: &Path,
     data_dir: &Path,
-    cases: &[Case],
-    plans: &[Plan],
-    loaded: &LoadedIndex,
-    engine_time: &dyn Fn(bool, &Plan, Option<&[String]>) -> anyhow::Result<Duration>,
+    suite: Suite<'_>,
 ) -> anyhow::Result<()> {
+    let Suite {
+        cases,
+        plans,
+        loaded,
+        engine_time,
+    } = suite;
     anyhow::ensure!(
         data_dir.exists(),
         "the Spark import reads the generated files: run without --drop-data-after-load"
     );
     let database = format!("bench_{}u_{}d", args.users, args.days);
-    let spark = SparkWarehouse::connect(url, &database).await?;
+    let mut spark = SparkWarehouse::connect(url, &database).await?;
     spark.query_timeout = Duration::from_secs(3_600);
     // The Spark mode's import writes the local catalog too: a scratch copy.
     let local_path = work.join("spark-local.db");

@@ -171,3 +171,34 @@ async fn an_unreachable_cluster_is_a_clear_error_within_seconds() {
         started.elapsed()
     );
 }
+
+/// A statement whose caller stops waiting (a request dropped because the
+/// user edited the rule, or past its deadline) is interrupted on the cluster:
+/// the cores it held are free again at once, and what it would have
+/// written is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_nobody_waits_for_is_interrupted_on_the_cluster() {
+    let Some(url) = spark_url() else { return };
+    let database = format!("cancel_{}_{}", std::process::id(), rand::random::<u32>());
+    let spark = SparkWarehouse::connect(&url, &database).await.unwrap();
+    // Minutes of work for both executor cores.
+    let endless = spark.execute(
+        "CREATE TABLE endless USING parquet AS SELECT COUNT(*) AS n FROM range(0, 1000000000000, 1, 2)",
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3), endless)
+            .await
+            .is_err(),
+        "the statement was still running"
+    );
+    let started = Instant::now();
+    spark.smallest_job().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "a job waited {:?} for the abandoned one's cores",
+        started.elapsed()
+    );
+    let error = spark.execute("SELECT * FROM endless").await;
+    assert!(error.is_err(), "the abandoned statement wrote its table");
+    spark.drop_database(&database).await.unwrap();
+}

@@ -240,6 +240,7 @@ impl SparkClient {
         match answer {
             Ok(Ok(batches)) => {
                 guard.client = None;
+                self.release(session, &guard.operation_id).await;
                 Ok(batches)
             }
             Ok(Err(error)) => {
@@ -274,6 +275,29 @@ impl SparkClient {
             }
         }
         Ok(batches)
+    }
+
+    /// Lets the server drop a finished operation: a reattachable one is
+    /// otherwise kept, plan and uploaded rows included, for minutes after
+    /// its end (an import's uploads exhausted the driver's heap that way).
+    async fn release(&self, session: &Session, operation_id: &str) {
+        let request = proto::ReleaseExecuteRequest {
+            session_id: session.client.session_id().to_string(),
+            client_observed_server_side_session_id: session.server_side_id.clone(),
+            user_context: Some(proto::UserContext::default()),
+            operation_id: operation_id.to_string(),
+            client_type: Some("segment-targeting".into()),
+            release: Some(proto::release_execute_request::Release::ReleaseAll(
+                proto::release_execute_request::ReleaseAll {},
+            )),
+        };
+        if let Err(error) = session.client.release_execute(request).await {
+            tracing::warn!(
+                error = error.message(),
+                operation_id,
+                "could not release a finished Spark operation"
+            );
+        }
     }
 
     /// Remembers the server's id for `session`, the first time it is told.

@@ -50,6 +50,11 @@ impl SparkWarehouse {
             format!("USE {}", quote(database)),
             // A partition is replaced whole: only the partitions an import writes.
             "SET spark.sql.sources.partitionOverwriteMode=dynamic".to_string(),
+            // Both sides of a rule's joins are entity-sized, and Spark's size
+            // guesses for filtered partitions are far too low: a broadcast
+            // of millions of rows exhausted the driver at 3M users. The
+            // tables are bucketed alike for sort-merge joins without a shuffle.
+            "SET spark.sql.autoBroadcastJoinThreshold=-1".to_string(),
         ];
         let client = SparkClient::connect(url, setup).await?;
         let warehouse = Self {

@@ -79,11 +79,6 @@ pub fn explain(plan: &Plan, condition: &PlanCondition, entities: &[u32], dialect
     }
 }
 
-/// Dense indexes as a literal list: numbers only, so nothing to escape.
-pub(super) fn index_list(entities: &[u32]) -> String {
-    entities.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;

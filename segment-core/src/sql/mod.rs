@@ -22,11 +22,10 @@ use crate::plan::*;
 use crate::time::format_epoch;
 
 mod dialect;
-mod explain;
+pub mod explain;
 mod statement;
 
 pub use dialect::{Dialect, Param, Postgres, Spark, SqlDialect, Sqlite, quote_ident};
-pub use explain::{ExplainSql, explain};
 use statement::{Fragment, Render, Sql, render, sql};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,7 +326,7 @@ fn build(
     let target = b.param(Param::Text(plan.target.as_str().to_string()));
     b.line(0, sql!["WHERE e.target_object = ", target]);
     if let Some(entities) = entities {
-        b.line(1, format!("AND e.idx IN ({})", explain::index_list(entities)));
+        b.line(1, format!("AND e.idx IN ({})", index_list(entities)));
     }
     if let Some(scopes) = audience_scopes {
         b.line(1, "AND e.idx IN (");
@@ -371,6 +370,11 @@ fn build(
         Output::BucketBitmaps => b.line(0, "GROUP BY bitmap_bucket_number(e.idx + 1) - 1"),
     }
     b
+}
+
+/// Dense indexes as a literal list: numbers only, so nothing to escape.
+fn index_list(entities: &[u32]) -> String {
+    entities.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 impl CompiledSql {

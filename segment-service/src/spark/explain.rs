@@ -11,7 +11,8 @@ use chrono::NaiveDate;
 use segment_core::catalog::DataType;
 use segment_core::engine::{Explained, Observed, StoredValue};
 use segment_core::plan::{Plan, PlanCondition, ProfileTest};
-use segment_core::sql::{Dialect, explain};
+use segment_core::sql::Dialect;
+use segment_core::sql::explain::explain;
 
 use super::client::SparkError;
 use super::warehouse::SparkWarehouse;

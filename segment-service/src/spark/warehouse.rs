@@ -119,6 +119,21 @@ impl SparkWarehouse {
             .map(drop)
     }
 
+    /// Spark's physical plan for `statement` (`EXPLAIN FORMATTED`), to check
+    /// how a rule will run.
+    pub async fn physical_plan(&self, statement: &str) -> Result<String, SparkError> {
+        let batches = self
+            .client
+            .query(&format!("EXPLAIN FORMATTED {statement}"), &[], self.query_timeout)
+            .await?;
+        let plan = batches
+            .iter()
+            .find(|batch| batch.num_rows() > 0)
+            .and_then(|batch| batch.column(0).as_string_opt::<i32>())
+            .map(|column| column.value(0).to_string());
+        plan.ok_or_else(|| SparkError::Unreadable("EXPLAIN came back without a plan".into()))
+    }
+
     /// The rows of a compiled statement, within the query timeout.
     pub(super) async fn rows(&self, sql: &CompiledSql) -> Result<Vec<RecordBatch>, SparkError> {
         self.client.query_compiled(sql, self.query_timeout).await

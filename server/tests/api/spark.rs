@@ -113,7 +113,21 @@ async fn estimates_and_segments_are_computed_on_spark() {
             .contains("`tag_city_cross_border_ride`"),
         "the preview shows the Spark SQL that counted: {everyone}"
     );
-    assert_eq!(estimate(&app, &merchant).await["size"], 1);
+    let scoped = estimate(&app, &merchant).await;
+    assert_eq!(scoped["size"], 1);
+    // Bucket against bucket: every table is read by bucket, and nothing is
+    // shuffled before the final count (no hash repartitioning by entity).
+    for previewed in [&everyone, &scoped] {
+        let plan = spark
+            .physical_plan(previewed["sql"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            plan.contains("Bucketed: true") && !plan.contains("Bucketed: false"),
+            "{plan}"
+        );
+        assert!(!plan.contains("hashpartitioning"), "{plan}");
+    }
     assert_eq!(
         new_segment(&app, &platform, "Shenzhen riders").await.1,
         json!(["U1", "U4"])

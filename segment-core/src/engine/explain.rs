@@ -41,6 +41,24 @@ pub enum Observed {
     },
 }
 
+impl Observed {
+    /// What `test` reads for one entity whose value on a date is `value(date)`.
+    pub fn of_profile(test: &ProfileTest, value: impl Fn(&NaiveDate) -> Option<StoredValue>) -> Self {
+        match test {
+            ProfileTest::At { date, .. } => Observed::Value {
+                date: *date,
+                value: value(date),
+            },
+            ProfileTest::Diff { from, to, .. } | ProfileTest::Changed { from, to, .. } => Observed::Change {
+                from: *from,
+                from_value: value(from),
+                to: *to,
+                to_value: value(to),
+            },
+        }
+    }
+}
+
 /// One condition for one entity: whether it passed, and what it read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explained {
@@ -66,20 +84,7 @@ impl TagIndex {
             .iter()
             .map(|&e| Explained {
                 passed: passing.contains(e),
-                observed: match &p.test {
-                    ProfileTest::At { date, .. } => Observed::Value {
-                        date: *date,
-                        value: value(date, e),
-                    },
-                    ProfileTest::Diff { from, to, .. } | ProfileTest::Changed { from, to, .. } => {
-                        Observed::Change {
-                            from: *from,
-                            from_value: value(from, e),
-                            to: *to,
-                            to_value: value(to, e),
-                        }
-                    }
-                },
+                observed: Observed::of_profile(&p.test, |date| value(date, e)),
             })
             .collect())
     }

@@ -84,23 +84,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::TargetObject;
-    use crate::fixtures::{catalog, date};
-    use crate::rule::Rule;
-    use crate::validate::{Context, validate};
 
     fn plan(condition: serde_json::Value) -> Plan {
-        let rule: Rule = serde_json::from_value(json!({"groups": [{"conditions": [condition]}]})).unwrap();
-        validate(
-            &rule,
-            &Context {
-                catalog: &catalog(),
-                target: TargetObject::User,
-                time_zone: "Asia/Shanghai".parse().unwrap(),
-                as_of: date("2024-08-05"),
-            },
-        )
-        .unwrap()
+        crate::sql::tests::plan(json!([condition]))
     }
 
     #[test]

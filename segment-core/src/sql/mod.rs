@@ -401,7 +401,8 @@ mod tests {
     use crate::rule::Rule;
     use crate::validate::{Context, validate};
 
-    fn plan(conditions: serde_json::Value) -> Plan {
+    /// `conditions` as one group, validated against the fixture catalog.
+    pub(super) fn plan(conditions: serde_json::Value) -> Plan {
         let rule: Rule = serde_json::from_value(json!({"groups": [{"conditions": conditions}]})).unwrap();
         validate(
             &rule,

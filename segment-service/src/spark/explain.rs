@@ -10,7 +10,7 @@ use arrow_array::{Array, RecordBatch};
 use chrono::NaiveDate;
 use segment_core::catalog::DataType;
 use segment_core::engine::{Explained, Observed, StoredValue};
-use segment_core::plan::{Plan, PlanCondition, ProfileTest};
+use segment_core::plan::{Plan, PlanCondition};
 use segment_core::sql::Dialect;
 use segment_core::sql::explain::explain;
 
@@ -40,20 +40,7 @@ impl SparkWarehouse {
                     .iter()
                     .map(|&e| Explained {
                         passed: passed(e),
-                        observed: match &p.test {
-                            ProfileTest::At { date, .. } => Observed::Value {
-                                date: *date,
-                                value: value(date, e),
-                            },
-                            ProfileTest::Diff { from, to, .. } | ProfileTest::Changed { from, to, .. } => {
-                                Observed::Change {
-                                    from: *from,
-                                    from_value: value(from, e),
-                                    to: *to,
-                                    to_value: value(to, e),
-                                }
-                            }
-                        },
+                        observed: Observed::of_profile(&p.test, |date| value(date, e)),
                     })
                     .collect())
             }

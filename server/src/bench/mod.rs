@@ -452,18 +452,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             duck_threads,
         },
     );
-    println!("{report}");
-    if let Some(path) = &args.report {
-        let mut text = std::fs::read_to_string(path).unwrap_or_default();
-        text.push_str(&report);
-        std::fs::write(path, text)?;
-        eprintln!("appended the report to {}", path.display());
-    }
+    publish_report(&args, &report)?;
     anyhow::ensure!(
         mismatches.is_empty(),
         "contenders disagree:\n{}",
         mismatches.join("\n")
     );
+    Ok(())
+}
+
+/// Prints a run's report and appends it to `--report`'s file, if given.
+pub(crate) fn publish_report(args: &Args, report: &str) -> anyhow::Result<()> {
+    println!("{report}");
+    if let Some(path) = &args.report {
+        let mut text = std::fs::read_to_string(path).unwrap_or_default();
+        text.push_str(report);
+        std::fs::write(path, text)?;
+        eprintln!("appended the report to {}", path.display());
+    }
     Ok(())
 }
 

@@ -144,13 +144,7 @@ pub(super) async fn run(
         });
     }
     let report = report(args, &rows, import_time, fixed, spark_runs);
-    println!("{report}");
-    if let Some(path) = &args.report {
-        let mut text = std::fs::read_to_string(path).unwrap_or_default();
-        text.push_str(&report);
-        std::fs::write(path, text)?;
-        eprintln!("appended the report to {}", path.display());
-    }
+    super::publish_report(args, &report)?;
     spark.drop_database(&database).await?;
     anyhow::ensure!(
         mismatches.is_empty(),
